@@ -1,0 +1,333 @@
+/*
+ * client.c - a client connection.
+ *
+ * States: HEAD (waiting for a request head; slowloris-bounded by
+ * header_timeout from the first byte, keep-alive idle bounded by
+ * keepalive_timeout), FORWARD (forward.c owns the exchange), TUNNEL
+ * (tunnel.c owns the callbacks), CLOSING (an answer is flushing; the rest
+ * of the request is read and dropped so the peer gets it before a reset).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+
+#include "client.h"
+#include "forward.h"
+#include "log.h"
+#include "reply.h"
+#include "tunnel.h"
+#include "upstream.h"
+#include "worker.h"
+
+#define LINGER_MS	2000
+
+static void	client_read_cb(struct bufferevent *, void *);
+static void	client_write_cb(struct bufferevent *, void *);
+static void	client_event_cb(struct bufferevent *, short, void *);
+static void	client_parse_head(struct client *c);
+
+void
+client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
+{
+	const struct config *cfg = w->cfg;
+	struct client *c;
+	struct timeval tv;
+
+	(void)salen;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->w = w;
+	sockaddr_text(sa, c->peer, sizeof(c->peer));
+	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	upstream_tune_socket(fd);
+	TAILQ_INSERT_TAIL(&w->clients, c, link);
+	w->nclients++;
+
+	/* Refusals are answered once the head is read, so the peer sees them. */
+	if (!cidr_match_any(cfg->allow, cfg->nallow, sa)) {
+		c->refuse_status = 403;
+		c->refuse_reason = "client address not allowed";
+	} else if (w->nclients > w->max_clients) {
+		c->refuse_status = 503;
+		c->refuse_reason = "too many clients";
+	}
+	c->state = CLIENT_HEAD;
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
+	    client_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, BUF_HIGH);
+	bufferevent_set_timeouts(c->bev, ms_to_tv(cfg->header_timeout, &tv),
+	    NULL);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+void
+client_close(struct client *c, const char *reason)
+{
+	struct worker *w = c->w;
+
+	(void)reason;
+	if (c->ex)
+		forward_free(c->ex);
+	if (c->tun)
+		tunnel_free(c->tun, reason);
+	bufferevent_free(c->bev);
+	TAILQ_REMOVE(&w->clients, c, link);
+	w->nclients--;
+	free(c);
+	worker_client_gone(w);
+}
+
+/* Send what is queued, then shut our side and drop what the peer still sends. */
+static void
+client_linger(struct client *c)
+{
+	struct timeval tv;
+
+	c->state = CLIENT_CLOSING;
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
+	    client_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(c->bev, ms_to_tv(LINGER_MS, &tv),
+	    ms_to_tv(c->w->cfg->idle_timeout, &tv));
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		client_write_cb(c->bev, c);
+}
+
+void
+client_refuse(struct client *c, int status, const char *reason)
+{
+	reply_error(bufferevent_get_output(c->bev), status, reason);
+	client_linger(c);
+}
+
+void
+client_exchange_done(struct client *c, int keep_alive)
+{
+	struct timeval tv;
+
+	c->ex = NULL;
+	if (!keep_alive || c->read_eof || c->w->stopping) {
+		client_linger(c);
+		return;
+	}
+	c->state = CLIENT_HEAD;
+	c->head_deadline = 0;
+	c->scanned = 0;
+	c->saw_lf = 0;
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
+	    client_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(c->bev,
+	    ms_to_tv(c->w->cfg->keepalive_timeout, &tv), NULL);
+	bufferevent_enable(c->bev, EV_READ);
+	/* A pipelined request may already be waiting. */
+	client_parse_head(c);
+}
+
+void
+client_close_idle(struct worker *w)
+{
+	struct client *c, *next;
+
+	for (c = TAILQ_FIRST(&w->clients); c; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->state == CLIENT_HEAD && c->head_deadline == 0 &&
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+			client_close(c, "shutting down");
+	}
+}
+
+/*
+ * Is a complete head (or an over-limit one) buffered?  Searches only the
+ * bytes that arrived since the last call, so a head sent byte by byte
+ * costs linear time, not quadratic.
+ */
+static int
+client_head_ready(struct client *c, struct evbuffer *in, size_t len)
+{
+	const struct config *cfg = c->w->cfg;
+	struct evbuffer_ptr from, found;
+	size_t start = c->scanned > 2 ? c->scanned - 2 : 0;
+
+	if (len > cfg->max_header_size)
+		return 1;
+	evbuffer_ptr_set(in, &from, start, EVBUFFER_PTR_SET);
+	found = evbuffer_search(in, "\n\r\n", 3, &from);
+	if (found.pos != -1)
+		return 1;
+	found = evbuffer_search(in, "\n\n", 2, &from);
+	if (found.pos != -1)
+		return 1;	/* bare LF head: let the parser refuse it */
+	if (!c->saw_lf) {
+		found = evbuffer_search(in, "\n", 1, &from);
+		c->saw_lf = found.pos != -1;
+		if (!c->saw_lf && len > cfg->max_request_line)
+			return 1;	/* 414 */
+	}
+	c->scanned = len;
+	return 0;
+}
+
+/* A parsed head: refuse it, or hand it to the forwarder or the tunnel. */
+static void
+client_dispatch(struct client *c, const struct http_request *req,
+    size_t head_len)
+{
+	c->nrequests++;
+	if (c->refuse_status) {
+		client_refuse(c, c->refuse_status, c->refuse_reason);
+		return;
+	}
+	if (req->method_len == 7 && memcmp(req->method, "CONNECT", 7) == 0) {
+		tunnel_start(c, req, head_len);
+		return;
+	}
+	if (req->target_len > 0 && req->target[0] == '/') {
+		client_refuse(c, 400, "origin-form request: proxyd is a "
+		    "proxy, send an absolute URI (http://host/path)");
+		return;
+	}
+	forward_start(c, req, head_len);
+}
+
+/*
+ * The header timeout counts from the first byte of the head, not from
+ * the last read: re-arm the read timeout with what is left of it.
+ */
+static void
+client_head_deadline(struct client *c)
+{
+	int64_t left = c->head_deadline - now_ms(c->w->base);
+	struct timeval tv;
+
+	bufferevent_set_timeouts(c->bev, ms_to_tv(left > 1 ? (int)left : 1,
+	    &tv), NULL);
+}
+
+static void
+client_parse_head(struct client *c)
+{
+	const struct config *cfg = c->w->cfg;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct http_limits lim;
+	struct http_request req;
+	struct http_error err;
+	size_t len, want;
+	const char *p;
+	int n;
+
+	if ((len = evbuffer_get_length(in)) == 0)
+		return;
+	if (c->head_deadline == 0)
+		c->head_deadline = now_ms(c->w->base) + cfg->header_timeout;
+	if (!client_head_ready(c, in, len)) {
+		client_head_deadline(c);
+		return;
+	}
+	want = len < cfg->max_header_size + 1 ? len : cfg->max_header_size + 1;
+	p = (const char *)evbuffer_pullup(in, (ssize_t)want);
+	lim.max_line = cfg->max_request_line;
+	lim.max_head = cfg->max_header_size;
+	lim.max_headers = cfg->max_headers;
+	memset(&req, 0, sizeof(req));
+	req.headers = c->w->hdrs;
+	req.num_headers = c->w->nhdrs;
+	n = http_parse_request(p, want, &lim, &req, &err);
+	if (n == HTTP_PARSE_INCOMPLETE) {
+		c->scanned = len;
+		client_head_deadline(c);
+		return;
+	}
+	if (n < 0) {
+		client_refuse(c, err.status, err.reason);
+		return;
+	}
+	client_dispatch(c, &req, (size_t)n);
+}
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	switch (c->state) {
+	case CLIENT_HEAD:
+		client_parse_head(c);
+		break;
+	case CLIENT_FORWARD:
+		forward_client_read(c->ex);
+		break;
+	case CLIENT_CLOSING:
+		evbuffer_drain(in, evbuffer_get_length(in));
+		break;
+	case CLIENT_TUNNEL:
+		break;	/* bytes wait until the tunnel is up */
+	}
+}
+
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+
+	if (c->state == CLIENT_FORWARD) {
+		forward_client_write(c->ex);
+	} else if (c->state == CLIENT_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		if (c->read_eof) {
+			client_close(c, "answered");
+			return;
+		}
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
+	}
+}
+
+static void
+client_head_event(struct client *c, short what)
+{
+	if ((what & BEV_EVENT_TIMEOUT) && c->head_deadline != 0) {
+		client_refuse(c, 408, "request head not received in time");
+		return;
+	}
+	client_close(c, what & BEV_EVENT_EOF ? "client closed" :
+	    what & BEV_EVENT_TIMEOUT ? "keep-alive timeout" : "client error");
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct client *c = arg;
+
+	(void)bev;
+	switch (c->state) {
+	case CLIENT_HEAD:
+		client_head_event(c, what);
+		break;
+	case CLIENT_FORWARD:
+		forward_client_event(c->ex, what);
+		break;
+	case CLIENT_CLOSING:
+		if ((what & BEV_EVENT_EOF) &&
+		    evbuffer_get_length(bufferevent_get_output(bev)) != 0) {
+			c->read_eof = 1;	/* still flushing */
+			return;
+		}
+		client_close(c, "closed after answer");
+		break;
+	case CLIENT_TUNNEL:
+		client_close(c, "client gone while connecting");
+		break;
+	}
+}

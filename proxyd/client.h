@@ -1,0 +1,38 @@
+/*
+ * client.h - one accepted client connection: reads request heads,
+ * dispatches them (forward, tunnel), keeps the connection alive between
+ * requests and answers errors.  Owns struct client.
+ */
+#ifndef PROXYD_CLIENT_H
+#define PROXYD_CLIENT_H
+
+#include "proxyd.h"
+
+/* Take over an accepted socket.  Never fails visibly: on ENOMEM the fd is closed. */
+void	client_accept(struct worker *w, int fd, const struct sockaddr *sa,
+	    int salen);
+
+/*
+ * The one teardown path: frees the exchange or tunnel, the bufferevent
+ * and the client.  reason is for the debug log.  Safe inside callbacks
+ * of the client's own bufferevents (libevent defers the frees).
+ */
+void	client_close(struct client *c, const char *reason);
+
+/*
+ * Answer status with a one-line body "proxyd: reason", then close once
+ * it is flushed (lingering: the rest of the request is read and dropped).
+ */
+void	client_refuse(struct client *c, int status, const char *reason);
+
+/*
+ * The current exchange is over.  With keep_alive the client goes back to
+ * reading the next head (pipelined bytes already buffered are parsed at
+ * once); otherwise it is closed when its output has been flushed.
+ */
+void	client_exchange_done(struct client *c, int keep_alive);
+
+/* Close every client idle between requests (graceful shutdown). */
+void	client_close_idle(struct worker *w);
+
+#endif /* PROXYD_CLIENT_H */

@@ -1,0 +1,680 @@
+/*
+ * forward.c - one absolute-form request and its response.
+ *
+ * The request head is rewritten for the origin (origin-form target, Host
+ * from the URI, hop-by-hop headers dropped, Via added) and kept until the
+ * response head arrives, so a stale pooled connection can be retried once.
+ * Bodies are never buffered whole: body_pump() moves what is available from
+ * one side's input to the other side's output, following the framing, and
+ * reading stops on a side whose partner's output is above BUF_HIGH.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "client.h"
+#include "forward.h"
+#include "log.h"
+#include "pool.h"
+#include "reply.h"
+#include "upstream.h"
+
+#define PEEK_VECS	16
+
+/* Where a message body is in its framing. */
+struct body {
+	enum http_body_kind	 kind;
+	uint64_t		 left;		/* HTTP_BODY_LENGTH */
+	struct http_chunked	 chunked;	/* HTTP_BODY_CHUNKED */
+	int			 done;
+	uint64_t		 total;
+};
+
+enum resp_state {
+	RESP_WAIT,	/* head not yet complete */
+	RESP_BODY,	/* head sent to the client */
+	RESP_DONE
+};
+
+struct exchange {
+	struct client		*c;
+	struct upconn		*connecting;
+	struct bufferevent	*up;
+	struct evbuffer		*head;		/* request head for the origin */
+	char			 key[272];	/* pool key "host:port" */
+	char			 host[256];
+	uint16_t		 port;
+	char			 peer[56];	/* origin address */
+	char			 method[24];
+	char			*target;	/* as the client sent it, for the log */
+	int			 client_minor;
+	int			 head_request;
+	int			 client_keep_alive;	/* client asked for it */
+	int			 reused;	/* up came from the pool */
+	int			 retried;
+	int			 up_paused;	/* up reads off: client output full */
+
+	struct body		 req;
+	struct body		 resp;
+	enum resp_state		 resp_state;
+	int			 resp_keep_alive;	/* origin allows reuse */
+	int			 resp_started;	/* client got the final head */
+	int			 status;
+	uint64_t		 bytes_in;	/* from the client */
+	uint64_t		 bytes_out;	/* to the client */
+	int64_t			 start;
+};
+
+static void	forward_connect(struct exchange *ex);
+static void	forward_fail(struct exchange *ex, int status, const char *why);
+static void	forward_pump_request(struct exchange *ex);
+static void	forward_pump_response(struct exchange *ex);
+
+static void
+body_init(struct body *b, const struct http_framing *f)
+{
+	memset(b, 0, sizeof(*b));
+	b->kind = f->body;
+	b->left = f->content_length;
+	http_chunked_init(&b->chunked);
+	b->done = b->kind == HTTP_BODY_NONE ||
+	    (b->kind == HTTP_BODY_LENGTH && b->left == 0);
+}
+
+/* How many of the bytes in src belong to the chunked body; -1 if invalid. */
+static ssize_t
+body_chunked_span(struct body *b, struct evbuffer *src)
+{
+	struct evbuffer_iovec vec[PEEK_VECS];
+	ssize_t n, span = 0;
+	int i, nvec;
+
+	nvec = evbuffer_peek(src, -1, NULL, vec, PEEK_VECS);
+	if (nvec > PEEK_VECS)
+		nvec = PEEK_VECS;
+	for (i = 0; i < nvec && !b->done; i++) {
+		n = http_chunked_scan(&b->chunked, vec[i].iov_base,
+		    vec[i].iov_len, &b->done);
+		if (n < 0)
+			return -1;
+		span += n;
+	}
+	return span;
+}
+
+/*
+ * Move the body bytes available in src to dst, following b's framing.
+ * Returns the bytes moved, or -1 on invalid chunked framing.  Bytes after
+ * the end of the body (a pipelined request) stay in src.
+ */
+static ssize_t
+body_pump(struct body *b, struct evbuffer *src, struct evbuffer *dst)
+{
+	size_t avail = evbuffer_get_length(src);
+	ssize_t n = 0, span;
+
+	while (!b->done && avail > 0) {
+		switch (b->kind) {
+		case HTTP_BODY_LENGTH:
+			span = avail < b->left ? (ssize_t)avail :
+			    (ssize_t)b->left;
+			b->left -= (uint64_t)span;
+			b->done = b->left == 0;
+			break;
+		case HTTP_BODY_CHUNKED:
+			if ((span = body_chunked_span(b, src)) < 0)
+				return -1;
+			break;
+		default:	/* HTTP_BODY_CLOSE: everything, until EOF */
+			span = (ssize_t)avail;
+			break;
+		}
+		if (span == 0)
+			break;
+		evbuffer_remove_buffer(src, dst, (size_t)span);
+		b->total += (uint64_t)span;
+		n += span;
+		avail -= (size_t)span;
+	}
+	return n;
+}
+
+/* Append "name: value\r\n". */
+static void
+head_add_header(struct evbuffer *out, const struct http_header *h)
+{
+	evbuffer_add(out, h->name, h->name_len);
+	evbuffer_add(out, ": ", 2);
+	evbuffer_add(out, h->value, h->value_len);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* Copy the end-to-end headers of a message, except skip (may be NULL). */
+static void
+head_copy_headers(struct evbuffer *out, const struct http_header *hdrs,
+    size_t n, const char *skip)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (http_header_is_hop_by_hop(&hdrs[i], hdrs, n))
+			continue;
+		if (skip && http_header_is(&hdrs[i], skip))
+			continue;
+		head_add_header(out, &hdrs[i]);
+	}
+}
+
+/* The request head the origin gets. */
+static int
+forward_build_head(struct exchange *ex, const struct http_request *req,
+    const struct http_uri *uri)
+{
+	struct evbuffer *h = ex->head;
+	int v6 = memchr(uri->host, ':', uri->host_len) != NULL;
+
+	evbuffer_add(h, req->method, req->method_len);
+	evbuffer_add(h, " ", 1);
+	if (uri->path_implied)
+		evbuffer_add(h, "/", 1);
+	else
+		evbuffer_add(h, uri->path, uri->path_len);
+	evbuffer_add_printf(h, " HTTP/1.%d\r\nHost: %s%.*s%s", req->minor_version,
+	    v6 ? "[" : "", (int)uri->host_len, uri->host, v6 ? "]" : "");
+	if (uri->port != 80)
+		evbuffer_add_printf(h, ":%u", uri->port);
+	evbuffer_add(h, "\r\n", 2);
+	head_copy_headers(h, req->headers, req->num_headers, "Host");
+	if (ex->req.kind == HTTP_BODY_CHUNKED)
+		evbuffer_add_printf(h, "Transfer-Encoding: chunked\r\n");
+	return evbuffer_add_printf(h, "Via: 1.%d proxyd\r\n\r\n",
+	    req->minor_version) < 0 ? -1 : 0;
+}
+
+static void
+forward_log(struct exchange *ex, const char *note)
+{
+	struct access_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.client = ex->c->peer;
+	e.method = ex->method;
+	e.target = ex->target;
+	e.status = ex->status;
+	e.bytes_in = ex->bytes_in;
+	e.bytes_out = ex->bytes_out;
+	e.ms = now_ms(ex->c->w->base) - ex->start;
+	e.upstream = ex->peer[0] ? ex->peer : "-";
+	e.note = note;
+	log_access(ex->c->w->log, &e);
+}
+
+void
+forward_free(struct exchange *ex)
+{
+	if (ex->connecting)
+		upstream_cancel(ex->connecting);
+	if (ex->up)
+		bufferevent_free(ex->up);
+	if (ex->head)
+		evbuffer_free(ex->head);
+	free(ex->target);
+	free(ex);
+}
+
+/* Check the request and set up the exchange; answers the client on refusal. */
+static struct exchange *
+forward_new(struct client *c, const struct http_request *req,
+    struct http_uri *uri)
+{
+	const struct config *cfg = c->w->cfg;
+	struct http_framing f;
+	struct http_error err;
+	struct exchange *ex;
+	size_t i;
+
+	if (http_parse_absolute_uri(req->target, req->target_len, uri,
+	    &err) == -1 || http_request_framing(req, &f, &err) == -1) {
+		client_refuse(c, err.status, err.reason);
+		return NULL;
+	}
+	if (cfg->max_body_size && f.body == HTTP_BODY_LENGTH &&
+	    f.content_length > cfg->max_body_size) {
+		client_refuse(c, 413, "request body larger than max_body_size");
+		return NULL;
+	}
+	if ((ex = calloc(1, sizeof(*ex))) == NULL ||
+	    (ex->head = evbuffer_new()) == NULL ||
+	    (ex->target = strndup(req->target, req->target_len)) == NULL) {
+		if (ex)
+			forward_free(ex);
+		client_refuse(c, 503, "out of memory");
+		return NULL;
+	}
+	ex->c = c;
+	ex->start = now_ms(c->w->base);
+	ex->client_minor = req->minor_version;
+	ex->client_keep_alive = f.keep_alive;
+	ex->head_request = req->method_len == 4 &&
+	    memcmp(req->method, "HEAD", 4) == 0;
+	snprintf(ex->method, sizeof(ex->method), "%.*s",
+	    (int)req->method_len, req->method);
+	snprintf(ex->host, sizeof(ex->host), "%.*s", (int)uri->host_len,
+	    uri->host);
+	for (i = 0; ex->host[i]; i++)
+		ex->host[i] = (char)tolower((unsigned char)ex->host[i]);
+	ex->port = uri->port;
+	snprintf(ex->key, sizeof(ex->key), "%s:%u", ex->host, ex->port);
+	body_init(&ex->req, &f);
+	ex->status = 0;
+	return ex;
+}
+
+void
+forward_start(struct client *c, const struct http_request *req,
+    size_t head_len)
+{
+	struct exchange *ex;
+	struct http_uri uri;
+	struct timeval tv;
+
+	if ((ex = forward_new(c, req, &uri)) == NULL)
+		return;
+	if (forward_build_head(ex, req, &uri) == -1) {
+		forward_free(ex);
+		client_refuse(c, 503, "out of memory");
+		return;
+	}
+	evbuffer_drain(bufferevent_get_input(c->bev), head_len);
+	ex->bytes_in = head_len;
+	c->ex = ex;
+	c->state = CLIENT_FORWARD;
+	bufferevent_set_timeouts(c->bev, ms_to_tv(c->w->cfg->idle_timeout, &tv),
+	    ms_to_tv(c->w->cfg->idle_timeout, &tv));
+	forward_connect(ex);
+}
+
+/* Attach a connected upstream and send the request head. */
+static void
+forward_attach(struct exchange *ex, struct bufferevent *up);
+
+static void
+forward_connected(struct bufferevent *bev, const struct http_error *err,
+    const char *peer, void *arg)
+{
+	struct exchange *ex = arg;
+
+	ex->connecting = NULL;
+	snprintf(ex->peer, sizeof(ex->peer), "%s", peer);
+	if (bev == NULL) {
+		forward_fail(ex, err->status, err->reason);
+		return;
+	}
+	ex->reused = 0;
+	forward_attach(ex, bev);
+}
+
+/* Take a pooled connection to the origin, or open a new one. */
+static void
+forward_connect(struct exchange *ex)
+{
+	struct worker *w = ex->c->w;
+	struct bufferevent *up;
+
+	if (!ex->retried &&
+	    (up = pool_get(w->pool, ex->key, ex->peer)) != NULL) {
+		ex->reused = 1;
+		forward_attach(ex, up);
+		return;
+	}
+	ex->connecting = upstream_connect(&upstream_direct, w, ex->host,
+	    ex->port, w->cfg->connect_timeout, forward_connected, ex);
+	if (ex->connecting == NULL)
+		forward_fail(ex, 503, "out of memory");
+}
+
+/*
+ * The exchange failed.  Before the response head reached the client it
+ * gets an error answer; after, the connection is cut (nothing else is
+ * honest about a truncated response).
+ */
+static void
+forward_fail(struct exchange *ex, int status, const char *why)
+{
+	struct client *c = ex->c;
+	int started = ex->resp_started;
+
+	if (!started)
+		ex->status = status;
+	forward_log(ex, why);
+	c->ex = NULL;
+	forward_free(ex);
+	if (started)
+		client_close(c, why);
+	else
+		client_refuse(c, status, why);
+}
+
+/*
+ * The response is complete.  The upstream goes back to the pool if both
+ * messages ended cleanly and the origin allows it; the client goes back
+ * to reading heads if it allows it and its request was read whole.
+ */
+static void
+forward_done(struct exchange *ex)
+{
+	struct client *c = ex->c;
+	struct bufferevent *up = ex->up;
+	int reuse, keep;
+
+	ex->resp_state = RESP_DONE;
+	forward_log(ex, NULL);
+	reuse = ex->resp_keep_alive && ex->req.done &&
+	    evbuffer_get_length(bufferevent_get_input(up)) == 0;
+	keep = ex->client_keep_alive && ex->req.done;
+	ex->up = NULL;
+	if (reuse)
+		pool_put(c->w->pool, ex->key, up, ex->peer);
+	else
+		bufferevent_free(up);
+	forward_free(ex);
+	client_exchange_done(c, keep);
+}
+
+/* The response head the client gets. */
+static void
+forward_write_resp_head(struct exchange *ex, const struct http_response *res,
+    int keep)
+{
+	struct evbuffer *out = bufferevent_get_output(ex->c->bev);
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", res->status,
+	    (int)res->reason_len, res->reason);
+	head_copy_headers(out, res->headers, res->num_headers, NULL);
+	if (ex->resp.kind == HTTP_BODY_CHUNKED)
+		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+	evbuffer_add_printf(out, "Via: 1.%d proxyd\r\nConnection: %s\r\n\r\n",
+	    res->minor_version, keep ? "keep-alive" : "close");
+}
+
+/* An interim (1xx) response: passed on to HTTP/1.1 clients only. */
+static int
+forward_interim(struct exchange *ex, const struct http_response *res)
+{
+	struct evbuffer *out = bufferevent_get_output(ex->c->bev);
+
+	if (res->status == 101)
+		return -1;	/* we never forward Upgrade */
+	if (ex->client_minor >= 1) {
+		evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", res->status,
+		    (int)res->reason_len, res->reason);
+		head_copy_headers(out, res->headers, res->num_headers, NULL);
+		evbuffer_add(out, "\r\n", 2);
+	}
+	return 0;
+}
+
+/* A final response head: framing, keep-alive, and on to the body. */
+static int
+forward_final(struct exchange *ex, const struct http_response *res,
+    struct http_error *err)
+{
+	struct http_framing f;
+	struct timeval tv;
+	int keep;
+
+	if (http_response_framing(res, ex->head_request, &f, err) == -1)
+		return -1;
+	if (f.body == HTTP_BODY_CHUNKED && ex->client_minor == 0) {
+		/* We asked in HTTP/1.0: the origin must not chunk. */
+		err->status = 502;
+		err->reason = "upstream sent chunked framing to HTTP/1.0";
+		return -1;
+	}
+	body_init(&ex->resp, &f);
+	ex->resp_keep_alive = f.keep_alive;
+	ex->status = res->status;
+	keep = ex->client_keep_alive && f.body != HTTP_BODY_CLOSE &&
+	    ex->req.done && !ex->c->w->stopping;
+	if (!keep)
+		ex->client_keep_alive = 0;
+	forward_write_resp_head(ex, res, keep);
+	ex->resp_started = 1;
+	ex->resp_state = RESP_BODY;
+	evbuffer_free(ex->head);
+	ex->head = NULL;
+	bufferevent_set_timeouts(ex->up,
+	    ms_to_tv(ex->c->w->cfg->idle_timeout, &tv),
+	    ms_to_tv(ex->c->w->cfg->idle_timeout, &tv));
+	return 0;
+}
+
+/*
+ * Parse response heads from the upstream: interim ones are passed on and
+ * skipped, the final one starts the body.  Returns 1 when the body may be
+ * pumped, 0 when more bytes are needed, -1 when the exchange failed.
+ */
+static int
+forward_parse_response(struct exchange *ex)
+{
+	const struct config *cfg = ex->c->w->cfg;
+	struct evbuffer *in = bufferevent_get_input(ex->up);
+	struct http_limits lim = { cfg->max_header_size, cfg->max_header_size,
+	    cfg->max_headers };
+	struct http_response res;
+	struct http_error err;
+	size_t len, want;
+	int n;
+
+	memset(&err, 0, sizeof(err));
+	for (;;) {
+		if ((len = evbuffer_get_length(in)) == 0)
+			return 0;
+		want = len < lim.max_head + 1 ? len : lim.max_head + 1;
+		memset(&res, 0, sizeof(res));
+		res.headers = ex->c->w->hdrs;
+		res.num_headers = ex->c->w->nhdrs;
+		n = http_parse_response((const char *)evbuffer_pullup(in,
+		    (ssize_t)want), want, &lim, &res, &err);
+		if (n == HTTP_PARSE_INCOMPLETE)
+			return 0;
+		if (n < 0)
+			break;
+		if (res.status >= 200) {
+			if (forward_final(ex, &res, &err) == -1)
+				break;
+			ex->bytes_out += (uint64_t)n;
+			evbuffer_drain(in, (size_t)n);
+			return 1;
+		}
+		if (forward_interim(ex, &res) == -1) {
+			err.reason = "upstream switched protocols";
+			break;
+		}
+		evbuffer_drain(in, (size_t)n);
+	}
+	forward_fail(ex, 502, err.reason ? err.reason :
+	    "invalid response from upstream");
+	return -1;
+}
+
+static void
+up_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct exchange *ex = arg;
+
+	(void)bev;
+	if (ex->resp_state == RESP_WAIT && forward_parse_response(ex) != 1)
+		return;
+	forward_pump_response(ex);
+}
+
+static void
+up_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	forward_pump_request(arg);
+}
+
+/* Retry a request that met a pooled connection the origin had closed. */
+static int
+forward_retry(struct exchange *ex)
+{
+	if (!ex->reused || ex->retried || ex->resp_state != RESP_WAIT ||
+	    ex->req.kind != HTTP_BODY_NONE || ex->head == NULL)
+		return 0;
+	ex->retried = 1;
+	bufferevent_free(ex->up);
+	ex->up = NULL;
+	forward_connect(ex);
+	return 1;
+}
+
+static void
+up_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct exchange *ex = arg;
+	char why[160];
+
+	(void)bev;
+	if ((what & BEV_EVENT_EOF) && ex->resp_state == RESP_BODY &&
+	    ex->resp.kind == HTTP_BODY_CLOSE) {
+		/* Close-delimited: EOF ends the body (pumping cannot fail). */
+		forward_pump_response(ex);
+		ex->resp.done = 1;
+		ex->resp_keep_alive = 0;
+		forward_done(ex);
+		return;
+	}
+	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) && forward_retry(ex))
+		return;
+	if (what & BEV_EVENT_TIMEOUT) {
+		forward_fail(ex, 504, ex->resp_state == RESP_WAIT ?
+		    "upstream response timeout" : "upstream idle timeout");
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		snprintf(why, sizeof(why), "upstream closed the connection%s",
+		    ex->resp_state == RESP_WAIT ? " before responding" :
+		    " mid-response");
+	else
+		snprintf(why, sizeof(why), "upstream connection error: %s",
+		    strerror(EVUTIL_SOCKET_ERROR()));
+	forward_fail(ex, 502, why);
+}
+
+static void
+forward_attach(struct exchange *ex, struct bufferevent *up)
+{
+	const struct config *cfg = ex->c->w->cfg;
+	struct evbuffer *out = bufferevent_get_output(up);
+	struct timeval rt, wt;
+
+	ex->up = up;
+	bufferevent_setcb(up, up_read_cb, up_write_cb, up_event_cb, ex);
+	bufferevent_setwatermark(up, EV_READ, 0, BUF_HIGH);
+	bufferevent_setwatermark(up, EV_WRITE, BUF_LOW, 0);
+	bufferevent_set_max_single_read(up, READ_CHUNK);
+	bufferevent_set_timeouts(up, ms_to_tv(cfg->response_timeout, &rt),
+	    ms_to_tv(cfg->idle_timeout, &wt));
+	/* A copy: the head is kept for one retry on a stale connection. */
+	evbuffer_add(out, evbuffer_pullup(ex->head, -1),
+	    evbuffer_get_length(ex->head));
+	bufferevent_enable(up, EV_READ | EV_WRITE);
+	forward_pump_request(ex);
+}
+
+/* Move request body bytes from the client to the origin. */
+static void
+forward_pump_request(struct exchange *ex)
+{
+	const struct config *cfg = ex->c->w->cfg;
+	struct evbuffer *out;
+	ssize_t n;
+
+	if (ex->up == NULL || ex->req.done)
+		return;
+	out = bufferevent_get_output(ex->up);
+	if (evbuffer_get_length(out) >= BUF_HIGH)
+		return;		/* up_write_cb calls again below BUF_LOW */
+	n = body_pump(&ex->req, bufferevent_get_input(ex->c->bev), out);
+	if (n < 0) {
+		forward_fail(ex, 400, "invalid chunked request body");
+		return;
+	}
+	ex->bytes_in += (uint64_t)n;
+	if (cfg->max_body_size && ex->req.total > cfg->max_body_size)
+		forward_fail(ex, 413, "request body larger than max_body_size");
+}
+
+/* Move response body bytes from the origin to the client. */
+static void
+forward_pump_response(struct exchange *ex)
+{
+	struct evbuffer *out = bufferevent_get_output(ex->c->bev);
+	ssize_t n;
+
+	if (ex->resp_state != RESP_BODY)
+		return;
+	n = body_pump(&ex->resp, bufferevent_get_input(ex->up), out);
+	if (n < 0) {
+		forward_fail(ex, 502, "invalid chunked response body");
+		return;
+	}
+	ex->bytes_out += (uint64_t)n;
+	if (ex->resp.done) {
+		forward_done(ex);
+		return;
+	}
+	if (evbuffer_get_length(out) >= BUF_HIGH && !ex->up_paused) {
+		/* Backpressure: resume from forward_client_write(). */
+		ex->up_paused = 1;
+		bufferevent_disable(ex->up, EV_READ);
+		bufferevent_setwatermark(ex->c->bev, EV_WRITE, BUF_LOW, 0);
+	}
+}
+
+void
+forward_client_read(struct exchange *ex)
+{
+	forward_pump_request(ex);
+}
+
+void
+forward_client_write(struct exchange *ex)
+{
+	if (!ex->up_paused)
+		return;
+	ex->up_paused = 0;
+	bufferevent_setwatermark(ex->c->bev, EV_WRITE, 0, 0);
+	bufferevent_enable(ex->up, EV_READ);
+	forward_pump_response(ex);
+}
+
+void
+forward_client_event(struct exchange *ex, short what)
+{
+	if ((what & BEV_EVENT_EOF) && ex->req.done) {
+		/* Half-close after a complete request: still answer it. */
+		ex->c->read_eof = 1;
+		ex->client_keep_alive = 0;
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
+		if (ex->req.done) {
+			/* Waiting for the origin, not for the client. */
+			bufferevent_enable(ex->c->bev, EV_READ);
+			return;
+		}
+		forward_fail(ex, 408, "request body not received in time");
+		return;
+	}
+	ex->status = ex->resp_started ? ex->status : 499;
+	forward_log(ex, what & BEV_EVENT_EOF ? "client closed" :
+	    what & BEV_EVENT_TIMEOUT ? "client write timeout" : "client error");
+	client_close(ex->c, "client gone mid-exchange");
+}

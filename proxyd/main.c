@@ -1,0 +1,240 @@
+/*
+ * main.c - options, start-up, signals and the worker threads.
+ *
+ * Start-up order matters: load and validate the config, open logs and
+ * every listening socket as the starting user, then drop privileges, then
+ * start the workers with the signals blocked so that only the main
+ * thread's event loop receives them.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "log.h"
+#include "worker.h"
+
+struct daemon {
+	struct config		*cfg;
+	struct logger		*log;
+	struct worker		*workers;
+	int			 nworkers;
+	struct event_base	*base;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: proxyd [-t] [-c FILE]\n"
+	    "       proxyd -V | -h\n"
+	    "  -c FILE  configuration file (default: built-in defaults,\n"
+	    "           listen 127.0.0.1:3128, loopback clients only)\n"
+	    "  -t       check the configuration and exit (0 ok, 1 errors)\n"
+	    "  -V       print the version\n"
+	    "  -h       this help\n");
+}
+
+/* Switch to cfg->user; every step must succeed or we refuse to run. */
+static int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (user == NULL)
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		fprintf(stderr, "proxyd: user %s: no such user\n", user);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		fprintf(stderr, "proxyd: switching to %s: %s\n", user,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+daemon_stop(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->nworkers; i++)
+		worker_stop(&d->workers[i]);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_error(d->log, "signal %d: draining connections, then exit",
+		    (int)sig);
+		daemon_stop(d);
+		break;
+	case SIGUSR1:
+		log_reopen(d->log);
+		break;
+	case SIGHUP:
+		log_error(d->log, "SIGHUP: reload is not supported yet; "
+		    "restart to apply a new configuration");
+		break;
+	}
+}
+
+/* Open every worker's sockets (before dropping privileges). */
+static int
+daemon_bind(struct daemon *d)
+{
+	int i, j;
+
+	d->nworkers = d->cfg->workers;
+	if ((d->workers = calloc((size_t)d->nworkers,
+	    sizeof(*d->workers))) == NULL)
+		return -1;
+	for (i = 0; i < d->nworkers; i++) {
+		for (j = 0; j < CONFIG_MAX_LISTEN; j++)
+			d->workers[i].listen_fds[j] = -1;
+		if (worker_bind(&d->workers[i], d->cfg) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+daemon_start(struct daemon *d)
+{
+	sigset_t set, old;
+	int i, share, rc = 0;
+
+	share = (d->cfg->max_clients + d->nworkers - 1) / d->nworkers;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	for (i = 0; i < d->nworkers && rc == 0; i++) {
+		if (worker_init(&d->workers[i], i, d->cfg, d->log, share) ==
+		    -1 || worker_start(&d->workers[i]) == -1) {
+			fprintf(stderr, "proxyd: cannot start worker %d\n", i);
+			rc = -1;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == -1)
+		d->nworkers = i - 1;	/* join only the started ones */
+	return rc;
+}
+
+static void
+daemon_free(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; d->workers && i < d->cfg->workers; i++)
+		worker_free(&d->workers[i]);
+	free(d->workers);
+	if (d->base)
+		event_base_free(d->base);
+	log_close(d->log);
+	config_unref(d->cfg);
+}
+
+static int
+daemon_run(struct daemon *d)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	struct event *ev[4] = { NULL, NULL, NULL, NULL };
+	size_t i;
+	int rc = 1;
+
+	if ((d->base = event_base_new()) == NULL)
+		return 1;
+	for (i = 0; i < 4; i++) {
+		ev[i] = evsignal_new(d->base, sigs[i], signal_cb, d);
+		if (ev[i] == NULL || evsignal_add(ev[i], NULL) == -1)
+			goto out;
+	}
+	if (daemon_start(d) == 0) {
+		log_error(d->log, "proxyd %s: %d workers, listening on %s%s",
+		    PROXYD_VERSION, d->nworkers, d->cfg->listen[0].text,
+		    d->cfg->nlisten > 1 ? " and more" : "");
+		event_base_dispatch(d->base);
+		rc = 0;
+	} else {
+		daemon_stop(d);
+	}
+	for (i = 0; i < (size_t)d->nworkers; i++)
+		worker_join(&d->workers[i]);
+out:
+	for (i = 0; i < 4; i++)
+		if (ev[i])
+			event_free(ev[i]);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct daemon d;
+	const char *path = NULL;
+	int ch, test = 0, rc;
+
+	while ((ch = getopt(argc, argv, "c:thV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'V':
+			printf("proxyd %s\n", PROXYD_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	memset(&d, 0, sizeof(d));
+	d.cfg = path ? config_load(path, stderr) : config_default();
+	if (d.cfg == NULL)
+		return 1;
+	if (test) {
+		printf("%s: configuration OK\n", path ? path : "(defaults)");
+		config_unref(d.cfg);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+	if ((d.log = log_open(d.cfg->access_log, d.cfg->error_log)) == NULL ||
+	    daemon_bind(&d) == -1 || drop_privileges(d.cfg->user) == -1) {
+		daemon_free(&d);
+		return 1;
+	}
+	rc = daemon_run(&d);
+	daemon_free(&d);
+	return rc;
+}

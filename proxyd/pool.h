@@ -1,0 +1,24 @@
+/*
+ * pool.h - idle upstream connections of one worker, keyed by destination
+ * ("host:port").  An idle connection that the origin closes, or that sends
+ * anything unasked, is dropped; so is one idle for longer than the timeout.
+ */
+#ifndef PROXYD_POOL_H
+#define PROXYD_POOL_H
+
+#include "proxyd.h"
+
+struct pool	*pool_new(struct event_base *base, int idle_timeout_ms);
+void		 pool_free(struct pool *p);
+
+/* Park a connected, quiet bufferevent (the pool owns it afterwards). */
+void		 pool_put(struct pool *p, const char *key,
+		    struct bufferevent *bev, const char *peer);
+
+/*
+ * Take the most recently parked connection for key, or NULL.  peer
+ * (at least 56 bytes) receives its address.  Callbacks are cleared.
+ */
+struct bufferevent *pool_get(struct pool *p, const char *key, char *peer);
+
+#endif /* PROXYD_POOL_H */

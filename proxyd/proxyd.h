@@ -1,0 +1,96 @@
+/*
+ * proxyd.h - the types every part of the daemon shares: the worker (one
+ * thread, one event loop) and the client connection it owns.
+ *
+ * Ownership: a worker owns its event_base, evdns_base, listeners, upstream
+ * pool, log buffer and every client accepted on it.  A client owns its
+ * bufferevent and at most one exchange (forward.c) or tunnel (tunnel.c);
+ * client_close() is the one teardown path for all of them.
+ */
+#ifndef PROXYD_PROXYD_H
+#define PROXYD_PROXYD_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+
+#include "config.h"
+#include "http_parse.h"
+
+#define PROXYD_VERSION	"0.1.0"
+
+/*
+ * Buffering bounds.  A connection never holds more than about twice
+ * BUF_HIGH per direction: reads stop when the partner's output is full.
+ */
+#define BUF_HIGH	(256 * 1024)
+#define BUF_LOW		(BUF_HIGH / 2)
+#define READ_CHUNK	(64 * 1024)
+
+struct logger;
+struct pool;
+struct exchange;
+struct tunnel;
+
+struct worker {
+	int			 id;
+	pthread_t		 thread;
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct config		*cfg;		/* snapshot, referenced */
+	struct logger		*log;		/* shared, thread-safe */
+	struct pool		*pool;		/* idle upstream connections */
+
+	int			 listen_fds[CONFIG_MAX_LISTEN];
+	struct evconnlistener	*listeners[CONFIG_MAX_LISTEN];
+	size_t			 nlisteners;
+	struct event		*accept_retry;	/* after EMFILE */
+	struct event		*stop_ev;	/* activated by main thread */
+	struct event		*stop_timer;	/* drain deadline */
+	int			 stopping;
+
+	struct http_header	*hdrs;		/* parse scratch, max_headers */
+	size_t			 nhdrs;
+	TAILQ_HEAD(, client)	 clients;
+	int			 nclients;
+	int			 max_clients;	/* this worker's share */
+};
+
+enum client_state {
+	CLIENT_HEAD,		/* reading a request head */
+	CLIENT_FORWARD,		/* an exchange is in progress */
+	CLIENT_TUNNEL,		/* CONNECT: connecting or relaying */
+	CLIENT_CLOSING		/* answer written, waiting to flush */
+};
+
+struct client {
+	struct worker		*w;
+	struct bufferevent	*bev;
+	enum client_state	 state;
+	char			 peer[56];	/* "addr:port" */
+	int64_t			 head_deadline;	/* ms; 0 = no byte yet */
+	size_t			 scanned;	/* head bytes searched */
+	int			 saw_lf;
+	int			 refuse_status;	/* ACL / overload, answered */
+	const char		*refuse_reason;	/* after reading the head */
+	int			 read_eof;	/* client half-closed */
+	unsigned		 nrequests;
+	struct exchange		*ex;
+	struct tunnel		*tun;
+	TAILQ_ENTRY(client)	 link;
+};
+
+/* Milliseconds on the monotonic clock (cached by the event loop). */
+int64_t	now_ms(struct event_base *base);
+
+/* Fill a timeval with ms milliseconds. */
+struct timeval *ms_to_tv(int ms, struct timeval *tv);
+
+/* "addr:port" of a socket address, "[v6]:port" for IPv6. */
+void	sockaddr_text(const struct sockaddr *sa, char *buf, size_t len);
+
+#endif /* PROXYD_PROXYD_H */

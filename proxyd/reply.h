@@ -1,0 +1,21 @@
+/*
+ * reply.h - the answers proxyd writes itself: error responses with a
+ * one-line text body, and the reason phrases of the statuses it uses.
+ */
+#ifndef PROXYD_REPLY_H
+#define PROXYD_REPLY_H
+
+#include <event2/buffer.h>
+
+/* Reason phrase for status ("Bad Gateway"); "Unknown" if not known. */
+const char	*reply_status_text(int status);
+
+/*
+ * Append a complete response to out: status line, Content-Type text/plain,
+ * Content-Length, Connection: close (Retry-After for 429/503), and the
+ * body "proxyd: reason\n".
+ */
+void		 reply_error(struct evbuffer *out, int status,
+		    const char *reason);
+
+#endif /* PROXYD_REPLY_H */

@@ -1,0 +1,259 @@
+/*
+ * worker.c - an event-loop thread.
+ *
+ * Each worker has its own SO_REUSEPORT listening sockets (the kernel
+ * spreads connections across workers), its own resolver and upstream pool;
+ * nothing is shared on the hot path but the read-only config snapshot and
+ * the logger.  Accept errors such as EMFILE pause accepting for a moment
+ * instead of spinning.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/dns.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "client.h"
+#include "log.h"
+#include "pool.h"
+#include "worker.h"
+
+#define ACCEPT_BACKLOG		1024
+#define ACCEPT_RETRY_MS		100
+
+static int
+listen_socket(const struct listen_addr *la)
+{
+	int fd, one = 1;
+
+	fd = socket(la->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
+		goto fail;
+	if (la->ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)&la->ss, la->len) == -1 ||
+	    listen(fd, ACCEPT_BACKLOG) == -1)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+int
+worker_bind(struct worker *w, const struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nlisten; i++) {
+		w->listen_fds[i] = listen_socket(&cfg->listen[i]);
+		if (w->listen_fds[i] == -1) {
+			fprintf(stderr, "proxyd: listen %s: %s\n",
+			    cfg->listen[i].text, strerror(errno));
+			return -1;
+		}
+		w->nlisteners = i + 1;
+	}
+	return 0;
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	(void)l;
+	client_accept(arg, fd, sa, salen);
+}
+
+static void
+accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	if (w->stopping)
+		return;
+	for (i = 0; i < w->nlisteners; i++)
+		evconnlistener_enable(w->listeners[i]);
+}
+
+/* EMFILE and friends: stop accepting for a moment rather than spin. */
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv;
+	size_t i;
+
+	(void)l;
+	log_error(w->log, "accept: %s; pausing %d ms",
+	    strerror(EVUTIL_SOCKET_ERROR()), ACCEPT_RETRY_MS);
+	for (i = 0; i < w->nlisteners; i++)
+		evconnlistener_disable(w->listeners[i]);
+	evtimer_add(w->accept_retry, ms_to_tv(ACCEPT_RETRY_MS, &tv));
+}
+
+static int
+worker_resolver(struct worker *w, const struct config *cfg)
+{
+	int r;
+
+	if ((w->dns = evdns_base_new(w->base, 0)) == NULL)
+		return -1;
+	/* Our own hosts file instead of the default one. */
+	r = evdns_base_resolv_conf_parse(w->dns, DNS_OPTION_NAMESERVERS |
+	    DNS_OPTION_SEARCH | DNS_OPTION_MISC, cfg->resolv_conf);
+	if (r != 0 && r != 6)	/* 6: no nameservers, 127.0.0.1 is used */
+		log_error(w->log, "%s: cannot use it (evdns error %d)",
+		    cfg->resolv_conf, r);
+	if (evdns_base_load_hosts(w->dns, cfg->hosts_file) != 0)
+		log_error(w->log, "%s: cannot read hosts file",
+		    cfg->hosts_file);
+	return 0;
+}
+
+static void	stop_cb(evutil_socket_t, short, void *);
+static void	stop_timer_cb(evutil_socket_t, short, void *);
+
+int
+worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
+    int max_clients)
+{
+	size_t i;
+
+	w->id = id;
+	w->cfg = config_ref(cfg);
+	w->log = log;
+	w->max_clients = max_clients;
+	TAILQ_INIT(&w->clients);
+	w->nhdrs = cfg->max_headers;
+	if ((w->hdrs = calloc(w->nhdrs, sizeof(*w->hdrs))) == NULL ||
+	    (w->base = event_base_new()) == NULL ||
+	    worker_resolver(w, cfg) == -1 ||
+	    (w->pool = pool_new(w->base, cfg->keepalive_timeout)) == NULL ||
+	    (w->accept_retry = evtimer_new(w->base, accept_retry_cb, w)) ==
+	    NULL ||
+	    (w->stop_ev = event_new(w->base, -1, 0, stop_cb, w)) == NULL ||
+	    (w->stop_timer = evtimer_new(w->base, stop_timer_cb, w)) == NULL)
+		return -1;
+	for (i = 0; i < w->nlisteners; i++) {
+		w->listeners[i] = evconnlistener_new(w->base, accept_cb, w,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+		    w->listen_fds[i]);
+		if (w->listeners[i] == NULL)
+			return -1;
+		w->listen_fds[i] = -1;	/* owned by the listener now */
+		evconnlistener_set_error_cb(w->listeners[i], accept_error_cb);
+	}
+	return 0;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+int
+worker_start(struct worker *w)
+{
+	return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
+}
+
+/* In the worker: stop accepting, close idle clients, arm the deadline. */
+static void
+stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	w->stopping = 1;
+	for (i = 0; i < w->nlisteners; i++) {
+		evconnlistener_free(w->listeners[i]);
+		w->listeners[i] = NULL;
+	}
+	w->nlisteners = 0;
+	client_close_idle(w);
+	evtimer_add(w->stop_timer, ms_to_tv(w->cfg->shutdown_timeout, &tv));
+	worker_client_gone(w);
+}
+
+static void
+stop_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	log_error(w->log, "worker %d: %d connections left at shutdown "
+	    "deadline", w->id, w->nclients);
+	event_base_loopbreak(w->base);
+}
+
+void
+worker_client_gone(struct worker *w)
+{
+	if (w->stopping && w->nclients == 0)
+		event_base_loopbreak(w->base);
+}
+
+void
+worker_stop(struct worker *w)
+{
+	event_active(w->stop_ev, EV_READ, 0);
+}
+
+void
+worker_join(struct worker *w)
+{
+	pthread_join(w->thread, NULL);
+}
+
+void
+worker_free(struct worker *w)
+{
+	struct client *c;
+	size_t i;
+
+	while ((c = TAILQ_FIRST(&w->clients)) != NULL)
+		client_close(c, "worker exit");
+	for (i = 0; i < CONFIG_MAX_LISTEN; i++) {
+		if (w->listeners[i])
+			evconnlistener_free(w->listeners[i]);
+		else if (i < w->nlisteners && w->listen_fds[i] > 0)
+			close(w->listen_fds[i]);
+	}
+	pool_free(w->pool);
+	if (w->accept_retry)
+		event_free(w->accept_retry);
+	if (w->stop_ev)
+		event_free(w->stop_ev);
+	if (w->stop_timer)
+		event_free(w->stop_timer);
+	if (w->dns)
+		evdns_base_free(w->dns, 0);
+	if (w->base)
+		event_base_free(w->base);
+	free(w->hdrs);
+	if (w->cfg)
+		config_unref(w->cfg);
+}
