@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh Debian 12 checkout, as root:
+# install dependencies, build, run the suite, then build again with
+# AddressSanitizer + UndefinedBehaviorSanitizer and run it again.
+# The last line is the total: "N passed, N failed".
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+bash packaging/install-deps.sh --test || { echo "dependency install failed"; exit 1; }
+autoreconf -fi >/dev/null || { echo "autoreconf failed"; exit 1; }
+
+passed=0 failed=0
+# run_suite NAME CONFIGURE-ARGS...: build in build-NAME and run make check.
+run_suite() {
+	local name=$1; shift
+	local dir="$top/build-$name" log
+	log=$(mktemp)
+	echo "=== $name build ==="
+	mkdir -p "$dir"
+	if ! (cd "$dir" && "$top/configure" -q --enable-werror "$@" >/dev/null &&
+	    make -s -j2 >/dev/null); then
+		echo "$name: build failed"
+		(cd "$dir" && make -j2 2>&1 | tail -30)
+		failed=$((failed + 1))
+		return
+	fi
+	echo "=== $name tests ==="
+	(cd "$dir" && make -s check 2>&1) | tee "$log"
+	local line
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	if [ -z "$line" ]; then
+		echo "$name: the suite did not report its counts"
+		failed=$((failed + 1))
+	else
+		passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+		failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+	fi
+	rm -f "$log"
+}
+
+run_suite plain
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_suite sanitize --enable-sanitizers
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
