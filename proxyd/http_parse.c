@@ -1,0 +1,1252 @@
+/*
+ * http_parse.c - HTTP/1.x message heads, framing, targets, chunked bodies.
+ *
+ * Every function is pure over the caller's bytes.  The head parsers keep
+ * no state between calls: after HTTP_PARSE_INCOMPLETE the caller calls
+ * again with the longer buffer and the head is parsed from its start.
+ * Heads are bounded by max_head, so rescanning is cheap, and there is no
+ * resumable state to get wrong.  Only the chunked scanner carries state,
+ * and that state lives in the caller's struct.
+ *
+ * Strictness is deliberate: a proxy that reads a message differently from
+ * the server behind it is a request-smuggling vector, so anything RFC 9112
+ * lets a recipient reject is rejected.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "http_parse.h"
+
+/* A chunk-size or trailer line may not be longer than this (CRLF excluded). */
+#define CHUNK_LINE_MAX	4096
+
+/* Longest host name we pass on (DNS allows 253 characters). */
+#define HOST_MAX	255
+
+/* Largest Content-Length accepted: must fit an off_t in any caller. */
+#define CONTENT_LENGTH_MAX	((uint64_t)INT64_MAX)
+
+/*
+ * Character classes.  ASCII only and locale-free on purpose: <ctype.h>
+ * depends on the locale, and HTTP syntax does not.
+ */
+static int
+is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+is_alpha(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* RFC 9110 5.6.2 tchar. */
+static int
+is_tchar(unsigned char c)
+{
+	if (is_alpha(c) || is_digit(c))
+		return 1;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* Visible ASCII: what a request-target may be made of. */
+static int
+is_vchar(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f;
+}
+
+/* Control bytes a field value may not hold (HTAB is allowed). */
+static int
+is_ctl(unsigned char c)
+{
+	return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+static int
+is_ows(unsigned char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Value of a hex digit, or -1. */
+static int
+hex_value(unsigned char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static unsigned char
+ascii_lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+/* Case-insensitive equality of a[0..alen) and b[0..blen). */
+static int
+ci_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t	i;
+
+	if (alen != blen)
+		return 0;
+	for (i = 0; i < alen; i++)
+		if (ascii_lower(a[i]) != ascii_lower(b[i]))
+			return 0;
+	return 1;
+}
+
+static void
+set_error(struct http_error *err, int status, const char *reason)
+{
+	err->status = status;
+	err->reason = reason;
+}
+
+/*
+ * Message heads.
+ */
+
+/*
+ * Every way a head can be refused.  Requests answer with the status in
+ * the table; a broken upstream response is always a 502 to our client,
+ * with its own wording so the log tells the two apart.
+ */
+enum head_error {
+	HE_METHOD,
+	HE_REQUEST_LINE,
+	HE_TARGET,
+	HE_VERSION,
+	HE_VERSION_UNSUPPORTED,
+	HE_LINE_TOO_LONG,
+	HE_BARE_LF,
+	HE_BARE_CR,
+	HE_OBS_FOLD,
+	HE_NAME,
+	HE_NAME_SPACE,
+	HE_CONTROL,
+	HE_TOO_LARGE,
+	HE_STATUS_LINE
+};
+
+static const struct {
+	int		 status;
+	const char	*request;
+	const char	*response;
+} head_errors[] = {
+	[HE_METHOD] = { 400, "invalid method token",
+	    "invalid upstream status line" },
+	[HE_REQUEST_LINE] = { 400, "invalid request line",
+	    "invalid upstream status line" },
+	[HE_TARGET] = { 400, "invalid request target",
+	    "invalid upstream status line" },
+	[HE_VERSION] = { 400, "invalid HTTP version",
+	    "invalid upstream HTTP version" },
+	[HE_VERSION_UNSUPPORTED] = { 505, "HTTP version not supported",
+	    "upstream HTTP version not supported" },
+	[HE_LINE_TOO_LONG] = { 414, "request line too long",
+	    "upstream status line too long" },
+	[HE_BARE_LF] = { 400, "bare LF in request head",
+	    "bare LF in response head" },
+	[HE_BARE_CR] = { 400, "bare CR in request head",
+	    "bare CR in response head" },
+	[HE_OBS_FOLD] = { 400, "obs-fold not allowed",
+	    "obs-fold not allowed" },
+	[HE_NAME] = { 400, "invalid header name",
+	    "invalid header name" },
+	[HE_NAME_SPACE] = { 400, "whitespace before header colon",
+	    "whitespace before header colon" },
+	[HE_CONTROL] = { 400, "control character in header",
+	    "control character in header" },
+	[HE_TOO_LARGE] = { 431, "request header fields too large",
+	    "upstream response head too large" },
+	[HE_STATUS_LINE] = { 400, "invalid request line",
+	    "invalid upstream status line" },
+};
+
+/* One parse of one head: the input, the limits and where results go. */
+struct head {
+	const char		*buf;
+	const char		*end;	/* buf + min(len, max_head) */
+	size_t			 len;	/* what the caller holds */
+	size_t			 max_head;
+	size_t			 max_line;
+	struct http_header	*hdrs;
+	size_t			 max_hdrs; /* min(capacity, limit) */
+	size_t			 nhdrs;
+	struct http_request	*req;	/* one of req, res is set */
+	struct http_response	*res;
+	struct http_error	*err;
+};
+
+enum line_end {
+	LINE_DONE,		/* CRLF found */
+	LINE_MORE,		/* input ended first */
+	LINE_BARE_LF,		/* LF without CR */
+	LINE_BARE_CR		/* CR followed by something else */
+};
+
+static int
+head_fail(struct head *h, enum head_error e)
+{
+	if (h->res != NULL)
+		set_error(h->err, 502, head_errors[e].response);
+	else
+		set_error(h->err, head_errors[e].status,
+		    head_errors[e].request);
+	return HTTP_PARSE_INVALID;
+}
+
+/*
+ * The head is incomplete within what we looked at.  We only looked at
+ * max_head bytes, so if the caller holds more the head is too large.
+ */
+static int
+head_more(struct head *h)
+{
+	if (h->len > h->max_head)
+		return head_fail(h, HE_TOO_LARGE);
+	return HTTP_PARSE_INCOMPLETE;
+}
+
+static void
+head_init(struct head *h, const char *buf, size_t len,
+    const struct http_limits *lim, struct http_header *hdrs, size_t cap,
+    struct http_error *err)
+{
+	memset(h, 0, sizeof(*h));
+	h->buf = buf;
+	h->len = len;
+	/* The consumed count is returned as an int. */
+	h->max_head = lim->max_head < INT_MAX ? lim->max_head : INT_MAX;
+	h->end = buf + (len < h->max_head ? len : h->max_head);
+	h->max_line = lim->max_line;
+	h->hdrs = hdrs;
+	h->max_hdrs = cap < lim->max_headers ? cap : lim->max_headers;
+	h->err = err;
+}
+
+/*
+ * Find the end of the line starting at p, looking no further than end.
+ * *eol is set to the CR of the CRLF, to the offending byte, or to where
+ * the input ran out (a CR as the last byte counts as running out).
+ */
+static enum line_end
+find_line(const char *p, const char *end, const char **eol)
+{
+	while (p < end && *p != '\r' && *p != '\n')
+		p++;
+	*eol = p;
+	if (p == end)
+		return LINE_MORE;
+	if (*p == '\n')
+		return LINE_BARE_LF;
+	if (p + 1 == end)
+		return LINE_MORE;
+	return p[1] == '\n' ? LINE_DONE : LINE_BARE_CR;
+}
+
+/*
+ * Check an HTTP-version: n bytes at v are what has arrived of it.  When
+ * complete, exactly "HTTP/1.0" or "HTTP/1.1" is accepted, another
+ * "HTTP/d.d" is unsupported (505) and anything else is garbage (400).
+ * Sets *minor once all 8 bytes are there.  Returns 0 or -1.
+ */
+static int
+check_version(struct head *h, const char *v, size_t n, int complete,
+    int *minor)
+{
+	static const char	 pattern[] = "HTTP/#.#";
+	size_t			 i;
+
+	for (i = 0; i < n && i < 8; i++) {
+		if (pattern[i] == '#' ? !is_digit(v[i]) : v[i] != pattern[i])
+			return head_fail(h, HE_VERSION);
+	}
+	if (n > 8 || (n < 8 && complete))
+		return head_fail(h, HE_VERSION);
+	if (n < 8)
+		return 0;
+	if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
+		return head_fail(h, HE_VERSION_UNSUPPORTED);
+	*minor = v[7] - '0';
+	return 0;
+}
+
+/*
+ * Check the request line s[0..e), CRLF excluded: method SP target SP
+ * version.  With complete == 0 the line is still arriving and only the
+ * bytes present are judged, so no prefix of a valid line is refused but
+ * garbage is refused early.  A complete line is stored in h->req.
+ * Returns 0 or -1.
+ */
+static int
+check_request_line(struct head *h, const char *s, const char *e,
+    int complete)
+{
+	const char	*p, *target, *version;
+	int		 minor = 0;
+
+	for (p = s; p < e && is_tchar(*p); p++)
+		continue;
+	if (p == e)
+		return complete ? head_fail(h, HE_REQUEST_LINE) : 0;
+	if (*p != ' ' || p == s)
+		return head_fail(h, HE_METHOD);
+	target = ++p;
+	while (p < e && is_vchar(*p))
+		p++;
+	if (p == e)
+		return complete ? head_fail(h, HE_REQUEST_LINE) : 0;
+	if (*p != ' ' || p == target)
+		return head_fail(h, HE_TARGET);
+	version = ++p;
+	/* A space here means a third space: likely a space in the target. */
+	if (memchr(version, ' ', (size_t)(e - version)) != NULL)
+		return head_fail(h, HE_REQUEST_LINE);
+	if (check_version(h, version, (size_t)(e - version), complete,
+	    &minor) == -1)
+		return -1;
+	if (!complete)
+		return 0;
+	h->req->method = s;
+	h->req->method_len = (size_t)(target - 1 - s);
+	h->req->target = target;
+	h->req->target_len = (size_t)(version - 1 - target);
+	h->req->minor_version = minor;
+	return 0;
+}
+
+/*
+ * Check the status line s[0..e): version SP 3DIGIT [SP reason].  The
+ * reason may be empty, and so may the SP before it (many servers omit
+ * it).  Same partial/complete contract as check_request_line.
+ */
+static int
+check_status_line(struct head *h, const char *s, const char *e,
+    int complete)
+{
+	size_t		 n = (size_t)(e - s), i;
+	int		 minor = 0;
+
+	if (check_version(h, s, n < 8 ? n : 8, complete || n > 8,
+	    &minor) == -1)
+		return -1;
+	if (n <= 8)
+		return complete ? head_fail(h, HE_STATUS_LINE) : 0;
+	if (s[8] != ' ')
+		return head_fail(h, HE_STATUS_LINE);
+	for (i = 9; i < n && i < 12; i++) {
+		if (!is_digit(s[i]) || (i == 9 && s[i] == '0'))
+			return head_fail(h, HE_STATUS_LINE);
+	}
+	if (n < 12)
+		return complete ? head_fail(h, HE_STATUS_LINE) : 0;
+	if (n > 12 && s[12] != ' ')
+		return head_fail(h, HE_STATUS_LINE);
+	for (i = 13; i < n; i++) {
+		if (is_ctl(s[i]))
+			return head_fail(h, HE_STATUS_LINE);
+	}
+	if (!complete)
+		return 0;
+	h->res->minor_version = minor;
+	h->res->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 +
+	    (s[11] - '0');
+	h->res->reason = n > 12 ? s + 13 : e;
+	h->res->reason_len = n > 12 ? n - 13 : 0;
+	return 0;
+}
+
+static int
+check_start_line(struct head *h, const char *s, const char *e, int complete)
+{
+	if (h->res != NULL)
+		return check_status_line(h, s, e, complete);
+	return check_request_line(h, s, e, complete);
+}
+
+/*
+ * Check the header line s[0..e), CRLF excluded, and store it in the next
+ * slot when complete.  Partial lines are judged on what has arrived, like
+ * the start line.  Returns 0 or -1.
+ */
+static int
+check_field_line(struct head *h, const char *s, const char *e, int complete)
+{
+	struct http_header	*hd;
+	const char		*p, *colon, *v, *ve;
+
+	if (s == e)
+		return 0;
+	/* RFC 9112 5.2: obs-fold may be refused; unfolding is ambiguous. */
+	if (is_ows(*s))
+		return head_fail(h, HE_OBS_FOLD);
+	if (h->nhdrs == h->max_hdrs)
+		return head_fail(h, HE_TOO_LARGE);
+	for (p = s; p < e && is_tchar(*p); p++)
+		continue;
+	if (p == e)
+		return complete ? head_fail(h, HE_NAME) : 0;
+	/* RFC 9112 5.1: whitespace before the colon MUST be rejected. */
+	if (is_ows(*p))
+		return head_fail(h, HE_NAME_SPACE);
+	if (*p != ':' || p == s)
+		return head_fail(h, HE_NAME);
+	colon = p;
+	for (p++; p < e; p++) {
+		if (is_ctl(*p))
+			return head_fail(h, HE_CONTROL);
+	}
+	if (!complete)
+		return 0;
+	v = colon + 1;
+	ve = e;
+	while (v < ve && is_ows(*v))
+		v++;
+	while (ve > v && is_ows(ve[-1]))
+		ve--;
+	hd = &h->hdrs[h->nhdrs++];
+	hd->name = s;
+	hd->name_len = (size_t)(colon - s);
+	hd->value = v;
+	hd->value_len = (size_t)(ve - v);
+	return 0;
+}
+
+/*
+ * Parse field lines from p up to and including the empty line that ends
+ * the head.  Returns the head's length from h->buf, INCOMPLETE or INVALID.
+ */
+static int
+parse_fields(struct head *h, const char *p)
+{
+	const char	*eol;
+
+	for (;;) {
+		switch (find_line(p, h->end, &eol)) {
+		case LINE_DONE:
+			if (eol == p)
+				return (int)(eol + 2 - h->buf);
+			if (check_field_line(h, p, eol, 1) == -1)
+				return HTTP_PARSE_INVALID;
+			p = eol + 2;
+			break;
+		case LINE_MORE:
+			if (check_field_line(h, p, eol, 0) == -1)
+				return HTTP_PARSE_INVALID;
+			return head_more(h);
+		case LINE_BARE_LF:
+			return head_fail(h, HE_BARE_LF);
+		case LINE_BARE_CR:
+			return head_fail(h,
+			    eol == p ? HE_BARE_CR : HE_CONTROL);
+		}
+	}
+}
+
+/*
+ * Parse the start line at p, then the fields.  The line scan stops after
+ * max_line content bytes (plus room for its CRLF) so an endless line is
+ * refused (414) without reading all of it; its prefix is still checked
+ * first, so plain garbage gets the more useful 400.
+ */
+static int
+parse_head(struct head *h, const char *p)
+{
+	const char	*bound = h->end, *eol;
+	size_t		 avail = (size_t)(h->end - p);
+	enum line_end	 kind;
+
+	if (avail > 2 && avail - 2 > h->max_line)
+		bound = p + h->max_line + 2;
+	kind = find_line(p, bound, &eol);
+	if ((size_t)(eol - p) > h->max_line) {
+		if (check_start_line(h, p, p + h->max_line, 0) == -1)
+			return HTTP_PARSE_INVALID;
+		return head_fail(h, HE_LINE_TOO_LONG);
+	}
+	switch (kind) {
+	case LINE_DONE:
+		if (check_start_line(h, p, eol, 1) == -1)
+			return HTTP_PARSE_INVALID;
+		return parse_fields(h, eol + 2);
+	case LINE_MORE:
+		if (check_start_line(h, p, eol, 0) == -1)
+			return HTTP_PARSE_INVALID;
+		return head_more(h);
+	case LINE_BARE_LF:
+		return head_fail(h, HE_BARE_LF);
+	case LINE_BARE_CR:
+		break;
+	}
+	return head_fail(h, HE_BARE_CR);
+}
+
+int
+http_parse_request(const char *buf, size_t len,
+    const struct http_limits *lim, struct http_request *req,
+    struct http_error *err)
+{
+	struct head	 h;
+	const char	*p;
+	int		 r;
+
+	head_init(&h, buf, len, lim, req->headers, req->num_headers, err);
+	h.req = req;
+	/*
+	 * RFC 9112 2.2: a server SHOULD ignore at least one empty line
+	 * before the request line (some clients send CRLF after a POST
+	 * body).  They count towards max_head and are consumed.
+	 */
+	p = buf;
+	while (h.end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+		p += 2;
+	r = parse_head(&h, p);
+	/* Only on success: a retry after INCOMPLETE needs the capacity. */
+	if (r >= 0)
+		req->num_headers = h.nhdrs;
+	return r;
+}
+
+int
+http_parse_response(const char *buf, size_t len,
+    const struct http_limits *lim, struct http_response *res,
+    struct http_error *err)
+{
+	struct head	 h;
+	int		 r;
+
+	head_init(&h, buf, len, lim, res->headers, res->num_headers, err);
+	h.res = res;
+	r = parse_head(&h, buf);
+	if (r >= 0)
+		res->num_headers = h.nhdrs;
+	return r;
+}
+
+/*
+ * Header field helpers.
+ */
+
+int
+http_header_is(const struct http_header *h, const char *name)
+{
+	return ci_equal(h->name, h->name_len, name, strlen(name));
+}
+
+int
+http_is_token(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!is_tchar(s[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Take the next element of the comma-separated list in [*pp, end), OWS
+ * trimmed, and advance *pp past it and its comma; *pp becomes NULL after
+ * the last element.  Empty elements are returned as such (RFC 9110 5.6.1
+ * says to ignore them; some callers would rather refuse them).  Returns
+ * 0 once the list is exhausted.
+ */
+static int
+list_next(const char **pp, const char *end, const char **elem, size_t *len)
+{
+	const char	*p = *pp, *s, *e;
+
+	if (p == NULL)
+		return 0;
+	for (e = p; e < end && *e != ','; e++)
+		continue;
+	*pp = e < end ? e + 1 : NULL;
+	s = p;
+	while (s < e && is_ows(*s))
+		s++;
+	while (e > s && is_ows(e[-1]))
+		e--;
+	*elem = s;
+	*len = (size_t)(e - s);
+	return 1;
+}
+
+/*
+ * http_list_has_token for a token that is not NUL-terminated.  An empty
+ * token is not a token and matches nothing.
+ */
+static int
+list_has(const char *value, size_t len, const char *token, size_t toklen)
+{
+	const char	*p = value, *elem;
+	size_t		 elen;
+
+	if (value == NULL || toklen == 0)
+		return 0;
+	while (list_next(&p, value + len, &elem, &elen)) {
+		if (ci_equal(elem, elen, token, toklen))
+			return 1;
+	}
+	return 0;
+}
+
+int
+http_list_has_token(const char *value, size_t len, const char *token)
+{
+	return list_has(value, len, token, strlen(token));
+}
+
+int
+http_header_is_hop_by_hop(const struct http_header *h,
+    const struct http_header *hdrs, size_t n)
+{
+	static const char *const	 fixed[] = {
+		"Connection", "Keep-Alive", "Proxy-Connection",
+		"Proxy-Authorization", "Proxy-Authenticate", "TE",
+		"Trailer", "Transfer-Encoding", "Upgrade"
+	};
+	size_t				 i;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (http_header_is(h, fixed[i]))
+			return 1;
+	for (i = 0; i < n; i++) {
+		if (http_header_is(&hdrs[i], "Connection") &&
+		    list_has(hdrs[i].value, hdrs[i].value_len, h->name,
+		    h->name_len))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Framing.
+ */
+
+/* What the framing decision needs to know from a message's fields. */
+struct fields {
+	int		 cl_seen;
+	uint64_t	 cl;
+	int		 cl_invalid;
+	int		 cl_conflict;
+	int		 te_seen;
+	size_t		 te_codings;	/* in all TE fields */
+	size_t		 te_chunked;	/* how many are chunked */
+	int		 te_last_chunked;
+	int		 conn_close;
+	int		 conn_keep_alive;
+	int		 expect_seen;
+	int		 expect_other;	/* one we cannot meet */
+};
+
+/* Parse a decimal Content-Length element.  Returns 0 or -1. */
+static int
+parse_decimal(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t	v = 0;
+	size_t		i;
+
+	if (len == 0)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (!is_digit(s[i]))
+			return -1;
+		if (v > (CONTENT_LENGTH_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Fold one Content-Length field into f.  Its value may be a list (some
+ * senders merge duplicates, RFC 9110 8.6); every element must be a
+ * number, and all of them, across all fields, must agree.  Empty list
+ * elements are refused: nothing legitimate sends them here.
+ */
+static void
+fold_content_length(struct fields *f, const struct http_header *h)
+{
+	const char	*p = h->value, *elem;
+	size_t		 elen;
+	uint64_t	 v;
+
+	if (h->value_len == 0) {
+		f->cl_invalid = 1;
+		return;
+	}
+	while (list_next(&p, h->value + h->value_len, &elem, &elen)) {
+		if (parse_decimal(elem, elen, &v) == -1) {
+			f->cl_invalid = 1;
+			return;
+		}
+		if (f->cl_seen && v != f->cl)
+			f->cl_conflict = 1;
+		f->cl_seen = 1;
+		f->cl = v;
+	}
+}
+
+/* Fold one Transfer-Encoding field's codings into f. */
+static void
+fold_transfer_encoding(struct fields *f, const struct http_header *h)
+{
+	const char	*p = h->value, *elem;
+	size_t		 elen;
+
+	f->te_seen = 1;
+	if (h->value_len == 0)
+		return;
+	while (list_next(&p, h->value + h->value_len, &elem, &elen)) {
+		if (elen == 0)
+			continue;
+		f->te_codings++;
+		f->te_last_chunked = ci_equal(elem, elen, "chunked", 7);
+		if (f->te_last_chunked)
+			f->te_chunked++;
+	}
+}
+
+static void
+scan_fields(struct fields *f, const struct http_header *hdrs, size_t n)
+{
+	const struct http_header	*h;
+	size_t				 i;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < n; i++) {
+		h = &hdrs[i];
+		if (http_header_is(h, "Content-Length"))
+			fold_content_length(f, h);
+		else if (http_header_is(h, "Transfer-Encoding"))
+			fold_transfer_encoding(f, h);
+		else if (http_header_is(h, "Connection")) {
+			f->conn_close |= list_has(h->value, h->value_len,
+			    "close", 5);
+			f->conn_keep_alive |= list_has(h->value, h->value_len,
+			    "keep-alive", 10);
+		} else if (http_header_is(h, "Expect")) {
+			f->expect_seen = 1;
+			if (!ci_equal(h->value, h->value_len, "100-continue",
+			    12))
+				f->expect_other = 1;
+		}
+	}
+}
+
+/* RFC 9112 9.3: 1.1 persists unless "close"; 1.0 only on "keep-alive". */
+static int
+keep_alive(int minor_version, const struct fields *f)
+{
+	if (f->conn_close)
+		return 0;
+	return minor_version >= 1 || f->conn_keep_alive;
+}
+
+static int
+framing_fail(struct http_error *err, int status, const char *reason)
+{
+	set_error(err, status, reason);
+	return -1;
+}
+
+/*
+ * Only a lone "chunked" is accepted: we forward the body unchanged, so
+ * any other coding would have to be understood by us and by the server
+ * alike, and a request body of unknown length cannot be framed at all
+ * (RFC 9112 6.3 says 400/501).
+ */
+int
+http_request_framing(const struct http_request *req, struct http_framing *f,
+    struct http_error *err)
+{
+	struct fields	 fl;
+
+	memset(f, 0, sizeof(*f));
+	scan_fields(&fl, req->headers, req->num_headers);
+	if (fl.cl_invalid)
+		return framing_fail(err, 400, "invalid content-length");
+	if (fl.cl_conflict)
+		return framing_fail(err, 400, "conflicting content-length");
+	if (fl.te_seen && fl.cl_seen)
+		return framing_fail(err, 400,
+		    "content-length with transfer-encoding");
+	/* RFC 9112 6.1: 1.0 has no chunked; such framing is faulty. */
+	if (fl.te_seen && req->minor_version == 0)
+		return framing_fail(err, 400,
+		    "transfer-encoding in HTTP/1.0 request");
+	if (fl.te_seen && (fl.te_codings != 1 || !fl.te_last_chunked))
+		return framing_fail(err, 501, "unsupported transfer-encoding");
+	if (fl.expect_other)
+		return framing_fail(err, 417, "unsupported expectation");
+	/* RFC 9110 10.1.1: ignore 100-continue from a 1.0 client. */
+	f->expect_continue = fl.expect_seen && req->minor_version >= 1;
+	f->keep_alive = keep_alive(req->minor_version, &fl);
+	if (fl.te_seen)
+		f->body = HTTP_BODY_CHUNKED;
+	else if (fl.cl_seen) {
+		f->body = HTTP_BODY_LENGTH;
+		f->content_length = fl.cl;
+	} else
+		f->body = HTTP_BODY_NONE;
+	return 0;
+}
+
+/*
+ * RFC 9112 6.3 in order.  Responses that cannot have a body are decided
+ * first and their length fields ignored.  Content-Length together with
+ * Transfer-Encoding is refused rather than resolved: the forwarder keeps
+ * Content-Length, so forwarding it next to chunked framing would hand
+ * our client an ambiguous message.
+ */
+int
+http_response_framing(const struct http_response *res, int head_request,
+    struct http_framing *f, struct http_error *err)
+{
+	struct fields	 fl;
+
+	memset(f, 0, sizeof(*f));
+	scan_fields(&fl, res->headers, res->num_headers);
+	f->keep_alive = keep_alive(res->minor_version, &fl);
+	if (head_request || (res->status >= 100 && res->status < 200) ||
+	    res->status == 204 || res->status == 304) {
+		f->body = HTTP_BODY_NONE;
+		return 0;
+	}
+	if (fl.cl_invalid)
+		return framing_fail(err, 502,
+		    "invalid upstream content-length");
+	if (fl.cl_conflict)
+		return framing_fail(err, 502,
+		    "conflicting upstream content-length");
+	if (fl.te_seen) {
+		if (fl.cl_seen)
+			return framing_fail(err, 502,
+			    "upstream content-length with transfer-encoding");
+		if (res->minor_version == 0)
+			return framing_fail(err, 502,
+			    "transfer-encoding in HTTP/1.0 response");
+		if (fl.te_codings == 0 || fl.te_chunked > 1)
+			return framing_fail(err, 502,
+			    "invalid upstream transfer-encoding");
+		if (fl.te_last_chunked) {
+			f->body = HTTP_BODY_CHUNKED;
+			return 0;
+		}
+		/* Not chunked last: the body runs until close. */
+	} else if (fl.cl_seen) {
+		f->body = HTTP_BODY_LENGTH;
+		f->content_length = fl.cl;
+		return 0;
+	}
+	f->body = HTTP_BODY_CLOSE;
+	f->keep_alive = 0;
+	return 0;
+}
+
+/*
+ * Request targets.
+ */
+
+static int
+uri_fail(struct http_error *err, const char *reason)
+{
+	set_error(err, 400, reason);
+	return -1;
+}
+
+/* reg-name as we accept it: a DNS name or an IPv4 address. */
+static int
+is_host_char(unsigned char c)
+{
+	return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_';
+}
+
+/*
+ * Is s[0..len) an IPv6 address?  inet_pton needs a string, so it gets a
+ * bounded copy on the stack.  Zone IDs and IPvFuture are refused: they
+ * mean nothing to a proxy.
+ */
+static int
+is_ipv6(const char *s, size_t len)
+{
+	char		 tmp[INET6_ADDRSTRLEN];
+	struct in6_addr	 a;
+	size_t		 i;
+
+	if (len == 0 || len >= sizeof(tmp))
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (hex_value(s[i]) == -1 && s[i] != ':' && s[i] != '.')
+			return 0;
+	}
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	return inet_pton(AF_INET6, tmp, &a) == 1;
+}
+
+/*
+ * Parse a port of s[0..len): decimal, 1..65535.  Returns 0 or -1.
+ * Leading zeros are harmless; the value is checked at every digit so
+ * it cannot overflow.
+ */
+static int
+parse_port(const char *s, size_t len, uint16_t *port)
+{
+	unsigned long	v = 0;
+	size_t		i;
+
+	if (len == 0)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (!is_digit(s[i]))
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+		if (v > 65535)
+			return -1;
+	}
+	if (v == 0)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/*
+ * Parse the authority s[0..e): host [":" port], the host a reg-name,
+ * an IPv4 address or "[IPv6]".  With need_port a port must follow;
+ * otherwise a missing or empty port means 80.  Fills u->host and
+ * u->port.  Returns 0 or -1 with *err.
+ */
+static int
+parse_host_port(const char *s, const char *e, int need_port,
+    struct http_uri *u, struct http_error *err)
+{
+	const char	*p, *close;
+
+	if (s < e && *s == '[') {
+		close = memchr(s, ']', (size_t)(e - s));
+		if (close == NULL || !is_ipv6(s + 1, (size_t)(close - s - 1)))
+			return uri_fail(err, "invalid host");
+		u->host = s + 1;
+		u->host_len = (size_t)(close - s - 1);
+		p = close + 1;
+	} else {
+		for (p = s; p < e && is_host_char(*p); p++)
+			continue;
+		u->host = s;
+		u->host_len = (size_t)(p - s);
+	}
+	if (u->host_len == 0)
+		return uri_fail(err, need_port ?
+		    "CONNECT target needs host:port" : "empty host");
+	if (u->host_len > HOST_MAX)
+		return uri_fail(err, "invalid host");
+	if (p < e && *p != ':')
+		return uri_fail(err, "invalid host");
+	if (p == e || p + 1 == e) {
+		if (need_port)
+			return uri_fail(err, "CONNECT target needs host:port");
+		u->port = 80;
+		return 0;
+	}
+	if (parse_port(p + 1, (size_t)(e - p - 1), &u->port) == -1)
+		return uri_fail(err, "invalid port");
+	return 0;
+}
+
+/*
+ * Check the scheme of t[0..len) and return where the authority starts, or
+ * NULL with *err.  Only http is ours to forward: https in absolute-form
+ * would have us speak TLS for the client, which is what CONNECT is for.
+ */
+static const char *
+uri_scheme(const char *t, size_t len, struct http_error *err)
+{
+	const char	*end = t + len, *p = t;
+
+	if (p < end && is_alpha(*p)) {
+		while (p < end && (is_alpha(*p) || is_digit(*p) ||
+		    *p == '+' || *p == '-' || *p == '.'))
+			p++;
+	}
+	if (p == t || p == end || *p != ':') {
+		uri_fail(err, "absolute-form target required");
+		return NULL;
+	}
+	if (ci_equal(t, (size_t)(p - t), "https", 5)) {
+		uri_fail(err, "https in absolute-form: use CONNECT");
+		return NULL;
+	}
+	if (!ci_equal(t, (size_t)(p - t), "http", 4)) {
+		uri_fail(err, "unsupported URI scheme");
+		return NULL;
+	}
+	if (end - p < 3 || p[1] != '/' || p[2] != '/') {
+		uri_fail(err, "invalid absolute URI");
+		return NULL;
+	}
+	return p + 3;
+}
+
+int
+http_parse_absolute_uri(const char *t, size_t len, struct http_uri *u,
+    struct http_error *err)
+{
+	const char	*end = t + len, *auth, *p;
+	size_t		 i;
+
+	memset(u, 0, sizeof(*u));
+	for (i = 0; i < len; i++) {
+		if (!is_vchar(t[i]))
+			return uri_fail(err, "invalid character in URI");
+	}
+	/* RFC 9112 3.2: fragments are never sent; one here is an error. */
+	if (len > 0 && memchr(t, '#', len) != NULL)
+		return uri_fail(err, "fragment in URI");
+	if ((auth = uri_scheme(t, len, err)) == NULL)
+		return -1;
+	for (p = auth; p < end && *p != '/' && *p != '?'; p++)
+		continue;
+	/* user:pass@ in a target is a credential leak or a spoofing trick. */
+	if (memchr(auth, '@', (size_t)(p - auth)) != NULL)
+		return uri_fail(err, "userinfo in URI");
+	if (parse_host_port(auth, p, 0, u, err) == -1)
+		return -1;
+	if (p == end) {
+		u->path = "/";
+		u->path_len = 1;
+		u->path_implied = 1;
+	} else {
+		u->path = p;
+		u->path_len = (size_t)(end - p);
+	}
+	return 0;
+}
+
+int
+http_parse_authority(const char *t, size_t len, struct http_uri *u,
+    struct http_error *err)
+{
+	memset(u, 0, sizeof(*u));
+	if (len == 0)
+		return uri_fail(err, "CONNECT target needs host:port");
+	return parse_host_port(t, t + len, 1, u, err);
+}
+
+/*
+ * Chunked bodies.  A byte-at-a-time state machine, except that chunk data
+ * is skipped in bulk: the scanner only has to find where the body ends.
+ */
+
+enum chunk_state {
+	CS_SIZE_FIRST = 0,	/* first hex digit of a chunk size */
+	CS_SIZE,		/* more digits, extension or CR */
+	CS_EXT_BWS,		/* whitespace after the size, before ';' */
+	CS_EXT,			/* chunk extension, ignored up to CR */
+	CS_SIZE_LF,
+	CS_DATA,
+	CS_DATA_CR,
+	CS_DATA_LF,
+	CS_TRAILER_FIRST,	/* a trailer field or the final CRLF */
+	CS_TRAILER_NAME,
+	CS_TRAILER_VALUE,
+	CS_TRAILER_LF,
+	CS_END_LF,
+	CS_DONE,
+	CS_ERROR
+};
+
+void
+http_chunked_init(struct http_chunked *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->state = CS_SIZE_FIRST;
+}
+
+/* Count one byte of a size or trailer line against CHUNK_LINE_MAX. */
+static int
+chunk_line_byte(struct http_chunked *c)
+{
+	return ++c->line_len > CHUNK_LINE_MAX ? -1 : 0;
+}
+
+static void
+chunk_new_line(struct http_chunked *c, int state)
+{
+	c->state = state;
+	c->line_len = 0;
+	c->digits = 0;
+}
+
+/*
+ * One byte of a chunk-size line: 1 to 16 hex digits (more could overflow
+ * the 64-bit size), then optional extensions, then CRLF.
+ */
+static int
+chunk_size_byte(struct http_chunked *c, unsigned char ch)
+{
+	int	x;
+
+	switch (c->state) {
+	case CS_SIZE_FIRST:
+	case CS_SIZE:
+		if ((x = hex_value(ch)) != -1) {
+			if (++c->digits > 16)
+				return -1;
+			c->remaining = c->remaining << 4 | (uint64_t)x;
+			c->state = CS_SIZE;
+		} else if (c->state == CS_SIZE_FIRST)
+			return -1;
+		else if (ch == ';')
+			c->state = CS_EXT;
+		else if (is_ows(ch))
+			c->state = CS_EXT_BWS;
+		else if (ch == '\r') {
+			c->state = CS_SIZE_LF;
+			return 0;
+		} else
+			return -1;
+		return chunk_line_byte(c);
+	case CS_EXT_BWS:
+		if (ch == ';')
+			c->state = CS_EXT;
+		else if (!is_ows(ch))
+			return -1;
+		return chunk_line_byte(c);
+	case CS_EXT:
+		if (ch == '\r') {
+			c->state = CS_SIZE_LF;
+			return 0;
+		}
+		return is_ctl(ch) ? -1 : chunk_line_byte(c);
+	default:	/* CS_SIZE_LF */
+		if (ch != '\n')
+			return -1;
+		if (c->remaining > 0)
+			c->state = CS_DATA;
+		else
+			chunk_new_line(c, CS_TRAILER_FIRST);
+		return 0;
+	}
+}
+
+/* One byte of the trailer section: field lines, then an empty line. */
+static int
+chunk_trailer_byte(struct http_chunked *c, unsigned char ch)
+{
+	switch (c->state) {
+	case CS_TRAILER_FIRST:
+		if (ch == '\r')
+			c->state = CS_END_LF;
+		else if (is_tchar(ch))
+			c->state = CS_TRAILER_NAME;
+		else
+			return -1;
+		return ch == '\r' ? 0 : chunk_line_byte(c);
+	case CS_TRAILER_NAME:
+		if (ch == ':')
+			c->state = CS_TRAILER_VALUE;
+		else if (!is_tchar(ch))
+			return -1;
+		return chunk_line_byte(c);
+	case CS_TRAILER_VALUE:
+		if (ch == '\r') {
+			c->state = CS_TRAILER_LF;
+			return 0;
+		}
+		return is_ctl(ch) ? -1 : chunk_line_byte(c);
+	case CS_TRAILER_LF:
+		if (ch != '\n')
+			return -1;
+		chunk_new_line(c, CS_TRAILER_FIRST);
+		return 0;
+	default:	/* CS_END_LF */
+		if (ch != '\n')
+			return -1;
+		c->state = CS_DONE;
+		return 0;
+	}
+}
+
+/* One byte outside chunk data.  Returns 0 or -1. */
+static int
+chunk_byte(struct http_chunked *c, unsigned char ch)
+{
+	switch (c->state) {
+	case CS_SIZE_FIRST:
+	case CS_SIZE:
+	case CS_EXT_BWS:
+	case CS_EXT:
+	case CS_SIZE_LF:
+		return chunk_size_byte(c, ch);
+	case CS_DATA_CR:
+		if (ch != '\r')
+			return -1;
+		c->state = CS_DATA_LF;
+		return 0;
+	case CS_DATA_LF:
+		if (ch != '\n')
+			return -1;
+		chunk_new_line(c, CS_SIZE_FIRST);
+		c->remaining = 0;
+		return 0;
+	case CS_TRAILER_FIRST:
+	case CS_TRAILER_NAME:
+	case CS_TRAILER_VALUE:
+	case CS_TRAILER_LF:
+	case CS_END_LF:
+		return chunk_trailer_byte(c, ch);
+	default:
+		return -1;
+	}
+}
+
+ssize_t
+http_chunked_scan(struct http_chunked *c, const char *buf, size_t len,
+    int *done)
+{
+	size_t	i = 0, n;
+
+	*done = 0;
+	if (c->state == CS_ERROR)
+		return -1;
+	/* The count is returned as an ssize_t. */
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	while (i < len && c->state != CS_DONE) {
+		if (c->state == CS_DATA) {
+			n = len - i;
+			if (n > c->remaining)
+				n = (size_t)c->remaining;
+			i += n;
+			c->remaining -= n;
+			if (c->remaining == 0)
+				c->state = CS_DATA_CR;
+			continue;
+		}
+		if (chunk_byte(c, (unsigned char)buf[i]) == -1) {
+			c->state = CS_ERROR;
+			return -1;
+		}
+		i++;
+	}
+	*done = c->state == CS_DONE;
+	return (ssize_t)i;
+}
