@@ -8,6 +8,7 @@
  * of the request is read and dropped so the peer gets it before a reset).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -65,6 +66,7 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
 	    client_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, BUF_HIGH);
+	bev_set_io_sizes(c->bev);
 	bufferevent_set_timeouts(c->bev, ms_to_tv(cfg->header_timeout, &tv),
 	    NULL);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -80,7 +82,8 @@ client_close(struct client *c, const char *reason)
 		forward_free(c->ex);
 	if (c->tun)
 		tunnel_free(c->tun, reason);
-	bufferevent_free(c->bev);
+	if (c->bev)
+		bufferevent_free(c->bev);
 	TAILQ_REMOVE(&w->clients, c, link);
 	w->nclients--;
 	free(c);
@@ -105,10 +108,34 @@ client_linger(struct client *c)
 }
 
 void
-client_refuse(struct client *c, int status, const char *reason)
+client_answer(struct client *c, int status, const char *reason)
 {
 	reply_error(bufferevent_get_output(c->bev), status, reason);
 	client_linger(c);
+}
+
+void
+client_refuse(struct client *c, const struct http_request *req, int status,
+    const char *reason)
+{
+	struct access_entry e;
+	char method[24] = "-", target[1024] = "-";
+
+	if (req) {
+		snprintf(method, sizeof(method), "%.*s", (int)req->method_len,
+		    req->method);
+		snprintf(target, sizeof(target), "%.*s", (int)req->target_len,
+		    req->target);
+	}
+	memset(&e, 0, sizeof(e));
+	e.client = c->peer;
+	e.method = method;
+	e.target = target;
+	e.status = status;
+	e.upstream = "-";
+	e.note = reason;
+	log_access(c->w->log, &e);
+	client_answer(c, status, reason);
 }
 
 void
@@ -186,7 +213,7 @@ client_dispatch(struct client *c, const struct http_request *req,
 {
 	c->nrequests++;
 	if (c->refuse_status) {
-		client_refuse(c, c->refuse_status, c->refuse_reason);
+		client_refuse(c, req, c->refuse_status, c->refuse_reason);
 		return;
 	}
 	if (req->method_len == 7 && memcmp(req->method, "CONNECT", 7) == 0) {
@@ -194,7 +221,7 @@ client_dispatch(struct client *c, const struct http_request *req,
 		return;
 	}
 	if (req->target_len > 0 && req->target[0] == '/') {
-		client_refuse(c, 400, "origin-form request: proxyd is a "
+		client_refuse(c, req, 400, "origin-form request: proxyd is a "
 		    "proxy, send an absolute URI (http://host/path)");
 		return;
 	}
@@ -250,7 +277,7 @@ client_parse_head(struct client *c)
 		return;
 	}
 	if (n < 0) {
-		client_refuse(c, err.status, err.reason);
+		client_refuse(c, NULL, err.status, err.reason);
 		return;
 	}
 	client_dispatch(c, &req, (size_t)n);
@@ -298,7 +325,7 @@ static void
 client_head_event(struct client *c, short what)
 {
 	if ((what & BEV_EVENT_TIMEOUT) && c->head_deadline != 0) {
-		client_refuse(c, 408, "request head not received in time");
+		client_refuse(c, NULL, 408, "request head not received in time");
 		return;
 	}
 	client_close(c, what & BEV_EVENT_EOF ? "client closed" :

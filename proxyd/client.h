@@ -22,8 +22,13 @@ void	client_close(struct client *c, const char *reason);
 /*
  * Answer status with a one-line body "proxyd: reason", then close once
  * it is flushed (lingering: the rest of the request is read and dropped).
+ * client_refuse() also writes the access-log line (req may be NULL when
+ * the head could not be parsed); client_answer() is for callers that
+ * logged the exchange themselves.
  */
-void	client_refuse(struct client *c, int status, const char *reason);
+void	client_refuse(struct client *c, const struct http_request *req,
+	    int status, const char *reason);
+void	client_answer(struct client *c, int status, const char *reason);
 
 /*
  * The current exchange is over.  With keep_alive the client goes back to

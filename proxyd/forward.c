@@ -239,12 +239,12 @@ forward_new(struct client *c, const struct http_request *req,
 
 	if (http_parse_absolute_uri(req->target, req->target_len, uri,
 	    &err) == -1 || http_request_framing(req, &f, &err) == -1) {
-		client_refuse(c, err.status, err.reason);
+		client_refuse(c, req, err.status, err.reason);
 		return NULL;
 	}
 	if (cfg->max_body_size && f.body == HTTP_BODY_LENGTH &&
 	    f.content_length > cfg->max_body_size) {
-		client_refuse(c, 413, "request body larger than max_body_size");
+		client_refuse(c, req, 413, "request body larger than max_body_size");
 		return NULL;
 	}
 	if ((ex = calloc(1, sizeof(*ex))) == NULL ||
@@ -252,7 +252,7 @@ forward_new(struct client *c, const struct http_request *req,
 	    (ex->target = strndup(req->target, req->target_len)) == NULL) {
 		if (ex)
 			forward_free(ex);
-		client_refuse(c, 503, "out of memory");
+		client_refuse(c, req, 503, "out of memory");
 		return NULL;
 	}
 	ex->c = c;
@@ -286,7 +286,7 @@ forward_start(struct client *c, const struct http_request *req,
 		return;
 	if (forward_build_head(ex, req, &uri) == -1) {
 		forward_free(ex);
-		client_refuse(c, 503, "out of memory");
+		client_refuse(c, req, 503, "out of memory");
 		return;
 	}
 	evbuffer_drain(bufferevent_get_input(c->bev), head_len);
@@ -356,7 +356,7 @@ forward_fail(struct exchange *ex, int status, const char *why)
 	if (started)
 		client_close(c, why);
 	else
-		client_refuse(c, status, why);
+		client_answer(c, status, why);
 }
 
 /*
@@ -578,7 +578,7 @@ forward_attach(struct exchange *ex, struct bufferevent *up)
 	bufferevent_setcb(up, up_read_cb, up_write_cb, up_event_cb, ex);
 	bufferevent_setwatermark(up, EV_READ, 0, BUF_HIGH);
 	bufferevent_setwatermark(up, EV_WRITE, BUF_LOW, 0);
-	bufferevent_set_max_single_read(up, READ_CHUNK);
+	bev_set_io_sizes(up);
 	bufferevent_set_timeouts(up, ms_to_tv(cfg->response_timeout, &rt),
 	    ms_to_tv(cfg->idle_timeout, &wt));
 	/* A copy: the head is kept for one retry on a stale connection. */

@@ -1,17 +1,26 @@
 /*
  * tunnel.c - CONNECT tunnels.
  *
- * After the upstream connects, the client gets "200 Connection
- * established" and bytes flow both ways unchanged.  Each direction stops
- * reading when the other side's output passes BUF_HIGH and resumes below
- * BUF_LOW.  An EOF is passed on as a half-close (shutdown SHUT_WR) once
- * what preceded it is flushed; the tunnel ends when both directions have
- * ended, on any error, or when neither side moved for tunnel_idle_timeout.
+ * Connecting uses the upstream kinds and bufferevents like everything
+ * else.  Once the tunnel is up, both sockets leave their bufferevents and
+ * are relayed with plain read(2)/write(2): a chunk is read into the
+ * worker's scratch buffer and written to the other side at once, so a
+ * flowing tunnel costs one read and one write per chunk and no epoll_ctl.
+ * Only bytes the peer could not take yet are copied into a per-direction
+ * pending buffer; then reading that direction stops until they are
+ * written (backpressure), and the buffer is freed once empty.  An idle
+ * tunnel therefore holds no buffer at all.
+ *
+ * An EOF is passed on as a half-close (shutdown SHUT_WR) once pending
+ * bytes are written; the tunnel ends when both directions have ended, on
+ * any error, or when neither side moved for tunnel_idle_timeout.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 
@@ -20,22 +29,28 @@
 #include "tunnel.h"
 #include "upstream.h"
 
-/* One direction: bytes read on src are written to dst. */
-struct half {
-	struct bufferevent	*src;
-	struct bufferevent	*dst;
-	int			 eof;	/* src sent EOF */
-	int			 shut;	/* dst write side shut down */
-	int			 paused; /* src reads off: dst output full */
-	uint64_t		 bytes;
+/* One direction: bytes read from fd `from` are written to fd `to`. */
+struct flow {
+	struct tunnel	*t;
+	int		 from;
+	int		 to;
+	struct event	*rd;		/* persistent read event on from */
+	struct event	*wr;		/* write event on to, while blocked */
+	char		*pend;		/* bytes `to` has not taken yet */
+	size_t		 pend_off;
+	size_t		 pend_len;
+	int		 eof;		/* from sent EOF */
+	int		 shut;		/* to's write side shut down */
+	uint64_t	 bytes;
 };
 
 struct tunnel {
 	struct client		*c;
 	struct upconn		*connecting;
-	struct bufferevent	*up;
-	struct half		 toup;	/* client -> upstream */
-	struct half		 down;	/* upstream -> client */
+	int			 cfd;		/* client socket, once relaying */
+	int			 ufd;		/* upstream socket */
+	struct flow		 toup;		/* client -> upstream */
+	struct flow		 down;		/* upstream -> client */
 	char			 host[256];
 	uint16_t		 port;
 	char			 target[272];
@@ -45,7 +60,17 @@ struct tunnel {
 	int64_t			 last_active;
 };
 
-static void	tunnel_end(struct tunnel *t, const char *why);
+static void
+flow_clear(struct flow *f)
+{
+	if (f->rd)
+		event_free(f->rd);
+	if (f->wr)
+		event_free(f->wr);
+	free(f->pend);
+	f->rd = f->wr = NULL;
+	f->pend = NULL;
+}
 
 void
 tunnel_free(struct tunnel *t, const char *reason)
@@ -65,8 +90,12 @@ tunnel_free(struct tunnel *t, const char *reason)
 	log_access(t->c->w->log, &e);
 	if (t->connecting)
 		upstream_cancel(t->connecting);
-	if (t->up)
-		bufferevent_free(t->up);
+	flow_clear(&t->toup);
+	flow_clear(&t->down);
+	if (t->cfd != -1)
+		close(t->cfd);
+	if (t->ufd != -1)
+		close(t->ufd);
 	free(t);
 }
 
@@ -77,75 +106,105 @@ tunnel_end(struct tunnel *t, const char *why)
 	client_close(t->c, why);
 }
 
-static struct half *
-tunnel_half_from(struct tunnel *t, struct bufferevent *src)
-{
-	return src == t->toup.src ? &t->toup : &t->down;
-}
-
-static struct half *
-tunnel_half_to(struct tunnel *t, struct bufferevent *dst)
-{
-	return dst == t->toup.dst ? &t->toup : &t->down;
-}
-
-/* After src's EOF and a flushed dst: pass the half-close on. */
+/* Both directions ended: the tunnel is done. */
 static void
-tunnel_maybe_shut(struct tunnel *t, struct half *h)
+flow_shut(struct flow *f)
 {
-	if (!h->eof || h->shut ||
-	    evbuffer_get_length(bufferevent_get_output(h->dst)) != 0)
-		return;
-	h->shut = 1;
-	shutdown(bufferevent_getfd(h->dst), SHUT_WR);
+	struct tunnel *t = f->t;
+
+	f->shut = 1;
+	shutdown(f->to, SHUT_WR);
 	if (t->toup.shut && t->down.shut)
 		tunnel_end(t, "both sides closed");
 }
 
-static void
-tunnel_relay(struct tunnel *t, struct half *h)
+/*
+ * Keep buf[0..len) that `to` did not take, stop reading until it is
+ * written.  Returns -1 when out of memory.
+ */
+static int
+flow_block(struct flow *f, const char *buf, size_t len)
 {
-	struct evbuffer *in = bufferevent_get_input(h->src);
-	struct evbuffer *out = bufferevent_get_output(h->dst);
+	struct timeval tv;
 
-	h->bytes += evbuffer_get_length(in);
-	evbuffer_add_buffer(out, in);
-	t->last_active = now_ms(t->c->w->base);
-	if (evbuffer_get_length(out) >= BUF_HIGH && !h->paused) {
-		h->paused = 1;
-		bufferevent_disable(h->src, EV_READ);
-		bufferevent_setwatermark(h->dst, EV_WRITE, BUF_LOW, 0);
-	}
+	if (f->pend == NULL && (f->pend = malloc(READ_CHUNK)) == NULL)
+		return -1;
+	if (buf != f->pend + f->pend_off)
+		memcpy(f->pend, buf, len);
+	else
+		memmove(f->pend, buf, len);
+	f->pend_off = 0;
+	f->pend_len = len;
+	event_del(f->rd);
+	event_add(f->wr, ms_to_tv(f->t->c->w->cfg->tunnel_idle_timeout, &tv));
+	return 0;
 }
 
-static void
-tunnel_read_cb(struct bufferevent *bev, void *arg)
+/*
+ * Write buf[0..len) to `to`; what it cannot take is kept (flow_block).
+ * Returns 1 when all was written, 0 when blocked, -1 on error.
+ */
+static int
+flow_write(struct flow *f, const char *buf, size_t len)
 {
-	struct tunnel *t = arg;
+	ssize_t n;
 
-	tunnel_relay(t, tunnel_half_from(t, bev));
+	while (len > 0) {
+		n = write(f->to, buf, len);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			f->bytes += (uint64_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return flow_block(f, buf, len) == 0 ? 0 : -1;
+		return -1;
+	}
+	return 1;
 }
 
-/* dst drained below its low watermark (or empty after an EOF). */
+/* Read what `from` has and pass it on, until it would block. */
 static void
-tunnel_write_cb(struct bufferevent *bev, void *arg)
+flow_pump(struct flow *f)
 {
-	struct tunnel *t = arg;
-	struct half *h = tunnel_half_to(t, bev);
+	struct tunnel *t = f->t;
+	char *buf = t->c->w->scratch;
+	ssize_t n;
+	int r;
 
-	if (h->paused) {
-		h->paused = 0;
-		bufferevent_setwatermark(h->dst, EV_WRITE, 0, 0);
-		if (!h->eof)
-			bufferevent_enable(h->src, EV_READ);
+	for (;;) {
+		n = read(f->from, buf, READ_CHUNK);
+		if (n > 0) {
+			t->last_active = now_ms(t->c->w->base);
+			if ((r = flow_write(f, buf, (size_t)n)) == 1 &&
+			    n == READ_CHUNK)
+				continue;	/* likely more waiting */
+			if (r == -1)
+				tunnel_end(t, "tunnel write error");
+			return;
+		}
+		if (n == 0) {
+			f->eof = 1;
+			event_del(f->rd);
+			flow_shut(f);
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			tunnel_end(t, "tunnel read error");
+		return;
 	}
-	tunnel_maybe_shut(t, h);
 }
 
 /* A read timeout: end the tunnel only if neither side moved lately. */
 static void
-tunnel_timeout(struct tunnel *t, struct bufferevent *bev)
+flow_idle(struct flow *f)
 {
+	struct tunnel *t = f->t;
 	int idle = t->c->w->cfg->tunnel_idle_timeout;
 	int64_t quiet = now_ms(t->c->w->base) - t->last_active;
 	struct timeval tv;
@@ -154,46 +213,130 @@ tunnel_timeout(struct tunnel *t, struct bufferevent *bev)
 		tunnel_end(t, "tunnel idle timeout");
 		return;
 	}
-	bufferevent_set_timeouts(bev, ms_to_tv((int)(idle - quiet), &tv),
-	    NULL);
-	bufferevent_enable(bev, EV_READ);
+	event_add(f->rd, ms_to_tv((int)(idle - quiet), &tv));
 }
 
 static void
-tunnel_event_cb(struct bufferevent *bev, short what, void *arg)
+flow_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct tunnel *t = arg;
-	struct half *h = tunnel_half_from(t, bev);
+	struct flow *f = arg;
 
-	if (what & BEV_EVENT_EOF) {
-		h->eof = 1;
-		tunnel_relay(t, h);
-		tunnel_maybe_shut(t, h);
-		return;
-	}
-	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
-		tunnel_timeout(t, bev);
-		return;
-	}
-	tunnel_end(t, what & BEV_EVENT_TIMEOUT ? "tunnel write timeout" :
-	    "tunnel connection error");
+	(void)fd;
+	if (what & EV_TIMEOUT)
+		flow_idle(f);
+	else
+		flow_pump(f);
 }
 
-/* Both sides get the relay callbacks, limits and timeouts. */
+/* `to` can take more: flush the pending bytes, then read again. */
 static void
-tunnel_setup_side(struct tunnel *t, struct bufferevent *bev)
+flow_write_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct flow *f = arg;
+	struct timeval tv;
+	int r;
+
+	(void)fd;
+	if (what & EV_TIMEOUT) {
+		tunnel_end(f->t, "tunnel write timeout");
+		return;
+	}
+	r = flow_write(f, f->pend + f->pend_off, f->pend_len);
+	if (r == 0)
+		return;		/* flow_block re-armed us */
+	if (r == -1) {
+		tunnel_end(f->t, "tunnel write error");
+		return;
+	}
+	event_del(f->wr);
+	free(f->pend);
+	f->pend = NULL;
+	f->pend_len = 0;
+	if (f->eof) {
+		flow_shut(f);
+		return;
+	}
+	event_add(f->rd, ms_to_tv(f->t->c->w->cfg->tunnel_idle_timeout, &tv));
+	flow_pump(f);
+}
+
+static int
+flow_init(struct tunnel *t, struct flow *f, int from, int to)
+{
+	struct event_base *base = t->c->w->base;
 	struct timeval tv;
 
-	bufferevent_setcb(bev, tunnel_read_cb, tunnel_write_cb,
-	    tunnel_event_cb, t);
-	bufferevent_setwatermark(bev, EV_READ, 0, BUF_HIGH);
-	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-	bufferevent_set_max_single_read(bev, READ_CHUNK);
-	bufferevent_set_timeouts(bev,
-	    ms_to_tv(t->c->w->cfg->tunnel_idle_timeout, &tv),
+	f->t = t;
+	f->from = from;
+	f->to = to;
+	f->rd = event_new(base, from, EV_READ | EV_PERSIST, flow_read_cb, f);
+	f->wr = event_new(base, to, EV_WRITE | EV_PERSIST, flow_write_cb, f);
+	if (f->rd == NULL || f->wr == NULL)
+		return -1;
+	return event_add(f->rd,
 	    ms_to_tv(t->c->w->cfg->tunnel_idle_timeout, &tv));
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/*
+ * Take a socket out of its bufferevent: the bytes already read are
+ * returned in `early` (caller frees), the bufferevent is freed without
+ * closing the socket.
+ */
+static int
+tunnel_take_fd(struct bufferevent *bev, struct evbuffer **early)
+{
+	int fd = bufferevent_getfd(bev);
+
+	*early = NULL;
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0 &&
+	    (*early = evbuffer_new()) != NULL)
+		evbuffer_add_buffer(*early, bufferevent_get_input(bev));
+	bufferevent_setfd(bev, -1);
+	bufferevent_free(bev);
+	return fd;
+}
+
+/* The upstream is connected: answer 200 and start relaying. */
+static void
+tunnel_relay(struct tunnel *t, struct bufferevent *up)
+{
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	struct client *c = t->c;
+	struct evbuffer *early, *none;
+	size_t n;
+	int r;
+
+	t->status = 200;
+	t->ufd = tunnel_take_fd(up, &none);
+	if (none)	/* an upstream says nothing before 200 */
+		evbuffer_free(none);
+	t->cfd = tunnel_take_fd(c->bev, &early);
+	c->bev = NULL;
+	t->last_active = now_ms(c->w->base);
+	if (flow_init(t, &t->toup, t->cfd, t->ufd) == -1 ||
+	    flow_init(t, &t->down, t->ufd, t->cfd) == -1) {
+		if (early)
+			evbuffer_free(early);
+		tunnel_end(t, "out of memory");
+		return;
+	}
+	/* The 200 goes first on the client's side; write it as down bytes. */
+	r = flow_write(&t->down, ok, sizeof(ok) - 1);
+	t->down.bytes -= sizeof(ok) - 1 - (r == 0 ? t->down.pend_len : 0);
+	if (r == -1) {
+		if (early)
+			evbuffer_free(early);
+		tunnel_end(t, "client gone before 200");
+		return;
+	}
+	if (early) {
+		/* Bytes the client sent right after its CONNECT head. */
+		n = evbuffer_get_length(early);
+		r = flow_write(&t->toup, (char *)evbuffer_pullup(early, -1), n);
+		evbuffer_free(early);
+		if (r == -1)
+			tunnel_end(t, "tunnel write error");
+	}
 }
 
 static void
@@ -209,23 +352,10 @@ tunnel_connected(struct bufferevent *bev, const struct http_error *err,
 		t->status = err->status;
 		c->tun = NULL;
 		tunnel_free(t, err->reason);
-		client_refuse(c, err->status, err->reason);
+		client_answer(c, err->status, err->reason);
 		return;
 	}
-	t->status = 200;
-	t->up = bev;
-	t->toup.src = c->bev;
-	t->toup.dst = bev;
-	t->down.src = bev;
-	t->down.dst = c->bev;
-	evbuffer_add_printf(bufferevent_get_output(c->bev),
-	    "HTTP/1.1 200 Connection established\r\n\r\n");
-	t->last_active = now_ms(c->w->base);
-	tunnel_setup_side(t, c->bev);
-	tunnel_setup_side(t, bev);
-	/* Bytes the client sent right after its CONNECT head. */
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-		tunnel_relay(t, &t->toup);
+	tunnel_relay(t, bev);
 }
 
 void
@@ -239,19 +369,20 @@ tunnel_start(struct client *c, const struct http_request *req,
 
 	if (http_parse_authority(req->target, req->target_len, &uri,
 	    &err) == -1) {
-		client_refuse(c, err.status, err.reason);
+		client_refuse(c, req, err.status, err.reason);
 		return;
 	}
 	if (!port_range_match_any(cfg->connect_ports, cfg->nconnect_ports,
 	    uri.port)) {
-		client_refuse(c, 403, "CONNECT to this port is not allowed");
+		client_refuse(c, req, 403, "CONNECT to this port is not allowed");
 		return;
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		client_refuse(c, 503, "out of memory");
+		client_refuse(c, req, 503, "out of memory");
 		return;
 	}
 	t->c = c;
+	t->cfd = t->ufd = -1;
 	t->start = now_ms(c->w->base);
 	t->port = uri.port;
 	snprintf(t->host, sizeof(t->host), "%.*s", (int)uri.host_len,
@@ -268,6 +399,6 @@ tunnel_start(struct client *c, const struct http_request *req,
 	if (t->connecting == NULL) {
 		c->tun = NULL;
 		tunnel_free(t, "out of memory");
-		client_refuse(c, 503, "out of memory");
+		client_answer(c, 503, "out of memory");
 	}
 }

@@ -30,6 +30,13 @@ ms_to_tv(int ms, struct timeval *tv)
 }
 
 void
+bev_set_io_sizes(struct bufferevent *bev)
+{
+	bufferevent_set_max_single_read(bev, READ_CHUNK);
+	bufferevent_set_max_single_write(bev, WRITE_CHUNK);
+}
+
+void
 sockaddr_text(const struct sockaddr *sa, char *buf, size_t len)
 {
 	char addr[INET6_ADDRSTRLEN];

@@ -141,6 +141,7 @@ worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
 	TAILQ_INIT(&w->clients);
 	w->nhdrs = cfg->max_headers;
 	if ((w->hdrs = calloc(w->nhdrs, sizeof(*w->hdrs))) == NULL ||
+	    (w->scratch = malloc(READ_CHUNK)) == NULL ||
 	    (w->base = event_base_new()) == NULL ||
 	    worker_resolver(w, cfg) == -1 ||
 	    (w->pool = pool_new(w->base, cfg->keepalive_timeout)) == NULL ||
@@ -254,6 +255,7 @@ worker_free(struct worker *w)
 	if (w->base)
 		event_base_free(w->base);
 	free(w->hdrs);
+	free(w->scratch);
 	if (w->cfg)
 		config_unref(w->cfg);
 }
