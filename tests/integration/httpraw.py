@@ -61,7 +61,8 @@ class Conn:
         except ConnectionResetError:
             data = b""
         if not data:
-            raise Closed()
+            raise Closed("connection closed by the proxy (%d bytes unparsed: %r)"
+                         % (len(self.buf), self.buf[:120]))
         self.buf += data
 
     def read_line(self):
