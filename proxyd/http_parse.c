@@ -221,6 +221,10 @@ head_more(struct head *h)
 	return HTTP_PARSE_INCOMPLETE;
 }
 
+/*
+ * Set up one parse.  Only max_head bytes are ever looked at, which bounds
+ * the work per call however much the caller has buffered.
+ */
 static void
 head_init(struct head *h, const char *buf, size_t len,
     const struct http_limits *lim, struct http_header *hdrs, size_t cap,
@@ -370,6 +374,7 @@ check_status_line(struct head *h, const char *s, const char *e,
 	return 0;
 }
 
+/* The request line or the status line, whichever h is parsing. */
 static int
 check_start_line(struct head *h, const char *s, const char *e, int complete)
 {
@@ -724,6 +729,7 @@ fold_transfer_encoding(struct fields *f, const struct http_header *h)
 	}
 }
 
+/* Collect what framing depends on from all of a message's fields. */
 static void
 scan_fields(struct fields *f, const struct http_header *hdrs, size_t n)
 {
