@@ -11,11 +11,100 @@
 
 #include <stdio.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "match.h"
 
+struct limiter;
+struct route_index;
+
 #define CONFIG_MAX_LISTEN	16
+#define CONFIG_MAX_UPSTREAMS	16
+#define CONFIG_MAX_ROUTES	100000
+
+/*
+ * Where a route sends traffic.  Kinds are implemented by upstream*.c;
+ * "mirror" is the module-aware GOPROXY kind (parsed, not yet served).
+ */
+enum upstream_type {
+	UPSTREAM_DIRECT,
+	UPSTREAM_HTTP,		/* parent HTTP proxy: CONNECT / absolute-form */
+	UPSTREAM_SOCKS5,	/* parent SOCKS5 proxy (RFC 1928/1929) */
+	UPSTREAM_DENY,		/* 403 naming the route */
+	UPSTREAM_MIRROR		/* GOPROXY mirror base URL */
+};
+
+/* Health of one upstream, shared by all workers (atomics). */
+struct upstream_health {
+	int		fails;		/* consecutive failures */
+	int64_t		down_until;	/* ms, monotonic; 0 = up */
+};
+
+struct upstream_conf {
+	enum upstream_type	 type;
+	char			*host;		/* http, socks5: parent host */
+	uint16_t		 port;
+	char			*user;		/* credentials, or NULL */
+	char			*pass;
+	char			*url;		/* mirror base URL */
+	char			 fallback;	/* mirror: ',' or '|' before the
+						   next one; 0 for the last */
+	char			 label[288];	/* "http 10.1.2.3:8080", for logs */
+	struct upstream_health	*health;	/* runtime, never NULL */
+};
+
+struct host_list;
+struct module_list;
+struct regex;
+
+/*
+ * A named route: which traffic it takes (every given matcher must match;
+ * a route without hosts/regex/modules takes everything its methods,
+ * ports and clients allow) and where that traffic goes.
+ */
+struct route {
+	char			*name;
+	int			 line;		/* of its [route NAME] header */
+
+	struct host_list	*hosts;		/* NO_PROXY syntax, or NULL */
+	struct module_list	*modules;	/* GONOPROXY syntax, or NULL */
+	struct regex		*regex;		/* on the request target, or NULL */
+	char			*regex_src;
+	char			**methods;	/* upper case; NULL = any */
+	size_t			 nmethods;
+	struct port_range	*ports;		/* destination ports; NULL = any */
+	size_t			 nports;
+	struct cidr		*clients;	/* client CIDRs; NULL = any */
+	size_t			 nclients;
+
+	struct upstream_conf	 upstreams[CONFIG_MAX_UPSTREAMS];
+	size_t			 nupstreams;
+
+	/* Timeouts, ms; the [proxyd] values where the route sets none. */
+	int			 connect_timeout;
+	int			 response_timeout;
+	int			 idle_timeout;
+	int			 tunnel_idle_timeout;
+
+	/* Limits; 0 = none.  Rates are per second. */
+	double			 rate;		/* requests, whole route */
+	double			 burst;
+	double			 client_rate;	/* requests, per client */
+	double			 client_burst;
+	uint64_t		 bandwidth;	/* bytes/s, whole route */
+	uint64_t		 client_bandwidth; /* bytes/s, per client */
+	int			 max_conns;	/* concurrent upstream conns */
+	int			 queue;		/* waiting requests at most */
+	int			 queue_timeout;	/* ms a request may wait */
+
+	/* Failover: skip an upstream after fail_threshold failures in a
+	 * row, for fail_cooldown ms. */
+	int			 fail_threshold;
+	int			 fail_cooldown;
+
+	struct limiter		*limiter;	/* runtime, NULL if no limits */
+};
 
 struct listen_addr {
 	struct sockaddr_storage	ss;
@@ -57,6 +146,12 @@ struct config {
 	char			*user;		/* drop privileges to, or NULL */
 	char			*resolv_conf;	/* default /etc/resolv.conf */
 	char			*hosts_file;	/* default /etc/hosts */
+
+	/* Routes in file order; the last is the fallback ("direct" unless
+	 * [proxyd] fallback = deny), always present. */
+	struct route		*routes;
+	size_t			 nroutes;
+	struct route_index	*index;		/* route.c, built at load */
 };
 
 /*

@@ -169,6 +169,21 @@ head_copy_headers(struct evbuffer *out, const struct http_header *hdrs,
 	}
 }
 
+/*
+ * Copy the headers called name as they are: the framing of a chunked
+ * message is kept whole ("gzip, chunked" stays so).
+ */
+static void
+head_copy_named(struct evbuffer *out, const struct http_header *hdrs,
+    size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (http_header_is(&hdrs[i], name))
+			head_add_header(out, &hdrs[i]);
+}
+
 /* The request head the origin gets. */
 static int
 forward_build_head(struct exchange *ex, const struct http_request *req,
@@ -179,9 +194,10 @@ forward_build_head(struct exchange *ex, const struct http_request *req,
 
 	evbuffer_add(h, req->method, req->method_len);
 	evbuffer_add(h, " ", 1);
-	if (uri->path_implied)
+	/* "http://a?q" has no path: the origin gets "/?q". */
+	if (uri->path_implied || uri->path[0] == '?')
 		evbuffer_add(h, "/", 1);
-	else
+	if (!uri->path_implied)
 		evbuffer_add(h, uri->path, uri->path_len);
 	evbuffer_add_printf(h, " HTTP/1.%d\r\nHost: %s%.*s%s", req->minor_version,
 	    v6 ? "[" : "", (int)uri->host_len, uri->host, v6 ? "]" : "");
@@ -190,7 +206,8 @@ forward_build_head(struct exchange *ex, const struct http_request *req,
 	evbuffer_add(h, "\r\n", 2);
 	head_copy_headers(h, req->headers, req->num_headers, "Host");
 	if (ex->req.kind == HTTP_BODY_CHUNKED)
-		evbuffer_add_printf(h, "Transfer-Encoding: chunked\r\n");
+		head_copy_named(h, req->headers, req->num_headers,
+		    "Transfer-Encoding");
 	return evbuffer_add_printf(h, "Via: 1.%d proxyd\r\n\r\n",
 	    req->minor_version) < 0 ? -1 : 0;
 }
@@ -331,7 +348,7 @@ forward_connect(struct exchange *ex)
 		forward_attach(ex, up);
 		return;
 	}
-	ex->connecting = upstream_connect(&upstream_direct, w, ex->host,
+	ex->connecting = upstream_connect(&upstream_direct, w, NULL, ex->host,
 	    ex->port, w->cfg->connect_timeout, forward_connected, ex);
 	if (ex->connecting == NULL)
 		forward_fail(ex, 503, "out of memory");
@@ -396,7 +413,8 @@ forward_write_resp_head(struct exchange *ex, const struct http_response *res,
 	    (int)res->reason_len, res->reason);
 	head_copy_headers(out, res->headers, res->num_headers, NULL);
 	if (ex->resp.kind == HTTP_BODY_CHUNKED)
-		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+		head_copy_named(out, res->headers, res->num_headers,
+		    "Transfer-Encoding");
 	evbuffer_add_printf(out, "Via: 1.%d proxyd\r\nConnection: %s\r\n\r\n",
 	    res->minor_version, keep ? "keep-alive" : "close");
 }

@@ -394,7 +394,7 @@ tunnel_start(struct client *c, const struct http_request *req,
 	c->state = CLIENT_TUNNEL;
 	/* No client timeout while connecting: the connect timeout bounds it. */
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
-	t->connecting = upstream_connect(&upstream_direct, c->w, t->host,
+	t->connecting = upstream_connect(&upstream_direct, c->w, NULL, t->host,
 	    t->port, cfg->connect_timeout, tunnel_connected, t);
 	if (t->connecting == NULL) {
 		c->tun = NULL;

@@ -18,7 +18,8 @@
 
 #include "upstream.h"
 
-struct upconn {
+struct direct_conn {
+	struct upconn			 base;	/* first: cast target */
 	struct worker			*w;
 	char				 host[256];
 	uint16_t			 port;
@@ -38,7 +39,7 @@ struct upconn {
 	char				 peer[56];
 };
 
-static void	upconn_try_next(struct upconn *u);
+static void	upconn_try_next(struct direct_conn *u);
 
 void
 upstream_tune_socket(int fd)
@@ -54,7 +55,7 @@ upstream_tune_socket(int fd)
  * struct is then left to that callback.
  */
 static void
-upconn_free(struct upconn *u)
+upconn_free(struct direct_conn *u)
 {
 	struct evdns_getaddrinfo_request *req = u->dnsreq;
 
@@ -83,7 +84,7 @@ upconn_free(struct upconn *u)
  * loop instead, so callers never see their callback run inside the call.
  */
 static void
-upconn_finish(struct upconn *u, struct bufferevent *bev, int status,
+upconn_finish(struct direct_conn *u, struct bufferevent *bev, int status,
     const char *why)
 {
 	struct http_error err = { status, NULL };
@@ -108,7 +109,7 @@ upconn_finish(struct upconn *u, struct bufferevent *bev, int status,
 }
 
 static void
-upconn_fail(struct upconn *u)
+upconn_fail(struct direct_conn *u)
 {
 	char why[256];
 
@@ -126,7 +127,7 @@ upconn_fail(struct upconn *u)
 static void
 upconn_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct upconn *u = arg;
+	struct direct_conn *u = arg;
 
 	(void)fd;
 	(void)what;
@@ -141,7 +142,7 @@ upconn_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void
 upconn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct upconn *u = arg;
+	struct direct_conn *u = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		u->bev = NULL;
@@ -157,7 +158,7 @@ upconn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* Try the next resolved address; fail when none is left. */
 static void
-upconn_try_next(struct upconn *u)
+upconn_try_next(struct direct_conn *u)
 {
 	struct evutil_addrinfo *a;
 	struct bufferevent *bev;
@@ -186,7 +187,7 @@ upconn_try_next(struct upconn *u)
 static void
 upconn_dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 {
-	struct upconn *u = arg;
+	struct direct_conn *u = arg;
 
 	u->dnsreq = NULL;
 	if (u->orphan) {
@@ -207,17 +208,26 @@ upconn_dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 	upconn_try_next(u);
 }
 
+static void
+direct_cancel(struct upconn *base)
+{
+	upconn_free((struct direct_conn *)base);
+}
+
 static struct upconn *
-direct_connect(struct worker *w, const char *host, uint16_t port,
-    int timeout_ms, upstream_cb *cb, void *arg)
+direct_connect(struct worker *w, const struct upstream_conf *uc,
+    const char *host, uint16_t port, int timeout_ms, upstream_cb *cb,
+    void *arg)
 {
 	struct evutil_addrinfo hints;
 	struct timeval tv;
-	struct upconn *u;
+	struct direct_conn *u;
 	char portstr[8];
 
+	(void)uc;
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
+	u->base.cancel = direct_cancel;
 	u->w = w;
 	u->cb = cb;
 	u->arg = arg;
@@ -240,7 +250,7 @@ direct_connect(struct worker *w, const char *host, uint16_t port,
 	u->dnsreq = evdns_getaddrinfo(w->dns, u->host, portstr, &hints,
 	    upconn_dns_cb, u);
 	u->starting = 0;
-	return u;
+	return &u->base;
 }
 
 const struct upstream_kind upstream_direct = {
@@ -248,17 +258,32 @@ const struct upstream_kind upstream_direct = {
 	direct_connect,
 };
 
+const struct upstream_kind *
+upstream_kind_of(enum upstream_type t)
+{
+	switch (t) {
+	case UPSTREAM_DIRECT:
+		return &upstream_direct;
+	case UPSTREAM_HTTP:
+		return &upstream_http;
+	case UPSTREAM_SOCKS5:
+		return &upstream_socks5;
+	default:
+		return NULL;
+	}
+}
+
 struct upconn *
 upstream_connect(const struct upstream_kind *kind, struct worker *w,
-    const char *host, uint16_t port, int timeout_ms, upstream_cb *cb,
-    void *arg)
+    const struct upstream_conf *uc, const char *host, uint16_t port,
+    int timeout_ms, upstream_cb *cb, void *arg)
 {
-	return kind->connect(w, host, port, timeout_ms, cb, arg);
+	return kind->connect(w, uc, host, port, timeout_ms, cb, arg);
 }
 
 void
 upstream_cancel(struct upconn *u)
 {
 	if (u)
-		upconn_free(u);
+		u->cancel(u);
 }

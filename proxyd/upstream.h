@@ -1,45 +1,62 @@
 /*
- * upstream.h - opening a connection towards a destination.
+ * upstream.h - opening a connection that leads to a destination.
  *
  * An upstream kind (struct upstream_kind) knows how to get a connected
- * bufferevent for host:port: "direct" resolves with evdns (honouring the
- * hosts file), tries every address in turn and bounds the whole attempt by
- * one connect timeout.  Parent proxies (http, socks5) and mirrors add
- * kinds to the same table.
+ * bufferevent whose other end is host:port:
+ *   direct  resolves with evdns (hosts file first), tries every address in
+ *           turn, the whole attempt bounded by one connect timeout;
+ *   http    connects to a parent HTTP proxy and asks it to CONNECT;
+ *   socks5  connects to a parent SOCKS5 proxy and asks it to CONNECT,
+ *           sending the destination name unresolved.
+ * Each kind's attempt starts with a struct upconn, so that one
+ * upstream_cancel() abandons any of them.
  */
 #ifndef PROXYD_UPSTREAM_H
 #define PROXYD_UPSTREAM_H
 
 #include "proxyd.h"
 
-struct upconn;
+/* The head of every kind's attempt structure. */
+struct upconn {
+	void	(*cancel)(struct upconn *);
+};
 
 /*
- * Called exactly once.  On success bev is connected (callbacks cleared,
- * owned by the callee) and err is NULL; on failure bev is NULL and err says
- * what failed (502 refused/unresolvable, 504 timeout).  peer is the address
- * tried last, "-" if none.
+ * Called exactly once, never from inside the connect call.  On success
+ * bev leads to the destination (callbacks cleared, reading disabled,
+ * owned by the callee; bytes the parent sent after its answer are in its
+ * input) and err is NULL; on failure bev is NULL and err says what failed
+ * (502: refused, unresolvable, parent said no; 504: timeout).  peer is the
+ * address connected to (the parent's, for parent kinds), "-" if none.
  */
 typedef void upstream_cb(struct bufferevent *bev, const struct http_error *err,
     const char *peer, void *arg);
 
 struct upstream_kind {
 	const char	*name;
-	struct upconn	*(*connect)(struct worker *w, const char *host,
+	/* uc: the configured upstream (parent address, credentials);
+	 * the direct kind ignores it and may be passed NULL. */
+	struct upconn	*(*connect)(struct worker *w,
+			    const struct upstream_conf *uc, const char *host,
 			    uint16_t port, int timeout_ms, upstream_cb *cb,
 			    void *arg);
 };
 
 extern const struct upstream_kind upstream_direct;
+extern const struct upstream_kind upstream_http;
+extern const struct upstream_kind upstream_socks5;
+
+/* The kind implementing t, or NULL (deny, mirror). */
+const struct upstream_kind *upstream_kind_of(enum upstream_type t);
 
 /*
  * Connect to host:port through kind.  Returns a handle for
- * upstream_cancel(), or NULL when out of memory.  cb is never called
- * before upstream_connect() has returned.
+ * upstream_cancel(), or NULL when out of memory (cb is not called then).
  */
 struct upconn	*upstream_connect(const struct upstream_kind *kind,
-		    struct worker *w, const char *host, uint16_t port,
-		    int timeout_ms, upstream_cb *cb, void *arg);
+		    struct worker *w, const struct upstream_conf *uc,
+		    const char *host, uint16_t port, int timeout_ms,
+		    upstream_cb *cb, void *arg);
 
 /* Abandon a pending connect; cb will not be called. */
 void		 upstream_cancel(struct upconn *u);
