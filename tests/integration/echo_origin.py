@@ -14,6 +14,8 @@ Endpoints (any method):
                    for an HTTP/1.0 request, as a correct origin does)
   /close?size=N    a close-delimited response (no Content-Length)
   /slow?ms=N       waits N ms before answering
+  /drip?size=N&pause_ms=M  sends half of pattern(N) (Content-Length N),
+                   pauses M ms, then the rest
   /bad             answers garbage that is no HTTP response
   /status?code=N   answers status N with an empty body
   /hop             answers with hop-by-hop headers (Connection: X-Hop,
@@ -151,6 +153,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif path == "/slow":
             time.sleep(int(query.get("ms", ["1000"])[0]) / 1000.0)
             self.send(200, b"slow\n", "text/plain")
+        elif path == "/drip":
+            data = pattern(size)
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            self.wfile.write(data[:size // 2])
+            self.wfile.flush()
+            time.sleep(int(query.get("pause_ms", ["1000"])[0]) / 1000.0)
+            self.wfile.write(data[size // 2:])
         elif path == "/bad":
             self.wfile.write(b"THIS IS NOT HTTP\r\n\r\n")
             self.close_connection = True

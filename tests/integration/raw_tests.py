@@ -71,6 +71,41 @@ def _(env):
     expect(json.loads(second.body)["target"].endswith("n=2"), "second response is not n=2")
 
 
+@test("raw_response_body_streamed")
+def _(env):
+    # The origin sends half the body, then pauses 1.5 s: a streaming proxy
+    # hands the first half on at once instead of buffering the response.
+    size = 400000
+    with Conn(env.proxy.port, timeout=10) as c:
+        started = time.monotonic()
+        c.send(head(env, path="/drip?size=%d&pause_ms=1500" % size))
+        line = c.read_line()
+        expect(b" 200 " in line + b" ", "status line %r" % line)
+        while c.read_line():
+            pass                            # rest of the head
+        c.read_exact(size // 2)
+        took = time.monotonic() - started
+        expect(took < 1.2, "first half of the body arrived after %.1fs (buffered?)" % took)
+        c.read_exact(size - size // 2)      # and the rest arrives too
+
+
+@test("raw_request_body_streamed")
+def _(env):
+    # Head and half the body, then a pause: the origin must already have
+    # the request (the proxy does not wait for the whole body).
+    tag = "stream%d" % int(time.monotonic() * 1000)
+    body = b"q" * 200000
+    with Conn(env.proxy.port, timeout=10) as c:
+        c.send(head(env, "POST", path="/echo?tag=" + tag,
+                    extra=b"Content-Length: %d\r\n" % len(body)) + body[:100000])
+        started = wait_until(lambda: env.origin.echo.events(tag), 2)
+        expect(started, "origin saw nothing of a half-sent request after 2s (buffered?)")
+        c.send(body[100000:])
+        resp = c.read_response()
+        expect_status(resp, 200)
+        expect_eq(json.loads(resp.body)["body_len"], len(body), "body length at origin")
+
+
 @test("raw_keepalive_sequential_requests")
 def _(env):
     with Conn(env.proxy.port, timeout=10) as c:
