@@ -7,7 +7,6 @@ a proxy of their own, stopped when the block ends.
 """
 
 import contextlib
-import os
 
 from harness import TestFailure, client_env
 from proxies import make_proxy

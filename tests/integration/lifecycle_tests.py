@@ -2,7 +2,6 @@
 draining, and a clean exit of the main proxy after the whole suite
 (where sanitizer builds report leaks and errors)."""
 
-import json
 import os
 import re
 import signal

@@ -10,8 +10,8 @@
 """
 
 import gzip
+import json
 import os
-import shutil
 import socket
 import sys
 import threading
@@ -214,7 +214,7 @@ class EchoOrigin:
         wait_port(self.port, self.proc)
 
     def events(self, tag):
-        import json
+        """The logged events (start/complete/aborted) of requests with ?tag=."""
         with open(self.log_path) as f:
             return [e for e in map(json.loads, f) if e.get("tag") == tag]
 
