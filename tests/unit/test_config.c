@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -349,6 +350,54 @@ online_cpus(void)
 	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
+/*
+ * Is r a route with no matchers and the route defaults: its timeouts
+ * those of c, queue 64 for 2s, failover after 3 failures for 30s?
+ */
+static void
+check_plain_route(const char *name, const struct config *c,
+    const struct route *r)
+{
+	CHECK(r->hosts == NULL && r->modules == NULL && r->regex == NULL &&
+	    r->regex_src == NULL && r->methods == NULL && r->nmethods == 0 &&
+	    r->ports == NULL && r->clients == NULL, "%s: %s: no matchers",
+	    name, r->name);
+	CHECK(r->connect_timeout == c->connect_timeout &&
+	    r->response_timeout == c->response_timeout &&
+	    r->idle_timeout == c->idle_timeout &&
+	    r->tunnel_idle_timeout == c->tunnel_idle_timeout,
+	    "%s: %s: timeouts of [proxyd]", name, r->name);
+	CHECK(r->rate == 0 && r->burst == 0 && r->client_rate == 0 &&
+	    r->client_burst == 0 && r->bandwidth == 0 &&
+	    r->client_bandwidth == 0 && r->max_conns == 0,
+	    "%s: %s: no limits", name, r->name);
+	CHECK(r->queue == 64 && r->queue_timeout == 2000 &&
+	    r->fail_threshold == 3 && r->fail_cooldown == 30000,
+	    "%s: %s: queue and failover defaults", name, r->name);
+	CHECK(r->limiter == NULL, "%s: %s: no limiter", name, r->name);
+}
+
+/* Is the last route of c the built-in fallback, named and going to kind? */
+static void
+check_fallback(const char *name, const struct config *c, const char *kind)
+{
+	const struct route	*r = &c->routes[c->nroutes - 1];
+	enum upstream_type	 type;
+
+	type = strcmp(kind, "deny") == 0 ? UPSTREAM_DENY : UPSTREAM_DIRECT;
+	CHECK(c->index == NULL, "%s: no index", name);
+	CHECK(strcmp(r->name, kind) == 0 && r->line == 0,
+	    "%s: fallback \"%s\" line %d", name, r->name, r->line);
+	CHECK(r->nupstreams == 1 && r->upstreams[0].type == type &&
+	    strcmp(r->upstreams[0].label, kind) == 0 &&
+	    r->upstreams[0].fallback == 0 && r->upstreams[0].host == NULL &&
+	    r->upstreams[0].health != NULL &&
+	    r->upstreams[0].health->fails == 0 &&
+	    r->upstreams[0].health->down_until == 0,
+	    "%s: fallback upstream", name);
+	check_plain_route(name, c, r);
+}
+
 /* Is c the built-in default configuration? */
 static void
 check_defaults(const char *name, const struct config *c)
@@ -389,6 +438,9 @@ check_defaults(const char *name, const struct config *c)
 	    strcmp(c->resolv_conf, "/etc/resolv.conf") == 0 &&
 	    c->hosts_file != NULL && strcmp(c->hosts_file, "/etc/hosts") == 0,
 	    "%s: resolver files", name);
+	CHECK(c->nroutes == 1, "%s: %zu routes", name, c->nroutes);
+	if (c->nroutes == 1)
+		check_fallback(name, c, "direct");
 }
 
 static void
@@ -422,19 +474,26 @@ test_defaults(void)
 	config_unref(c);
 }
 
-/* rules/default.conf, found from this file's own path, is the defaults. */
+/* The path of rel in the source tree, found from this file's own path. */
 static void
-test_shipped_default(void)
+source_path(char *path, size_t size, const char *rel)
 {
 	const char	*me = __FILE__, *tail = "tests/unit/test_config.c";
-	struct config	*c;
-	char		 path[PATH_MAX], *msgs = NULL;
 	size_t		 dirlen = strlen(me) - strlen(tail);
 
 	if (strlen(me) < strlen(tail) || strcmp(me + dirlen, tail) != 0)
 		dirlen = 0;
-	snprintf(path, sizeof(path), "%.*srules/default.conf", (int)dirlen,
-	    me);
+	snprintf(path, size, "%.*s%s", (int)dirlen, me, rel);
+}
+
+/* rules/default.conf is the defaults. */
+static void
+test_shipped_default(void)
+{
+	struct config	*c;
+	char		 path[PATH_MAX], *msgs = NULL;
+
+	source_path(path, sizeof(path), "rules/default.conf");
 	if (access(path, R_OK) == -1) {
 		fprintf(stderr, "SKIP %s: not found\n", path);
 		return;
@@ -714,8 +773,8 @@ test_structure_errors(void)
 	    "workers = 2\n"
 	    "[proxyd] trailing\n"
 	    "workers = 3\n",
-	    "F:1: [route ...] sections are not supported yet\n"
-	    "F:3: [route ...] sections are not supported yet\n"
+	    "F:2: unknown key \"match\" in [route foo]\n"
+	    "F:3: [route] needs a name, like [route go]\n"
 	    "F:4: unknown section [routes]\n"
 	    "F:6: unknown section []\n"
 	    "F:7: syntax error: missing \"]\"\n"
@@ -806,6 +865,808 @@ test_files(void)
 	CHECK(c == NULL, "errs may be NULL");
 }
 
+/* The route of c named name, or NULL. */
+static const struct route *
+route_named(const struct config *c, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nroutes; i++)
+		if (strcmp(c->routes[i].name, name) == 0)
+			return &c->routes[i];
+	return NULL;
+}
+
+/* Does r's regex match s? */
+static int
+regex_says(const struct route *r, const char *s)
+{
+	struct regex_md	*md;
+	int		 m;
+
+	if (r->regex == NULL || (md = regex_match_data_new()) == NULL)
+		return -1;
+	m = regex_match(r->regex, s, strlen(s), md);
+	regex_match_data_free(md);
+	return m;
+}
+
+static void
+check_route_full(const struct config *c)
+{
+	const struct route		*r = route_named(c, "full");
+	const struct upstream_conf	*u;
+	struct sockaddr_storage		 ss;
+
+	CHECK(r != NULL && c->nroutes == 2 && r == &c->routes[0] &&
+	    r->line == 2, "route full, first of 2");
+	if (r == NULL)
+		return;
+	CHECK(r->hosts != NULL && r->hosts->n == 3 && !r->hosts->any &&
+	    host_list_match(r->hosts, "a.corp.example", 14, 443) &&
+	    !host_list_match(r->hosts, "example.org", 11, 443), "hosts");
+	CHECK(r->modules != NULL && r->modules->n == 2 &&
+	    strcmp(r->modules->globs[0], "example.com/private/*") == 0 &&
+	    module_list_match(r->modules, "corp.example/x", 14), "modules");
+	CHECK(r->regex_src != NULL &&
+	    strcmp(r->regex_src, "^https?://[^/]+/api/, v[0-9]") == 0 &&
+	    regex_says(r, "http://x/api/, v2") == 1 &&
+	    regex_says(r, "http://x/web/") == 0, "regex, commas and all");
+	CHECK(r->nmethods == 3 && strcmp(r->methods[0], "GET") == 0 &&
+	    strcmp(r->methods[1], "POST") == 0 &&
+	    strcmp(r->methods[2], "M-SEARCH") == 0, "methods upper-cased");
+	CHECK(r->nports == 3 && r->ports[2].lo == 8000 &&
+	    r->ports[2].hi == 8999, "ports");
+	ss = sa_from("::1");
+	CHECK(r->nclients == 2 &&
+	    cidr_match_any(r->clients, r->nclients, (struct sockaddr *)&ss),
+	    "clients");
+	CHECK(r->nupstreams == 3, "3 upstreams");
+	u = &r->upstreams[0];
+	CHECK(u->type == UPSTREAM_HTTP && strcmp(u->host, "proxy.example") ==
+	    0 && u->port == 3128 && strcmp(u->user, "alice") == 0 &&
+	    strcmp(u->pass, "s3cret") == 0 && u->url == NULL &&
+	    u->fallback == '|' &&
+	    strcmp(u->label, "http proxy.example:3128") == 0, "http: %s",
+	    u->label);
+	u = &r->upstreams[1];
+	CHECK(u->type == UPSTREAM_SOCKS5 && strcmp(u->host, "10.1.2.3") == 0 &&
+	    u->port == 1080 && u->user == NULL && u->pass == NULL &&
+	    u->fallback == ',' &&
+	    strcmp(u->label, "socks5 10.1.2.3:1080") == 0, "socks5: %s",
+	    u->label);
+	u = &r->upstreams[2];
+	CHECK(u->type == UPSTREAM_DIRECT && u->fallback == 0 &&
+	    strcmp(u->label, "direct") == 0, "direct");
+	CHECK(r->upstreams[0].health != NULL && r->upstreams[1].health !=
+	    NULL && r->upstreams[2].health != NULL &&
+	    r->upstreams[0].health != r->upstreams[1].health,
+	    "a health record each");
+	CHECK(r->connect_timeout == 5000 && r->response_timeout == 30000 &&
+	    r->idle_timeout == 60000 && r->tunnel_idle_timeout == 3600000,
+	    "timeouts");
+	CHECK(r->rate == 50 && r->burst == 100 && r->client_rate == 10 &&
+	    r->client_burst == 20, "rates %g %g %g %g", r->rate, r->burst,
+	    r->client_rate, r->client_burst);
+	CHECK(r->bandwidth == 10485760 && r->client_bandwidth == 524288,
+	    "bandwidth");
+	CHECK(r->max_conns == 200 && r->queue == 0 &&
+	    r->queue_timeout == 500 && r->fail_threshold == 1000 &&
+	    r->fail_cooldown == 60000, "conns, queue and failover");
+	CHECK(r->limiter == NULL && c->index == NULL, "left for later");
+	check_fallback("full", c, "direct");
+}
+
+static void
+test_route_full(void)
+{
+	struct config	*c;
+
+	c = load_ok("a route with every key",
+	    "[proxyd]\n"
+	    "[route full]\n"
+	    "hosts = example.com, .corp.example, 10.0.0.0/8\n"
+	    "modules = example.com/private/*, corp.example\n"
+	    "regex = ^https?://[^/]+/api/, v[0-9]\n"
+	    "methods = get, POST , m-search\n"
+	    "ports = 80, 443, 8000-8999\n"
+	    "clients = 10.0.0.0/8, ::1\n"
+	    "upstream = http alice:s3cret@proxy.example:3128 |\n"
+	    "    socks5 10.1.2.3:1080, direct\n"
+	    "connect_timeout = 5s\n"
+	    "response_timeout = 30s\n"
+	    "idle_timeout = 1m\n"
+	    "tunnel_idle_timeout = 1h\n"
+	    "rate = 3000/m\n"
+	    "burst = 100\n"
+	    "client_rate = 10\n"
+	    "client_burst = 20\n"
+	    "bandwidth = 10m\n"
+	    "client_bandwidth = 512k/s\n"
+	    "max_conns = 200\n"
+	    "queue = 0\n"
+	    "queue_timeout = 500ms\n"
+	    "fail_threshold = 1000\n"
+	    "fail_cooldown = 1m\n");
+	if (c != NULL)
+		check_route_full(c);
+	config_unref(c);
+}
+
+static void
+test_route_values(void)
+{
+	const struct route	*r;
+	struct config		*c;
+
+	c = load_ok("route defaults, rates and bursts",
+	    "[route plain]\nhosts = plain.example\n"
+	    "[route a]\nhosts = a.example\nrate = 50/s\n"
+	    "[route b]\nhosts = b.example\nrate = 150/m\nclient_rate = 10/h\n"
+	    "[route c]\nhosts = c.example\nrate = 7\nbandwidth = 2G/s\n"
+	    "client_rate = 1\nclient_burst = 1000000000\n"
+	    "client_bandwidth = 512\n"
+	    "[route d]\nhosts = d.example\nqueue = 100000\n"
+	    "fail_threshold = 1\nmax_conns = 1000000\n");
+	if (c == NULL)
+		return;
+	CHECK(c->nroutes == 6, "5 routes and the fallback");
+	if ((r = route_named(c, "plain")) != NULL) {
+		CHECK(r->line == 1 && r->nupstreams == 1 &&
+		    r->upstreams[0].type == UPSTREAM_DIRECT &&
+		    strcmp(r->upstreams[0].label, "direct") == 0 &&
+		    r->upstreams[0].health != NULL,
+		    "upstream defaults to direct");
+		CHECK(r->hosts != NULL && r->hosts->n == 1, "plain hosts");
+		CHECK(r->queue == 64 && r->queue_timeout == 2000 &&
+		    r->fail_threshold == 3 && r->fail_cooldown == 30000 &&
+		    r->rate == 0 && r->burst == 0 && r->max_conns == 0 &&
+		    r->connect_timeout == 10000 &&
+		    r->tunnel_idle_timeout == 600000, "route defaults");
+	}
+	if ((r = route_named(c, "a")) != NULL)
+		CHECK(r->rate == 50 && r->burst == 50, "50/s: burst 50");
+	if ((r = route_named(c, "b")) != NULL)
+		CHECK(r->rate == 2.5 && r->burst == 3 &&
+		    r->client_rate == 10.0 / 3600 && r->client_burst == 1,
+		    "150/m: burst 3; 10/h: burst 1 (%g, %g)", r->burst,
+		    r->client_burst);
+	if ((r = route_named(c, "c")) != NULL)
+		CHECK(r->rate == 7 && r->burst == 7 &&
+		    r->bandwidth == 2147483648u && r->client_rate == 1 &&
+		    r->client_burst == 1000000000 &&
+		    r->client_bandwidth == 512, "bare rate, big burst");
+	if ((r = route_named(c, "d")) != NULL)
+		CHECK(r->queue == 100000 && r->fail_threshold == 1 &&
+		    r->max_conns == 1000000, "upper bounds");
+	config_unref(c);
+}
+
+/* Route timeouts left out are [proxyd]'s, even when [proxyd] is later. */
+static void
+test_route_timeouts(void)
+{
+	const struct route	*r;
+	struct config		*c;
+
+	c = load_ok("inherited timeouts",
+	    "[route early]\n"
+	    "hosts = early.example\n"
+	    "idle_timeout = 5s\n"
+	    "[proxyd]\n"
+	    "connect_timeout = 3s\n"
+	    "response_timeout = 20s\n"
+	    "tunnel_idle_timeout = 1h\n"
+	    "[route late]\n"
+	    "hosts = late.example\n"
+	    "connect_timeout = 1s\n");
+	if (c == NULL)
+		return;
+	if ((r = route_named(c, "early")) != NULL)
+		CHECK(r->connect_timeout == 3000 &&
+		    r->response_timeout == 20000 && r->idle_timeout == 5000 &&
+		    r->tunnel_idle_timeout == 3600000, "early route");
+	if ((r = route_named(c, "late")) != NULL)
+		CHECK(r->connect_timeout == 1000 &&
+		    r->response_timeout == 20000 && r->idle_timeout == 60000 &&
+		    r->tunnel_idle_timeout == 3600000, "late route");
+	r = &c->routes[c->nroutes - 1];
+	CHECK(c->nroutes == 3 && r->line == 0 && r->connect_timeout == 3000 &&
+	    r->response_timeout == 20000 && r->idle_timeout == 60000 &&
+	    r->tunnel_idle_timeout == 3600000, "fallback route");
+	config_unref(c);
+}
+
+static void
+test_route_upstreams(void)
+{
+	const struct upstream_conf	*u;
+	const struct route		*r;
+	struct config			*c;
+	size_t				 i;
+
+	c = load_ok("upstream lists",
+	    "[route go]\n"
+	    "modules = *\n"
+	    "upstream = mirror https://goproxy.cn |\n"
+	    "  mirror HTTP://[::1]:8081/go/ ,\n"
+	    "\tmirror https://u%40corp:p%7Cw%2C@mirror.corp:8443/\n"
+	    "\t| direct\n"
+	    "[route parents]\n"
+	    "hosts = parents.example\n"
+	    "upstream = socks5 [2001:db8::1]:1080|"
+	    "http user:p@ss:w@proxy:8080,\n"
+	    "  socks5 bob:%25@proxy.corp.:1,http 127.0.0.1:65535\n"
+	    "[route deny]\n"
+	    "hosts = deny.example\n"
+	    "upstream = deny\n");
+	if (c == NULL)
+		return;
+	if ((r = route_named(c, "go")) != NULL && r->nupstreams == 4) {
+		u = &r->upstreams[0];
+		CHECK(u->type == UPSTREAM_MIRROR &&
+		    strcmp(u->url, "https://goproxy.cn") == 0 &&
+		    strcmp(u->host, "goproxy.cn") == 0 && u->port == 443 &&
+		    u->user == NULL && u->fallback == '|' &&
+		    strcmp(u->label, "mirror https://goproxy.cn") == 0,
+		    "mirror 0: %s", u->label);
+		u = &r->upstreams[1];
+		CHECK(strcmp(u->url, "http://[::1]:8081/go") == 0 &&
+		    strcmp(u->host, "::1") == 0 && u->port == 8081 &&
+		    u->fallback == ',' &&
+		    strcmp(u->label, "mirror http://[::1]:8081/go") == 0,
+		    "mirror 1: %s", u->label);
+		u = &r->upstreams[2];
+		CHECK(strcmp(u->url, "https://mirror.corp:8443") == 0 &&
+		    strcmp(u->host, "mirror.corp") == 0 && u->port == 8443 &&
+		    strcmp(u->user, "u@corp") == 0 &&
+		    strcmp(u->pass, "p|w,") == 0 && u->fallback == '|' &&
+		    strcmp(u->label, "mirror https://mirror.corp:8443") == 0,
+		    "mirror 2: %s", u->label);
+		u = &r->upstreams[3];
+		CHECK(u->type == UPSTREAM_DIRECT && u->fallback == 0,
+		    "then direct");
+	} else
+		CHECK(0, "route go: %zu upstreams", r ? r->nupstreams : 0);
+	if ((r = route_named(c, "parents")) != NULL && r->nupstreams == 4) {
+		u = &r->upstreams[0];
+		CHECK(u->type == UPSTREAM_SOCKS5 &&
+		    strcmp(u->host, "2001:db8::1") == 0 && u->port == 1080 &&
+		    u->fallback == '|' &&
+		    strcmp(u->label, "socks5 [2001:db8::1]:1080") == 0,
+		    "socks5 v6: %s", u->label);
+		u = &r->upstreams[1];
+		CHECK(u->type == UPSTREAM_HTTP &&
+		    strcmp(u->user, "user") == 0 &&
+		    strcmp(u->pass, "p@ss:w") == 0 &&
+		    strcmp(u->host, "proxy") == 0 && u->port == 8080 &&
+		    u->fallback == ',' &&
+		    strcmp(u->label, "http proxy:8080") == 0,
+		    "password with @ and :: %s", u->label);
+		u = &r->upstreams[2];
+		CHECK(strcmp(u->user, "bob") == 0 &&
+		    strcmp(u->pass, "%") == 0 &&
+		    strcmp(u->label, "socks5 proxy.corp.:1") == 0 &&
+		    u->fallback == ',', "%%25: %s", u->label);
+		u = &r->upstreams[3];
+		CHECK(strcmp(u->label, "http 127.0.0.1:65535") == 0 &&
+		    u->fallback == 0, "last: %s", u->label);
+	} else
+		CHECK(0, "route parents: %zu upstreams", r ? r->nupstreams : 0);
+	for (r = c->routes; r < c->routes + c->nroutes; r++)
+		for (i = 0; i < r->nupstreams; i++)
+			CHECK(strstr(r->upstreams[i].label, "@") == NULL &&
+			    strstr(r->upstreams[i].label, "ss") == NULL &&
+			    strstr(r->upstreams[i].label, "bob") == NULL,
+			    "credentials in label \"%s\"",
+			    r->upstreams[i].label);
+	if ((r = route_named(c, "deny")) != NULL)
+		CHECK(r->nupstreams == 1 &&
+		    r->upstreams[0].type == UPSTREAM_DENY &&
+		    strcmp(r->upstreams[0].label, "deny") == 0, "deny");
+	config_unref(c);
+
+	c = load_ok("16 upstreams",
+	    "[route many]\n"
+	    "upstream = direct, direct, direct, direct, direct, direct,\n"
+	    "  direct, direct, direct, direct | direct | direct | direct,\n"
+	    "  direct, direct, direct\n");
+	if (c != NULL)
+		CHECK(c->routes[0].nupstreams == CONFIG_MAX_UPSTREAMS &&
+		    c->routes[0].upstreams[9].fallback == '|' &&
+		    c->routes[0].upstreams[15].fallback == 0, "16 upstreams");
+	config_unref(c);
+}
+
+static void
+test_route_env(void)
+{
+	const struct route	*r;
+	struct config		*c;
+	char			*msgs;
+
+	setenv("PROXYD_TEST_HOSTS", "a.example, b.example", 1);
+	setenv("PROXYD_TEST_UP", "http bob:pw@10.9.9.9:8080 | direct", 1);
+	setenv("PROXYD_TEST_EMPTY", "", 1);
+	unsetenv("PROXYD_TEST_UNSET");
+	c = load_text(
+	    "[route env]\n"
+	    "hosts = $PROXYD_TEST_HOSTS\n"
+	    "upstream = ${PROXYD_TEST_UP}\n"
+	    "[route private]\n"
+	    "modules = $PROXYD_TEST_UNSET\n"
+	    "hosts = ${PROXYD_TEST_UNSET}\n"
+	    "methods = $PROXYD_TEST_EMPTY\n"
+	    "[route literal]\n"
+	    "regex = ${PROXYD_TEST_HOSTS\n"
+	    "[proxyd]\n"
+	    "user = $PROXYD_TEST_UNSET\n", &msgs);
+	CHECK(c != NULL, "environment: not loaded");
+	CHECK(msgs != NULL && strcmp(msgs,
+	    "F:5: warning: $PROXYD_TEST_UNSET is not set\n"
+	    "F:6: warning: $PROXYD_TEST_UNSET is not set\n") == 0,
+	    "environment: messages:\n%s", msgs != NULL ? msgs : "");
+	free(msgs);
+	if (c == NULL)
+		return;
+	if ((r = route_named(c, "env")) != NULL)
+		CHECK(r->hosts != NULL && r->hosts->n == 2 &&
+		    host_list_match(r->hosts, "x.b.example", 11, 80) &&
+		    r->nupstreams == 2 && strcmp(r->upstreams[0].user,
+		    "bob") == 0 && r->upstreams[0].fallback == '|' &&
+		    strcmp(r->upstreams[0].label, "http 10.9.9.9:8080") == 0,
+		    "values from the environment");
+	if ((r = route_named(c, "private")) != NULL)
+		CHECK(r->modules != NULL && r->modules->n == 0 &&
+		    !module_list_match(r->modules, "x", 1) &&
+		    r->hosts != NULL && r->hosts->n == 0 && !r->hosts->any &&
+		    !host_list_match(r->hosts, "x", 1, 80) &&
+		    r->methods != NULL && r->nmethods == 0,
+		    "unset and empty: empty lists that match nothing");
+	if ((r = route_named(c, "literal")) != NULL)
+		CHECK(strcmp(r->regex_src, "${PROXYD_TEST_HOSTS") == 0,
+		    "not exactly ${NAME}: literal");
+	CHECK(strcmp(c->user, "$PROXYD_TEST_UNSET") == 0,
+	    "[proxyd] values are literal");
+	config_unref(c);
+
+	load_bad("an unset upstream",
+	    "[route u]\nupstream = $PROXYD_TEST_UNSET\n",
+	    "F:2: warning: $PROXYD_TEST_UNSET is not set\n"
+	    "F:2: upstream: expected at least one upstream\n");
+	setenv("PROXYD_TEST_BAD", "localhost, a..b", 1);
+	load_bad("a bad value from the environment",
+	    "[route b]\nhosts = $PROXYD_TEST_BAD\n",
+	    "F:2: hosts: bad host \"a..b\"\n");
+	unsetenv("PROXYD_TEST_HOSTS");
+	unsetenv("PROXYD_TEST_UP");
+	unsetenv("PROXYD_TEST_EMPTY");
+	unsetenv("PROXYD_TEST_BAD");
+}
+
+static void
+test_route_continuation(void)
+{
+	const struct route	*r;
+	struct config		*c;
+	char			 text[4096], *p = text;
+	int			 i;
+
+	/* 60 hosts, 5 to a line: one line would be ~1900 characters. */
+	p += sprintf(p, "[route long]\nhosts =\n");
+	for (i = 0; i < 60; i++)
+		p += sprintf(p, "%sinternal-host-%02d.corp.example,%s",
+		    i % 5 == 0 ? "  " : " ", i, i % 5 == 4 ? "\n" : "");
+	sprintf(p, "  *.last.example\n"
+	    "  # a comment between\n"
+	    "\n"
+	    "methods = GET,\n\tHEAD\n"
+	    "ports = 80\n  443\n"
+	    "clients = 10.0.0.0/8\n  ::1,\n"
+	    "upstream = http 10.0.0.1:3128\n  | http 10.0.0.2:3128\n"
+	    "[route go]\n"
+	    "modules = example.com/a,\n  example.com/b\n"
+	    "upstream = direct\n");
+	c = load_ok("continuation lines", text);
+	if (c == NULL)
+		return;
+	if ((r = route_named(c, "long")) != NULL) {
+		CHECK(r->hosts != NULL && r->hosts->n == 61 &&
+		    host_list_match(r->hosts, "internal-host-59.corp.example",
+		    29, 443) && host_list_match(r->hosts, "x.last.example", 14,
+		    443), "61 hosts over 13 lines");
+		CHECK(r->nmethods == 2 && r->nports == 2 && r->nclients == 2,
+		    "methods, ports, clients over 2 lines");
+		CHECK(r->nupstreams == 2 && r->upstreams[0].fallback == '|' &&
+		    r->upstreams[1].fallback == 0,
+		    "upstream, | leading line 2");
+	}
+	if ((r = route_named(c, "go")) != NULL)
+		CHECK(r->modules != NULL && r->modules->n == 2 &&
+		    r->nupstreams == 1 && r->upstreams[0].fallback == 0,
+		    "modules over 2 lines");
+	config_unref(c);
+}
+
+static void
+test_route_fallback(void)
+{
+	struct config	*c;
+
+	c = load_ok("fallback deny", "[proxyd]\nfallback = deny\n");
+	if (c != NULL) {
+		CHECK(c->nroutes == 1, "just the fallback");
+		check_fallback("fallback deny", c, "deny");
+	}
+	config_unref(c);
+	c = load_ok("fallback direct, routes first",
+	    "[route a]\nhosts = a.example\nupstream = deny\n"
+	    "[proxyd]\nfallback = direct\n");
+	if (c != NULL) {
+		CHECK(c->nroutes == 2 && strcmp(c->routes[0].name, "a") == 0,
+		    "a, then the fallback");
+		check_fallback("fallback direct", c, "direct");
+	}
+	config_unref(c);
+	c = load_ok("fallback deny after routes",
+	    "[route a]\nhosts = a.example\n[proxyd]\nfallback = deny\n");
+	if (c != NULL)
+		check_fallback("fallback deny after routes", c, "deny");
+	config_unref(c);
+	c = load_ok("a route may be named like the fallback",
+	    "[route direct]\nhosts = d.example\nupstream = http p:1\n");
+	if (c != NULL)
+		CHECK(c->nroutes == 2 && c->routes[0].upstreams[0].type ==
+		    UPSTREAM_HTTP && c->routes[1].upstreams[0].type ==
+		    UPSTREAM_DIRECT, "two routes named direct");
+	config_unref(c);
+	load_bad("fallback value", "[proxyd]\nfallback = off\n",
+	    "F:2: fallback: expected direct or deny, got \"off\"\n");
+}
+
+static void
+test_route_shadow(void)
+{
+	const struct route	*r;
+	struct config		*c;
+
+	load_bad("a catch-all route",
+	    "[route catchall]\n"
+	    "upstream = direct\n"
+	    "[route b]\n"
+	    "hosts = b.example\n",
+	    "F:3: route \"b\" can never match: route \"catchall\" (line 1) "
+	    "takes all its traffic\n");
+	load_bad("hosts and modules taken by different routes",
+	    "[route allhosts]\n"
+	    "hosts = a.example, *\n"
+	    "[route gomods]\n"
+	    "modules = example.com/*\n"
+	    "[route re]\n"
+	    "regex = ^/x\n"
+	    "[route allmods]\n"
+	    "modules = corp.example, *\n"
+	    "[route both]\n"
+	    "methods = GET\n"
+	    "[route late-mod]\n"
+	    "modules = late.example\n"
+	    "[route h2]\n"
+	    "hosts = h2.example\n"
+	    "ports = 443\n",
+	    "F:5: route \"re\" can never match: route \"allhosts\" (line 1) "
+	    "takes all its traffic\n"
+	    "F:9: route \"both\" can never match: routes \"allhosts\" "
+	    "(line 1) and \"allmods\" (line 7) take all its traffic\n"
+	    "F:11: route \"late-mod\" can never match: route \"allmods\" "
+	    "(line 7) takes all its traffic\n"
+	    "F:13: route \"h2\" can never match: route \"allhosts\" "
+	    "(line 1) takes all its traffic\n");
+	c = load_ok("not shadowed",
+	    "[route allhosts]\n"
+	    "hosts = *\n"
+	    "[route gomods]\n"
+	    "modules = example.com/*\n"
+	    "[route get-only]\n"
+	    "methods = GET\n"
+	    "[route some-clients]\n"
+	    "clients = 10.0.0.0/8\n"
+	    "[route some-ports]\n"
+	    "ports = 80\n"
+	    "[route mods-star-later]\n"
+	    "modules = */*\n"
+	    "[route empty-hosts]\n"
+	    "hosts =\n"
+	    "modules = go.example\n");
+	if (c != NULL) {
+		r = route_named(c, "gomods");
+		CHECK(c->nroutes == 8 && r != NULL && r->line == 3,
+		    "module route after hosts = *");
+	}
+	config_unref(c);
+	load_bad("a broken route shadows nothing",
+	    "[route broken]\n"
+	    "hosts = a..b\n"
+	    "[route b]\n"
+	    "hosts = b.example\n",
+	    "F:2: hosts: bad host \"a..b\"\n");
+}
+
+static void
+test_route_errors(void)
+{
+	char	text[1024];
+
+	load_bad("route names",
+	    "[route go]\nhosts = go.example\n"
+	    "[route go]\nhosts = go2.example\n"
+	    "[route a b]\nhosts = ab.example\n"
+	    "[route]\nhosts = none.example\n"
+	    "[route x/y]\nhosts = xy.example\n"
+	    "[route   spaced.name_1-2 ]\nhosts = s.example\n"
+	    "[route\tgo]\nhostz = 1\n",
+	    "F:3: duplicate route \"go\" (first at line 1)\n"
+	    "F:5: bad route name \"a b\": use letters, digits, \"-\", \"_\" "
+	    "and \".\"\n"
+	    "F:7: [route] needs a name, like [route go]\n"
+	    "F:9: bad route name \"x/y\": use letters, digits, \"-\", \"_\" "
+	    "and \".\"\n"
+	    "F:13: duplicate route \"go\" (first at line 1)\n"
+	    "F:14: unknown key \"hostz\" in [route go]\n");
+	load_bad("keys",
+	    "[route go]\n"
+	    "hostz = x\n"
+	    "hosts = a.example\n"
+	    "hosts = b.example\n"
+	    "workers = 2\n"
+	    "regex = ^a\n"
+	    "  b\n"
+	    "burst = 10\n"
+	    "client_burst = 10\n"
+	    "client_rate = 0\n"
+	    "[route two]\n"
+	    "hosts = two.example\n"
+	    "rate = 5\n"
+	    "client_rate = 1/m\n"
+	    "client_burst = 3\n",
+	    "F:2: unknown key \"hostz\" in [route go]\n"
+	    "F:4: duplicate key \"hosts\" (first set at line 3)\n"
+	    "F:5: unknown key \"workers\" in [route go]\n"
+	    "F:7: indented line continues \"regex\", which takes a single "
+	    "value\n"
+	    "F:10: client_rate: expected a rate like 50/s, 3000/m or 10/h "
+	    "(a bare number is per second), from 1 to 1000000000 per unit, "
+	    "got \"0\"\n"
+	    "F:8: burst is set without rate\n");
+	load_bad("matcher values",
+	    "[route v]\n"
+	    "hosts = example.com, 10.0.0.0/33\n"
+	    "modules = example.com/[bad\n"
+	    "regex = a(b\n"
+	    "methods = get, G ET, P/ST, -X-\n"
+	    "ports = 443, 0, 5-4\n"
+	    "clients = ::1, 10.0.0.0/33, localhost\n"
+	    "[route w]\n"
+	    "regex =\n"
+	    "[route x]\n"
+	    "regex = [z-a]\n",
+	    "F:2: hosts: bad CIDR \"10.0.0.0/33\"\n"
+	    "F:3: modules: bad glob \"example.com/[bad\"\n"
+	    "F:4: regex: missing closing parenthesis at offset 3\n"
+	    "F:5: methods: expected a method like GET or CONNECT, "
+	    "got \"G ET\"\n"
+	    "F:5: methods: expected a method like GET or CONNECT, "
+	    "got \"P/ST\"\n"
+	    "F:6: ports: expected a port or range like 443 or 1024-65535, "
+	    "got \"0\"\n"
+	    "F:6: ports: expected a port or range like 443 or 1024-65535, "
+	    "got \"5-4\"\n"
+	    "F:7: clients: expected an address or CIDR like 10.0.0.0/8 or "
+	    "::1, got \"10.0.0.0/33\"\n"
+	    "F:7: clients: expected an address or CIDR like 10.0.0.0/8 or "
+	    "::1, got \"localhost\"\n"
+	    "F:9: regex: expected a PCRE2 pattern, got \"\"\n"
+	    "F:11: regex: range out of order in character class at "
+	    "offset 3\n");
+	load_bad("limit values",
+	    "[route l]\n"
+	    "hosts = l.example\n"
+	    "connect_timeout = 0\n"
+	    "response_timeout = 597h\n"
+	    "idle_timeout = 1d\n"
+	    "tunnel_idle_timeout = -1\n"
+	    "rate = 0/s\n"
+	    "burst = 0\n"
+	    "client_rate = 5/d\n"
+	    "client_burst = 1000000001\n"
+	    "bandwidth = 0\n"
+	    "client_bandwidth = 1t/s\n"
+	    "max_conns = 0\n"
+	    "queue = 100001\n"
+	    "queue_timeout = 2x\n"
+	    "fail_threshold = 1001\n"
+	    "fail_cooldown = 0s\n"
+	    "rate = 1.5/s\n",
+	    "F:3: connect_timeout: expected a duration like 10s, 500ms, 2m "
+	    "or 1h, from 1ms to 596h, got \"0\"\n"
+	    "F:4: response_timeout: expected a duration like 10s, 500ms, 2m "
+	    "or 1h, from 1ms to 596h, got \"597h\"\n"
+	    "F:5: idle_timeout: expected a duration like 10s, 500ms, 2m "
+	    "or 1h, from 1ms to 596h, got \"1d\"\n"
+	    "F:6: tunnel_idle_timeout: expected a duration like 10s, 500ms, "
+	    "2m or 1h, from 1ms to 596h, got \"-1\"\n"
+	    "F:7: rate: expected a rate like 50/s, 3000/m or 10/h (a bare "
+	    "number is per second), from 1 to 1000000000 per unit, "
+	    "got \"0/s\"\n"
+	    "F:8: burst: expected a number from 1 to 1000000000, got \"0\"\n"
+	    "F:9: client_rate: expected a rate like 50/s, 3000/m or 10/h "
+	    "(a bare number is per second), from 1 to 1000000000 per unit, "
+	    "got \"5/d\"\n"
+	    "F:10: client_burst: expected a number from 1 to 1000000000, "
+	    "got \"1000000001\"\n"
+	    "F:11: bandwidth: expected a size per second like 512k, 1m/s or "
+	    "1g/s, at least 1, got \"0\"\n"
+	    "F:12: client_bandwidth: expected a size per second like 512k, "
+	    "1m/s or 1g/s, at least 1, got \"1t/s\"\n"
+	    "F:13: max_conns: expected a number from 1 to 1000000, "
+	    "got \"0\"\n"
+	    "F:14: queue: expected a number from 0 to 100000, "
+	    "got \"100001\"\n"
+	    "F:15: queue_timeout: expected a duration like 10s, 500ms, 2m "
+	    "or 1h, from 1ms to 596h, got \"2x\"\n"
+	    "F:16: fail_threshold: expected a number from 1 to 1000, "
+	    "got \"1001\"\n"
+	    "F:17: fail_cooldown: expected a duration like 10s, 500ms, 2m "
+	    "or 1h, from 1ms to 596h, got \"0s\"\n"
+	    "F:18: duplicate key \"rate\" (first set at line 7)\n");
+	load_bad("upstream items",
+	    "[route u1]\n"
+	    "hosts = u1.example\n"
+	    "upstream = htp x:1, direct now,\n"
+	    "  http proxy | socks5 a:b@h:0 | http |\n"
+	    "  http :pw@h:1, http a%zz:b@h:1, http nocolon@h:1,\n"
+	    "  mirror ftp://x, mirror https://u:p@h:0/x, mirror https://h?x,\n"
+	    "  http [::1:80, http [::1]:80x, socks5 [::1]:1080, deny\n"
+	    "[route u2]\n"
+	    "hosts = u2.example\n"
+	    "upstream = , direct\n"
+	    "  direct,, direct |\n"
+	    "[route u3]\n"
+	    "hosts = u3.example\n"
+	    "upstream =\n"
+	    "[route u4]\n"
+	    "hosts = u4.example\n"
+	    "upstream = deny, direct\n",
+	    "F:3: upstream: expected direct, deny, http HOST:PORT, socks5 "
+	    "HOST:PORT or mirror URL, got \"htp\"\n"
+	    "F:3: upstream: direct takes no argument\n"
+	    "F:4: upstream: http: expected [user:pass@]HOST:PORT, "
+	    "got \"proxy\"\n"
+	    "F:4: upstream: socks5: expected [user:pass@]HOST:PORT, "
+	    "got \"h:0\"\n"
+	    "F:4: upstream: http: expected [user:pass@]HOST:PORT, got \"\"\n"
+	    "F:5: upstream: http: expected user:password before \"@\"\n"
+	    "F:5: upstream: http: expected user:password before \"@\"\n"
+	    "F:5: upstream: http: expected user:password before \"@\"\n"
+	    "F:6: upstream: mirror: expected an http:// or https:// URL, "
+	    "got \"ftp://x\"\n"
+	    "F:6: upstream: mirror: expected an http:// or https:// URL\n"
+	    "F:6: upstream: mirror: expected an http:// or https:// URL, "
+	    "got \"https://h?x\"\n"
+	    "F:7: upstream: http: expected [user:pass@]HOST:PORT, "
+	    "got \"[::1:80\"\n"
+	    "F:7: upstream: http: expected [user:pass@]HOST:PORT, "
+	    "got \"[::1]:80x\"\n"
+	    "F:7: upstream: deny must be the only upstream\n"
+	    "F:10: upstream: expected an upstream before \",\"\n"
+	    "F:11: upstream: expected \",\" or \"|\" at the end of the "
+	    "previous line\n"
+	    "F:11: upstream: expected an upstream before \",\"\n"
+	    "F:11: upstream: expected an upstream after \"|\"\n"
+	    "F:14: upstream: expected at least one upstream\n"
+	    "F:17: upstream: deny must be the only upstream\n");
+	load_bad("17 upstreams",
+	    "[route many]\n"
+	    "upstream = direct, direct, direct, direct, direct, direct,\n"
+	    "  direct, direct, direct, direct, direct, direct, direct,\n"
+	    "  direct, direct, direct, direct\n",
+	    "F:4: upstream: more than 16 upstreams\n");
+
+	/* Lines are at most 198 characters; values from $VAR are not. */
+	snprintf(text, sizeof(text), "mirror https://h.example/%0262d/", 0);
+	setenv("PROXYD_TEST_OK", text, 1);
+	snprintf(text, sizeof(text), "mirror https://h.example/%0263d", 0);
+	setenv("PROXYD_TEST_LONG", text, 1);
+	snprintf(text, sizeof(text), "socks5 %0255d:%0255d@h:1 | "
+	    "socks5 u:%0256d@h:1", 0, 0, 0);
+	setenv("PROXYD_TEST_CRED", text, 1);
+	load_bad("long values",
+	    "[route ok]\nhosts = ok.example\nupstream = $PROXYD_TEST_OK\n"
+	    "[route long]\nhosts = long.example\n"
+	    "upstream = $PROXYD_TEST_LONG\n"
+	    "[route cred]\nhosts = cred.example\n"
+	    "upstream = $PROXYD_TEST_CRED\n",
+	    "F:6: upstream: mirror: URL longer than 280 characters\n"
+	    "F:9: upstream: socks5: user name and password may have 255 "
+	    "bytes at most\n");
+	unsetenv("PROXYD_TEST_OK");
+	unsetenv("PROXYD_TEST_LONG");
+	unsetenv("PROXYD_TEST_CRED");
+}
+
+/* Does msgs (NULL: no) hold warnings only? */
+static int
+only_warnings(const char *msgs)
+{
+	const char	*nl;
+
+	if (msgs == NULL)
+		return 0;
+	for (; *msgs != '\0'; msgs = nl + 1) {
+		if ((nl = strchr(msgs, '\n')) == NULL)
+			return 0;
+		if (memmem(msgs, (size_t)(nl - msgs), ": warning: ", 11) ==
+		    NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Load an example with the variables it reads unset (warnings, but no
+ * errors) and set (not a word).
+ */
+static void
+load_example(const char *path)
+{
+	struct config	*c;
+	char		*msgs;
+
+	unsetenv("NO_PROXY");
+	unsetenv("GOPRIVATE");
+	c = load_path(path, &msgs);
+	CHECK(c != NULL && only_warnings(msgs), "%s: errors:\n%s", path,
+	    msgs != NULL ? msgs : "");
+	CHECK(c == NULL || c->nroutes >= 4, "%s: %zu routes", path,
+	    c != NULL ? c->nroutes : 0);
+	free(msgs);
+	config_unref(c);
+
+	setenv("NO_PROXY", "localhost, .corp.example, 10.0.0.0/8, ::1", 1);
+	setenv("GOPRIVATE", "*.corp.example,github.com/example-corp", 1);
+	c = load_path(path, &msgs);
+	CHECK(c != NULL && msgs != NULL && msgs[0] == '\0',
+	    "%s, variables set: errors:\n%s", path, msgs != NULL ? msgs : "");
+	free(msgs);
+	config_unref(c);
+}
+
+/* Every .conf in rules/examples loads. */
+static void
+test_shipped_examples(void)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 dir[PATH_MAX], path[PATH_MAX + 256];
+	size_t		 len;
+	int		 n = 0;
+
+	source_path(dir, sizeof(dir), "rules/examples");
+	if ((d = opendir(dir)) == NULL) {
+		fprintf(stderr, "SKIP %s: not found\n", dir);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len < 6 || strcmp(de->d_name + len - 5, ".conf") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		load_example(path);
+		n++;
+	}
+	closedir(d);
+	CHECK(n >= 3, "%d examples in %s", n, dir);
+}
+
 int
 main(void)
 {
@@ -823,5 +1684,15 @@ main(void)
 	test_structure_errors();
 	test_line_errors();
 	test_files();
+	test_route_full();
+	test_route_values();
+	test_route_timeouts();
+	test_route_upstreams();
+	test_route_env();
+	test_route_continuation();
+	test_route_fallback();
+	test_route_shadow();
+	test_route_errors();
+	test_shipped_examples();
 	return unit_done("config");
 }
