@@ -19,6 +19,7 @@
 #include "forward.h"
 #include "log.h"
 #include "reply.h"
+#include "route.h"
 #include "tunnel.h"
 #include "upstream.h"
 #include "worker.h"
@@ -37,12 +38,13 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 	struct client *c;
 	struct timeval tv;
 
-	(void)salen;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		evutil_closesocket(fd);
 		return;
 	}
 	c->w = w;
+	memcpy(&c->addr, sa, (size_t)salen < sizeof(c->addr) ?
+	    (size_t)salen : sizeof(c->addr));
 	sockaddr_text(sa, c->peer, sizeof(c->peer));
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
@@ -160,6 +162,32 @@ client_exchange_done(struct client *c, int keep_alive)
 	bufferevent_enable(c->bev, EV_READ);
 	/* A pipelined request may already be waiting. */
 	client_parse_head(c);
+}
+
+const struct route *
+client_route(struct client *c, const struct http_request *req,
+    const char *host, size_t host_len, uint16_t port)
+{
+	struct route_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.host = host;
+	q.host_len = host_len;
+	q.port = port;
+	q.method = req->method;
+	q.method_len = req->method_len;
+	q.target = req->target;
+	q.target_len = req->target_len;
+	q.client = (const struct sockaddr *)&c->addr;
+	return route_lookup(c->w->cfg, &q, c->w->md, NULL);
+}
+
+const char *
+client_denied_reason(struct client *c, const struct route *r)
+{
+	snprintf(c->w->reason, sizeof(c->w->reason),
+	    "denied by route '%s'", r->name);
+	return c->w->reason;
 }
 
 void

@@ -37,6 +37,17 @@ void	client_answer(struct client *c, int status, const char *reason);
  */
 void	client_exchange_done(struct client *c, int keep_alive);
 
+/*
+ * The route of a request to host:port (thread-safe: uses the worker's
+ * regex match data).  Never NULL.
+ */
+const struct route *client_route(struct client *c,
+	    const struct http_request *req, const char *host, size_t host_len,
+	    uint16_t port);
+
+/* The 403 reason for a route that sends nothing anywhere (deny). */
+const char *client_denied_reason(struct client *c, const struct route *r);
+
 /* Close every client idle between requests (graceful shutdown). */
 void	client_close_idle(struct worker *w);
 

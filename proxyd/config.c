@@ -53,6 +53,8 @@
 #include <ini.h>
 
 #include "config.h"
+#include "limit.h"
+#include "route.h"
 
 enum key_id {
 	K_LISTEN, K_ALLOW, K_CONNECT_PORTS, K_WORKERS, K_MAX_CLIENTS,
@@ -1934,6 +1936,7 @@ route_free(struct route *r)
 	free(r->ports);
 	free(r->clients);
 	upstreams_free(r->upstreams, &r->nupstreams);
+	limiter_free(r->limiter);
 }
 
 /*
@@ -2139,6 +2142,7 @@ config_free(struct config *c)
 	for (i = 0; i < c->nroutes; i++)
 		route_free(&c->routes[i]);
 	free(c->routes);
+	route_index_free(c->index);
 	free(c->path);
 	free(c->allow);
 	free(c->connect_ports);
@@ -2176,6 +2180,27 @@ state_free(struct parse_state *st)
 }
 
 /*
+ * What a valid snapshot needs at run time: each limited route's limiter
+ * and the route lookup index.  Counts an error on ENOMEM.
+ */
+static void
+config_runtime(struct parse_state *st)
+{
+	struct config	*c = st->cfg;
+	size_t		 i;
+
+	for (i = 0; i < c->nroutes; i++) {
+		if (!limit_route_has_limits(&c->routes[i]))
+			continue;
+		if ((c->routes[i].limiter = limiter_new(&c->routes[i])) ==
+		    NULL)
+			nomem(st);
+	}
+	if ((c->index = route_index_build(c)) == NULL)
+		nomem(st);
+}
+
+/*
  * The snapshot in st, or NULL (freed) if there were errors: it is all or
  * nothing.
  */
@@ -2184,6 +2209,8 @@ config_take(struct parse_state *st)
 {
 	struct config	*c = st->cfg;
 
+	if (st->nerrors == 0)
+		config_runtime(st);
 	st->cfg = NULL;
 	if (st->nerrors == 0)
 		return c;

@@ -44,12 +44,16 @@ struct exchange {
 	struct client		*c;
 	struct upconn		*connecting;
 	struct bufferevent	*up;
-	struct evbuffer		*head;		/* request head for the origin */
-	char			 key[272];	/* pool key "host:port" */
+	const struct route	*route;
+	int			 upi;		/* upstream in use, route's index */
+	struct evbuffer		*head;		/* headers for the origin */
+	char			*line_origin;	/* "GET /p HTTP/1.1\r\n" */
+	char			*line_abs;	/* "GET http://h/p HTTP/1.1\r\n" */
+	char			 key[320];	/* pool key, per upstream kind */
 	char			 host[256];
 	uint16_t		 port;
-	char			 peer[56];	/* origin address */
-	char			 method[24];
+	char			 peer[56];	/* address connected to */
+	char			*method;
 	char			*target;	/* as the client sent it, for the log */
 	int			 client_minor;
 	int			 head_request;
@@ -184,26 +188,50 @@ head_copy_named(struct evbuffer *out, const struct http_header *hdrs,
 			head_add_header(out, &hdrs[i]);
 }
 
-/* The request head the origin gets. */
+/*
+ * The two request lines an upstream may get: origin-form for an origin
+ * (directly or through a SOCKS5 tunnel), absolute-form for a parent HTTP
+ * proxy.  "http://a?q" has no path: it becomes "/?q".
+ */
+static int
+forward_build_lines(struct exchange *ex, const struct http_request *req,
+    const struct http_uri *uri, const char *hostport)
+{
+	const char *slash = uri->path_implied || uri->path[0] == '?' ? "/" : "";
+	int plen = uri->path_implied ? 0 : (int)uri->path_len;
+
+	if (asprintf(&ex->line_origin, "%.*s %s%.*s HTTP/1.%d\r\n",
+	    (int)req->method_len, req->method, slash, plen, uri->path,
+	    req->minor_version) == -1) {
+		ex->line_origin = NULL;
+		return -1;
+	}
+	if (asprintf(&ex->line_abs, "%.*s http://%s%s%.*s HTTP/1.%d\r\n",
+	    (int)req->method_len, req->method, hostport, slash, plen,
+	    uri->path, req->minor_version) == -1) {
+		ex->line_abs = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The request head after its first line, the same for every upstream. */
 static int
 forward_build_head(struct exchange *ex, const struct http_request *req,
     const struct http_uri *uri)
 {
 	struct evbuffer *h = ex->head;
+	char hostport[272];
 	int v6 = memchr(uri->host, ':', uri->host_len) != NULL;
 
-	evbuffer_add(h, req->method, req->method_len);
-	evbuffer_add(h, " ", 1);
-	/* "http://a?q" has no path: the origin gets "/?q". */
-	if (uri->path_implied || uri->path[0] == '?')
-		evbuffer_add(h, "/", 1);
-	if (!uri->path_implied)
-		evbuffer_add(h, uri->path, uri->path_len);
-	evbuffer_add_printf(h, " HTTP/1.%d\r\nHost: %s%.*s%s", req->minor_version,
-	    v6 ? "[" : "", (int)uri->host_len, uri->host, v6 ? "]" : "");
+	snprintf(hostport, sizeof(hostport), "%s%.*s%s", v6 ? "[" : "",
+	    (int)uri->host_len, uri->host, v6 ? "]" : "");
 	if (uri->port != 80)
-		evbuffer_add_printf(h, ":%u", uri->port);
-	evbuffer_add(h, "\r\n", 2);
+		snprintf(hostport + strlen(hostport),
+		    sizeof(hostport) - strlen(hostport), ":%u", uri->port);
+	if (forward_build_lines(ex, req, uri, hostport) == -1)
+		return -1;
+	evbuffer_add_printf(h, "Host: %s\r\n", hostport);
 	head_copy_headers(h, req->headers, req->num_headers, "Host");
 	if (ex->req.kind == HTTP_BODY_CHUNKED)
 		head_copy_named(h, req->headers, req->num_headers,
@@ -226,6 +254,9 @@ forward_log(struct exchange *ex, const char *note)
 	e.bytes_out = ex->bytes_out;
 	e.ms = now_ms(ex->c->w->base) - ex->start;
 	e.upstream = ex->peer[0] ? ex->peer : "-";
+	e.route = ex->route ? ex->route->name : "-";
+	e.via = ex->route && ex->upi >= 0 ?
+	    ex->route->upstreams[ex->upi].label : "-";
 	e.note = note;
 	log_access(ex->c->w->log, &e);
 }
@@ -239,6 +270,9 @@ forward_free(struct exchange *ex)
 		bufferevent_free(ex->up);
 	if (ex->head)
 		evbuffer_free(ex->head);
+	free(ex->line_origin);
+	free(ex->line_abs);
+	free(ex->method);
 	free(ex->target);
 	free(ex);
 }
@@ -266,6 +300,7 @@ forward_new(struct client *c, const struct http_request *req,
 	}
 	if ((ex = calloc(1, sizeof(*ex))) == NULL ||
 	    (ex->head = evbuffer_new()) == NULL ||
+	    (ex->method = strndup(req->method, req->method_len)) == NULL ||
 	    (ex->target = strndup(req->target, req->target_len)) == NULL) {
 		if (ex)
 			forward_free(ex);
@@ -278,14 +313,11 @@ forward_new(struct client *c, const struct http_request *req,
 	ex->client_keep_alive = f.keep_alive;
 	ex->head_request = req->method_len == 4 &&
 	    memcmp(req->method, "HEAD", 4) == 0;
-	snprintf(ex->method, sizeof(ex->method), "%.*s",
-	    (int)req->method_len, req->method);
 	snprintf(ex->host, sizeof(ex->host), "%.*s", (int)uri->host_len,
 	    uri->host);
 	for (i = 0; ex->host[i]; i++)
 		ex->host[i] = (char)tolower((unsigned char)ex->host[i]);
 	ex->port = uri->port;
-	snprintf(ex->key, sizeof(ex->key), "%s:%u", ex->host, ex->port);
 	body_init(&ex->req, &f);
 	ex->status = 0;
 	return ex;
@@ -306,12 +338,18 @@ forward_start(struct client *c, const struct http_request *req,
 		client_refuse(c, req, 503, "out of memory");
 		return;
 	}
+	ex->route = client_route(c, req, uri.host, uri.host_len, uri.port);
+	ex->upi = upstream_next(ex->route, -1, 0, now_ms(c->w->base));
 	evbuffer_drain(bufferevent_get_input(c->bev), head_len);
 	ex->bytes_in = head_len;
 	c->ex = ex;
 	c->state = CLIENT_FORWARD;
-	bufferevent_set_timeouts(c->bev, ms_to_tv(c->w->cfg->idle_timeout, &tv),
-	    ms_to_tv(c->w->cfg->idle_timeout, &tv));
+	bufferevent_set_timeouts(c->bev, ms_to_tv(ex->route->idle_timeout, &tv),
+	    ms_to_tv(ex->route->idle_timeout, &tv));
+	if (ex->upi == -1) {
+		forward_fail(ex, 403, client_denied_reason(c, ex->route));
+		return;
+	}
 	forward_connect(ex);
 }
 
@@ -324,32 +362,79 @@ forward_connected(struct bufferevent *bev, const struct http_error *err,
     const char *peer, void *arg)
 {
 	struct exchange *ex = arg;
+	int64_t now = now_ms(ex->c->w->base);
+	int next;
 
 	ex->connecting = NULL;
 	snprintf(ex->peer, sizeof(ex->peer), "%s", peer);
-	if (bev == NULL) {
+	upstream_report(ex->route, ex->upi, bev != NULL, now);
+	if (bev != NULL) {
+		ex->reused = 0;
+		forward_attach(ex, bev);
+		return;
+	}
+	/* Nothing of the request was sent yet: the next upstream may try. */
+	if ((next = upstream_next(ex->route, ex->upi, 0, now)) == -1) {
 		forward_fail(ex, err->status, err->reason);
 		return;
 	}
-	ex->reused = 0;
-	forward_attach(ex, bev);
+	log_error(ex->c->w->log, "route %s: %s failed (%s), trying %s",
+	    ex->route->name, ex->route->upstreams[ex->upi].label, err->reason,
+	    ex->route->upstreams[next].label);
+	ex->upi = next;
+	forward_connect(ex);
 }
 
-/* Take a pooled connection to the origin, or open a new one. */
+/*
+ * Where the connection for upstream uc goes, and the pool key that
+ * names it: an origin directly, a parent HTTP proxy (any origin may
+ * share its connections), or an origin through a SOCKS5 parent.
+ */
+static const struct upstream_kind *
+forward_target(struct exchange *ex, const struct upstream_conf *uc,
+    const char **host, uint16_t *port)
+{
+	switch (uc->type) {
+	case UPSTREAM_HTTP:
+		snprintf(ex->key, sizeof(ex->key), "http %s:%u", uc->host,
+		    uc->port);
+		*host = uc->host;
+		*port = uc->port;
+		return &upstream_direct;
+	case UPSTREAM_SOCKS5:
+		snprintf(ex->key, sizeof(ex->key), "socks5 %s:%u %s:%u",
+		    uc->host, uc->port, ex->host, ex->port);
+		break;
+	default:
+		snprintf(ex->key, sizeof(ex->key), "%s:%u", ex->host,
+		    ex->port);
+		break;
+	}
+	*host = ex->host;
+	*port = ex->port;
+	return upstream_kind_of(uc->type);
+}
+
+/* Take a pooled connection for the current upstream, or open one. */
 static void
 forward_connect(struct exchange *ex)
 {
+	const struct upstream_conf *uc = &ex->route->upstreams[ex->upi];
+	const struct upstream_kind *kind;
 	struct worker *w = ex->c->w;
 	struct bufferevent *up;
+	const char *host;
+	uint16_t port;
 
+	kind = forward_target(ex, uc, &host, &port);
 	if (!ex->retried &&
 	    (up = pool_get(w->pool, ex->key, ex->peer)) != NULL) {
 		ex->reused = 1;
 		forward_attach(ex, up);
 		return;
 	}
-	ex->connecting = upstream_connect(&upstream_direct, w, NULL, ex->host,
-	    ex->port, w->cfg->connect_timeout, forward_connected, ex);
+	ex->connecting = upstream_connect(kind, w, uc, host, port,
+	    ex->route->connect_timeout, forward_connected, ex);
 	if (ex->connecting == NULL)
 		forward_fail(ex, 503, "out of memory");
 }
@@ -465,9 +550,8 @@ forward_final(struct exchange *ex, const struct http_response *res,
 	ex->resp_state = RESP_BODY;
 	evbuffer_free(ex->head);
 	ex->head = NULL;
-	bufferevent_set_timeouts(ex->up,
-	    ms_to_tv(ex->c->w->cfg->idle_timeout, &tv),
-	    ms_to_tv(ex->c->w->cfg->idle_timeout, &tv));
+	bufferevent_set_timeouts(ex->up, ms_to_tv(ex->route->idle_timeout, &tv),
+	    ms_to_tv(ex->route->idle_timeout, &tv));
 	return 0;
 }
 
@@ -585,10 +669,34 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
 	forward_fail(ex, 502, why);
 }
 
+/*
+ * The request head for the current upstream: absolute-form and the
+ * parent's credentials for a parent HTTP proxy, origin-form otherwise.
+ * The head is copied, not moved: it is kept for one retry on a stale
+ * pooled connection and for failover.
+ */
+static void
+forward_send_head(struct exchange *ex, struct evbuffer *out)
+{
+	const struct upstream_conf *uc = &ex->route->upstreams[ex->upi];
+	char auth[700];
+
+	if (uc->type == UPSTREAM_HTTP) {
+		evbuffer_add(out, ex->line_abs, strlen(ex->line_abs));
+		if (uc->user && basic_credentials(uc->user, uc->pass, auth,
+		    sizeof(auth)) == 0)
+			evbuffer_add_printf(out, "Proxy-Authorization: %s\r\n",
+			    auth);
+	} else {
+		evbuffer_add(out, ex->line_origin, strlen(ex->line_origin));
+	}
+	evbuffer_add(out, evbuffer_pullup(ex->head, -1),
+	    evbuffer_get_length(ex->head));
+}
+
 static void
 forward_attach(struct exchange *ex, struct bufferevent *up)
 {
-	const struct config *cfg = ex->c->w->cfg;
 	struct evbuffer *out = bufferevent_get_output(up);
 	struct timeval rt, wt;
 
@@ -597,11 +705,9 @@ forward_attach(struct exchange *ex, struct bufferevent *up)
 	bufferevent_setwatermark(up, EV_READ, 0, BUF_HIGH);
 	bufferevent_setwatermark(up, EV_WRITE, BUF_LOW, 0);
 	bev_set_io_sizes(up);
-	bufferevent_set_timeouts(up, ms_to_tv(cfg->response_timeout, &rt),
-	    ms_to_tv(cfg->idle_timeout, &wt));
-	/* A copy: the head is kept for one retry on a stale connection. */
-	evbuffer_add(out, evbuffer_pullup(ex->head, -1),
-	    evbuffer_get_length(ex->head));
+	bufferevent_set_timeouts(up, ms_to_tv(ex->route->response_timeout, &rt),
+	    ms_to_tv(ex->route->idle_timeout, &wt));
+	forward_send_head(ex, out);
 	bufferevent_enable(up, EV_READ | EV_WRITE);
 	forward_pump_request(ex);
 }

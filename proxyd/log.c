@@ -152,10 +152,12 @@ log_access(struct logger *l, const struct access_entry *e)
 	log_time(when, sizeof(when));
 	log_field(target, sizeof(target), e->target);
 	n = snprintf(line, sizeof(line),
-	    "%s %s %s %s %d in=%llu out=%llu ms=%lld upstream=%s%s%s%s\n",
+	    "%s %s %s %s %d in=%llu out=%llu ms=%lld upstream=%s route=%s "
+	    "via=\"%s\"%s%s%s\n",
 	    when, e->client, e->method, target, e->status,
 	    (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_out,
 	    (long long)e->ms, e->upstream ? e->upstream : "-",
+	    e->route ? e->route : "-", e->via ? e->via : "-",
 	    e->note ? " note=\"" : "", e->note ? e->note : "",
 	    e->note ? "\"" : "");
 	if (n > 0 && (size_t)n >= sizeof(line))

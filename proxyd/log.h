@@ -21,6 +21,8 @@ struct access_entry {
 	uint64_t	 bytes_out;	/* to the client */
 	int64_t		 ms;
 	const char	*upstream;	/* address, or "-" */
+	const char	*route;		/* route name, or NULL */
+	const char	*via;		/* upstream label ("direct"), or NULL */
 	const char	*note;		/* why it failed, or NULL */
 };
 

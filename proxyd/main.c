@@ -7,6 +7,7 @@
  * thread's event loop receives them.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <event2/thread.h>
 
 #include "log.h"
+#include "route.h"
 #include "worker.h"
 
 struct daemon {
@@ -34,10 +36,14 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: proxyd [-t] [-c FILE]\n"
+	    "       proxyd --explain TARGET [-c FILE]\n"
 	    "       proxyd -V | -h\n"
 	    "  -c FILE  configuration file (default: built-in defaults,\n"
 	    "           listen 127.0.0.1:3128, loopback clients only)\n"
 	    "  -t       check the configuration and exit (0 ok, 1 errors)\n"
+	    "  --explain TARGET\n"
+	    "           print the route a URL (GET) or host:port (CONNECT)\n"
+	    "           would take, why, its upstreams and limits\n"
 	    "  -V       print the version\n"
 	    "  -h       this help\n");
 }
@@ -192,11 +198,20 @@ int
 main(int argc, char *argv[])
 {
 	struct daemon d;
-	const char *path = NULL;
+	static const struct option longopts[] = {
+		{ "explain", required_argument, NULL, 'E' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = NULL, *explain = NULL;
 	int ch, test = 0, rc;
 
-	while ((ch = getopt(argc, argv, "c:thV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'E':
+			explain = optarg;
+			break;
 		case 'c':
 			path = optarg;
 			break;
@@ -222,6 +237,11 @@ main(int argc, char *argv[])
 	d.cfg = path ? config_load(path, stderr) : config_default();
 	if (d.cfg == NULL)
 		return 1;
+	if (explain) {
+		rc = route_explain(d.cfg, explain, stdout) == 0 ? 0 : 1;
+		config_unref(d.cfg);
+		return rc;
+	}
 	if (test) {
 		printf("%s: configuration OK\n", path ? path : "(defaults)");
 		config_unref(d.cfg);

@@ -36,6 +36,7 @@ struct logger;
 struct pool;
 struct exchange;
 struct tunnel;
+struct regex_md;
 
 struct worker {
 	int			 id;
@@ -56,6 +57,8 @@ struct worker {
 
 	struct http_header	*hdrs;		/* parse scratch, max_headers */
 	char			*scratch;	/* tunnel relay, READ_CHUNK */
+	struct regex_md		*md;		/* PCRE2 match data, reused */
+	char			 reason[320];	/* built error reasons */
 	size_t			 nhdrs;
 	TAILQ_HEAD(, client)	 clients;
 	int			 nclients;
@@ -74,6 +77,7 @@ struct client {
 	struct bufferevent	*bev;
 	enum client_state	 state;
 	char			 peer[56];	/* "addr:port" */
+	struct sockaddr_storage	 addr;
 	int64_t			 head_deadline;	/* ms; 0 = no byte yet */
 	size_t			 scanned;	/* head bytes searched */
 	int			 saw_lf;
@@ -97,6 +101,12 @@ struct timeval *ms_to_tv(int ms, struct timeval *tv);
  * libevent's 16 KiB default: bulk transfers cost a quarter of the calls.
  */
 void	bev_set_io_sizes(struct bufferevent *bev);
+
+/*
+ * "Basic base64(user:pass)" into out; 0, or -1 when out is too small.
+ */
+int	basic_credentials(const char *user, const char *pass, char *out,
+	    size_t len);
 
 /* "addr:port" of a socket address, "[v6]:port" for IPv6. */
 void	sockaddr_text(const struct sockaddr *sa, char *buf, size_t len);

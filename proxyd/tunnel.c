@@ -46,6 +46,8 @@ struct flow {
 
 struct tunnel {
 	struct client		*c;
+	const struct route	*route;
+	int			 upi;		/* upstream in use */
 	struct upconn		*connecting;
 	int			 cfd;		/* client socket, once relaying */
 	int			 ufd;		/* upstream socket */
@@ -86,6 +88,9 @@ tunnel_free(struct tunnel *t, const char *reason)
 	e.bytes_out = t->down.bytes;
 	e.ms = now_ms(t->c->w->base) - t->start;
 	e.upstream = t->peer[0] ? t->peer : "-";
+	e.route = t->route ? t->route->name : "-";
+	e.via = t->route && t->upi >= 0 ? t->route->upstreams[t->upi].label :
+	    "-";
 	e.note = t->status == 200 ? NULL : reason;
 	log_access(t->c->w->log, &e);
 	if (t->connecting)
@@ -127,16 +132,19 @@ flow_block(struct flow *f, const char *buf, size_t len)
 {
 	struct timeval tv;
 
-	if (f->pend == NULL && (f->pend = malloc(READ_CHUNK)) == NULL)
-		return -1;
-	if (buf != f->pend + f->pend_off)
+	if (f->pend == NULL) {
+		/* Reading stops while bytes are pending: buf is a fresh read
+		 * (at most READ_CHUNK) or bytes from before the relay. */
+		if ((f->pend = malloc(len)) == NULL)
+			return -1;
 		memcpy(f->pend, buf, len);
-	else
-		memmove(f->pend, buf, len);
+	} else {
+		memmove(f->pend, buf, len);	/* the rest of pend itself */
+	}
 	f->pend_off = 0;
 	f->pend_len = len;
 	event_del(f->rd);
-	event_add(f->wr, ms_to_tv(f->t->c->w->cfg->tunnel_idle_timeout, &tv));
+	event_add(f->wr, ms_to_tv(f->t->route->tunnel_idle_timeout, &tv));
 	return 0;
 }
 
@@ -205,7 +213,7 @@ static void
 flow_idle(struct flow *f)
 {
 	struct tunnel *t = f->t;
-	int idle = t->c->w->cfg->tunnel_idle_timeout;
+	int idle = t->route->tunnel_idle_timeout;
 	int64_t quiet = now_ms(t->c->w->base) - t->last_active;
 	struct timeval tv;
 
@@ -256,7 +264,7 @@ flow_write_cb(evutil_socket_t fd, short what, void *arg)
 		flow_shut(f);
 		return;
 	}
-	event_add(f->rd, ms_to_tv(f->t->c->w->cfg->tunnel_idle_timeout, &tv));
+	event_add(f->rd, ms_to_tv(f->t->route->tunnel_idle_timeout, &tv));
 	flow_pump(f);
 }
 
@@ -274,7 +282,7 @@ flow_init(struct tunnel *t, struct flow *f, int from, int to)
 	if (f->rd == NULL || f->wr == NULL)
 		return -1;
 	return event_add(f->rd,
-	    ms_to_tv(t->c->w->cfg->tunnel_idle_timeout, &tv));
+	    ms_to_tv(t->route->tunnel_idle_timeout, &tv));
 }
 
 /*
@@ -296,47 +304,69 @@ tunnel_take_fd(struct bufferevent *bev, struct evbuffer **early)
 	return fd;
 }
 
+static void
+tunnel_free_buffers(struct evbuffer *a, struct evbuffer *b)
+{
+	if (a)
+		evbuffer_free(a);
+	if (b)
+		evbuffer_free(b);
+}
+
+/* Write bytes that arrived before the relay started (bounded by BUF_HIGH). */
+static int
+tunnel_write_early(struct flow *f, struct evbuffer *buf)
+{
+	return flow_write(f, (char *)evbuffer_pullup(buf, -1),
+	    evbuffer_get_length(buf));
+}
+
 /* The upstream is connected: answer 200 and start relaying. */
 static void
 tunnel_relay(struct tunnel *t, struct bufferevent *up)
 {
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 	struct client *c = t->c;
-	struct evbuffer *early, *none;
-	size_t n;
+	struct evbuffer *early, *first;
 	int r;
 
 	t->status = 200;
-	t->ufd = tunnel_take_fd(up, &none);
-	if (none)	/* an upstream says nothing before 200 */
-		evbuffer_free(none);
+	/* A parent may pass on what a server-speaks-first origin said. */
+	t->ufd = tunnel_take_fd(up, &first);
 	t->cfd = tunnel_take_fd(c->bev, &early);
 	c->bev = NULL;
 	t->last_active = now_ms(c->w->base);
 	if (flow_init(t, &t->toup, t->cfd, t->ufd) == -1 ||
 	    flow_init(t, &t->down, t->ufd, t->cfd) == -1) {
-		if (early)
-			evbuffer_free(early);
+		tunnel_free_buffers(early, first);
 		tunnel_end(t, "out of memory");
 		return;
 	}
-	/* The 200 goes first on the client's side; write it as down bytes. */
-	r = flow_write(&t->down, ok, sizeof(ok) - 1);
-	t->down.bytes -= sizeof(ok) - 1 - (r == 0 ? t->down.pend_len : 0);
-	if (r == -1) {
-		if (early)
-			evbuffer_free(early);
-		tunnel_end(t, "client gone before 200");
-		return;
-	}
-	if (early) {
-		/* Bytes the client sent right after its CONNECT head. */
-		n = evbuffer_get_length(early);
-		r = flow_write(&t->toup, (char *)evbuffer_pullup(early, -1), n);
-		evbuffer_free(early);
-		if (r == -1)
-			tunnel_end(t, "tunnel write error");
-	}
+	/* The 200 goes first on the client's side, then what came early. */
+	if (first)
+		evbuffer_prepend(first, ok, sizeof(ok) - 1);
+	r = first ? tunnel_write_early(&t->down, first) :
+	    flow_write(&t->down, ok, sizeof(ok) - 1);
+	t->down.bytes -= sizeof(ok) - 1;
+	if (r != -1 && early)
+		r = tunnel_write_early(&t->toup, early);
+	tunnel_free_buffers(early, first);
+	if (r == -1)
+		tunnel_end(t, "tunnel write error");
+}
+
+static void	tunnel_connect(struct tunnel *t);
+
+/* The tunnel never came up: log it and answer the client. */
+static void
+tunnel_fail(struct tunnel *t, int status, const char *why)
+{
+	struct client *c = t->c;
+
+	t->status = status;
+	c->tun = NULL;
+	tunnel_free(t, why);
+	client_answer(c, status, why);
 }
 
 static void
@@ -344,18 +374,38 @@ tunnel_connected(struct bufferevent *bev, const struct http_error *err,
     const char *peer, void *arg)
 {
 	struct tunnel *t = arg;
-	struct client *c = t->c;
+	int64_t now = now_ms(t->c->w->base);
+	int next;
 
 	t->connecting = NULL;
 	snprintf(t->peer, sizeof(t->peer), "%s", peer);
-	if (bev == NULL) {
-		t->status = err->status;
-		c->tun = NULL;
-		tunnel_free(t, err->reason);
-		client_answer(c, err->status, err->reason);
+	upstream_report(t->route, t->upi, bev != NULL, now);
+	if (bev != NULL) {
+		tunnel_relay(t, bev);
 		return;
 	}
-	tunnel_relay(t, bev);
+	if ((next = upstream_next(t->route, t->upi, 0, now)) == -1) {
+		tunnel_fail(t, err->status, err->reason);
+		return;
+	}
+	log_error(t->c->w->log, "route %s: %s failed (%s), trying %s",
+	    t->route->name, t->route->upstreams[t->upi].label, err->reason,
+	    t->route->upstreams[next].label);
+	t->upi = next;
+	tunnel_connect(t);
+}
+
+/* Connect through the current upstream (an http parent gets CONNECT). */
+static void
+tunnel_connect(struct tunnel *t)
+{
+	const struct upstream_conf *uc = &t->route->upstreams[t->upi];
+
+	t->connecting = upstream_connect(upstream_kind_of(uc->type), t->c->w,
+	    uc, t->host, t->port, t->route->connect_timeout,
+	    tunnel_connected, t);
+	if (t->connecting == NULL)
+		tunnel_fail(t, 503, "out of memory");
 }
 
 void
@@ -389,16 +439,15 @@ tunnel_start(struct client *c, const struct http_request *req,
 	    uri.host);
 	snprintf(t->target, sizeof(t->target), "%.*s", (int)req->target_len,
 	    req->target);
+	t->route = client_route(c, req, uri.host, uri.host_len, uri.port);
+	t->upi = upstream_next(t->route, -1, 0, t->start);
 	evbuffer_drain(bufferevent_get_input(c->bev), head_len);
 	c->tun = t;
 	c->state = CLIENT_TUNNEL;
 	/* No client timeout while connecting: the connect timeout bounds it. */
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
-	t->connecting = upstream_connect(&upstream_direct, c->w, NULL, t->host,
-	    t->port, cfg->connect_timeout, tunnel_connected, t);
-	if (t->connecting == NULL) {
-		c->tun = NULL;
-		tunnel_free(t, "out of memory");
-		client_answer(c, 503, "out of memory");
-	}
+	if (t->upi == -1)
+		tunnel_fail(t, 403, client_denied_reason(c, t->route));
+	else
+		tunnel_connect(t);
 }

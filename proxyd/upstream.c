@@ -6,6 +6,7 @@
  * timer bounds DNS and every attempt together, so a destination costs at
  * most its connect timeout whatever the number of addresses.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -208,6 +209,15 @@ upconn_dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 	upconn_try_next(u);
 }
 
+static int
+is_ip_literal(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, host, buf) == 1 ||
+	    inet_pton(AF_INET6, host, buf) == 1;
+}
+
 static void
 direct_cancel(struct upconn *base)
 {
@@ -243,7 +253,12 @@ direct_connect(struct worker *w, const struct upstream_conf *uc,
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
-	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
+	/*
+	 * ADDRCONFIG spares AAAA lookups on IPv4-only hosts, but libevent
+	 * would then refuse an IPv6 literal such as ::1: not for literals.
+	 */
+	hints.ai_flags = is_ip_literal(host) ? EVUTIL_AI_NUMERICHOST :
+	    EVUTIL_AI_ADDRCONFIG;
 	snprintf(portstr, sizeof(portstr), "%u", port);
 
 	u->starting = 1;
@@ -257,6 +272,54 @@ const struct upstream_kind upstream_direct = {
 	"direct",
 	direct_connect,
 };
+
+static int
+upstream_usable(const struct upstream_conf *uc, int module)
+{
+	return uc->type != UPSTREAM_DENY &&
+	    (uc->type != UPSTREAM_MIRROR || module);
+}
+
+static int
+upstream_is_up(const struct upstream_conf *uc, int64_t now)
+{
+	return __atomic_load_n(&uc->health->down_until, __ATOMIC_RELAXED) <=
+	    now;
+}
+
+int
+upstream_next(const struct route *r, int after, int module, int64_t now)
+{
+	size_t i;
+	int any_up = 0;
+
+	for (i = 0; i < r->nupstreams; i++)
+		if (upstream_usable(&r->upstreams[i], module) &&
+		    upstream_is_up(&r->upstreams[i], now))
+			any_up = 1;
+	for (i = (size_t)(after + 1); i < r->nupstreams; i++)
+		if (upstream_usable(&r->upstreams[i], module) &&
+		    (!any_up || upstream_is_up(&r->upstreams[i], now)))
+			return (int)i;
+	return -1;
+}
+
+void
+upstream_report(const struct route *r, int i, int ok, int64_t now)
+{
+	struct upstream_health *h = r->upstreams[i].health;
+	int fails;
+
+	if (ok) {
+		__atomic_store_n(&h->fails, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&h->down_until, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	fails = __atomic_add_fetch(&h->fails, 1, __ATOMIC_RELAXED);
+	if (fails >= r->fail_threshold)
+		__atomic_store_n(&h->down_until, now + r->fail_cooldown,
+		    __ATOMIC_RELAXED);
+}
 
 const struct upstream_kind *
 upstream_kind_of(enum upstream_type t)

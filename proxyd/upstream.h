@@ -61,6 +61,20 @@ struct upconn	*upstream_connect(const struct upstream_kind *kind,
 /* Abandon a pending connect; cb will not be called. */
 void		 upstream_cancel(struct upconn *u);
 
+/*
+ * Failover: the index of the upstream of r to try after index `after`
+ * (-1 for the first), skipping upstreams marked down and those of a type
+ * this traffic cannot use (mirrors unless `module`), or -1 when none is
+ * left.  When every usable upstream is down, all are tried in order:
+ * a dead route still gets its chance rather than a certain failure.
+ */
+int		 upstream_next(const struct route *r, int after, int module,
+		    int64_t now);
+
+/* Record the outcome of a connect to r's upstream i (thread-safe). */
+void		 upstream_report(const struct route *r, int i, int ok,
+		    int64_t now);
+
 /* Socket options every proxied connection gets (TCP_NODELAY). */
 void		 upstream_tune_socket(int fd);
 

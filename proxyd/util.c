@@ -36,6 +36,37 @@ bev_set_io_sizes(struct bufferevent *bev)
 	bufferevent_set_max_single_write(bev, WRITE_CHUNK);
 }
 
+int
+basic_credentials(const char *user, const char *pass, char *out, size_t len)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char plain[512];
+	size_t n, i, o = 6;
+	unsigned v;
+	int m;
+
+	m = snprintf(plain, sizeof(plain), "%s:%s", user, pass ? pass : "");
+	if (m < 0 || (size_t)m >= sizeof(plain) ||
+	    len < 6 + ((size_t)m + 2) / 3 * 4 + 1)
+		return -1;
+	n = (size_t)m;
+	memcpy(out, "Basic ", 6);
+	for (i = 0; i < n; i += 3) {
+		v = (unsigned char)plain[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned char)plain[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)plain[i + 2];
+		out[o++] = b64[(v >> 18) & 63];
+		out[o++] = b64[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 void
 sockaddr_text(const struct sockaddr *sa, char *buf, size_t len)
 {

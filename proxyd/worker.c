@@ -20,6 +20,7 @@
 #include <event2/thread.h>
 
 #include "client.h"
+#include "match.h"
 #include "log.h"
 #include "pool.h"
 #include "worker.h"
@@ -142,6 +143,7 @@ worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
 	w->nhdrs = cfg->max_headers;
 	if ((w->hdrs = calloc(w->nhdrs, sizeof(*w->hdrs))) == NULL ||
 	    (w->scratch = malloc(READ_CHUNK)) == NULL ||
+	    (w->md = regex_match_data_new()) == NULL ||
 	    (w->base = event_base_new()) == NULL ||
 	    worker_resolver(w, cfg) == -1 ||
 	    (w->pool = pool_new(w->base, cfg->keepalive_timeout)) == NULL ||
@@ -256,6 +258,8 @@ worker_free(struct worker *w)
 		event_base_free(w->base);
 	free(w->hdrs);
 	free(w->scratch);
+	if (w->md)
+		regex_match_data_free(w->md);
 	if (w->cfg)
 		config_unref(w->cfg);
 }

@@ -385,7 +385,7 @@ check_fallback(const char *name, const struct config *c, const char *kind)
 	enum upstream_type	 type;
 
 	type = strcmp(kind, "deny") == 0 ? UPSTREAM_DENY : UPSTREAM_DIRECT;
-	CHECK(c->index == NULL, "%s: no index", name);
+	CHECK(c->index != NULL, "%s: route index built", name);
 	CHECK(strcmp(r->name, kind) == 0 && r->line == 0,
 	    "%s: fallback \"%s\" line %d", name, r->name, r->line);
 	CHECK(r->nupstreams == 1 && r->upstreams[0].type == type &&
@@ -953,7 +953,8 @@ check_route_full(const struct config *c)
 	CHECK(r->max_conns == 200 && r->queue == 0 &&
 	    r->queue_timeout == 500 && r->fail_threshold == 1000 &&
 	    r->fail_cooldown == 60000, "conns, queue and failover");
-	CHECK(r->limiter == NULL && c->index == NULL, "left for later");
+	CHECK(r->limiter != NULL && c->index != NULL,
+	    "limiter and index built at load");
 	check_fallback("full", c, "direct");
 }
 

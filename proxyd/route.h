@@ -1,0 +1,50 @@
+/*
+ * route.h - the route table of a config snapshot: which route a request
+ * takes (first match in file order wins), the index that keeps that
+ * cheap with thousands of routes, and `proxyd --explain`.
+ */
+#ifndef PROXYD_ROUTE_H
+#define PROXYD_ROUTE_H
+
+#include <stdio.h>
+
+#include "config.h"
+
+struct regex_md;
+
+/* What is known of a request when its route is chosen. */
+struct route_query {
+	const char		*host;		/* destination, no [] */
+	size_t			 host_len;
+	uint16_t		 port;
+	const char		*method;
+	size_t			 method_len;
+	const char		*target;	/* request target, for regex */
+	size_t			 target_len;
+	const char		*module;	/* GOPROXY module path, or NULL */
+	size_t			 module_len;
+	const struct sockaddr	*client;	/* NULL: any client */
+};
+
+/*
+ * The first route of cfg that matches q; never NULL (the fallback route
+ * matches everything).  md is the caller's thread-local PCRE2 match data.
+ * *why (may be NULL) gets a static description of the deciding matcher.
+ */
+const struct route *route_lookup(const struct config *cfg,
+		    const struct route_query *q, struct regex_md *md,
+		    const char **why);
+
+/* Build / free the lookup index of cfg's routes.  NULL on ENOMEM. */
+struct route_index *route_index_build(const struct config *cfg);
+void		 route_index_free(struct route_index *ix);
+
+/*
+ * `proxyd --explain TARGET`: TARGET is a URL (a GET of it) or host:port
+ * (a CONNECT).  Prints the route, why it matched, its upstreams and
+ * limits.  Returns 0, or -1 when TARGET is not understood.
+ */
+int		 route_explain(const struct config *cfg, const char *target,
+		    FILE *out);
+
+#endif /* PROXYD_ROUTE_H */
