@@ -112,7 +112,8 @@ client_linger(struct client *c)
 void
 client_answer(struct client *c, int status, const char *reason)
 {
-	reply_error(bufferevent_get_output(c->bev), status, reason);
+	reply_error(bufferevent_get_output(c->bev), status, reason,
+	    c->retry_after);
 	client_linger(c);
 }
 

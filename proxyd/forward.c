@@ -16,7 +16,9 @@
 
 #include <event2/buffer.h>
 
+#include "admit.h"
 #include "client.h"
+#include "limit.h"
 #include "forward.h"
 #include "log.h"
 #include "pool.h"
@@ -71,9 +73,12 @@ struct exchange {
 	uint64_t		 bytes_in;	/* from the client */
 	uint64_t		 bytes_out;	/* to the client */
 	int64_t			 start;
+	struct admission	 adm;		/* the route's limits */
+	struct event		*shape_timer;	/* bandwidth: pump again */
 };
 
 static void	forward_connect(struct exchange *ex);
+static void	forward_admit(struct exchange *ex);
 static void	forward_fail(struct exchange *ex, int status, const char *why);
 static void	forward_pump_request(struct exchange *ex);
 static void	forward_pump_response(struct exchange *ex);
@@ -89,20 +94,27 @@ body_init(struct body *b, const struct http_framing *f)
 	    (b->kind == HTTP_BODY_LENGTH && b->left == 0);
 }
 
-/* How many of the bytes in src belong to the chunked body; -1 if invalid. */
+/*
+ * How many of the first max bytes in src belong to the chunked body;
+ * -1 if the framing is invalid.
+ */
 static ssize_t
-body_chunked_span(struct body *b, struct evbuffer *src)
+body_chunked_span(struct body *b, struct evbuffer *src, size_t max)
 {
 	struct evbuffer_iovec vec[PEEK_VECS];
 	ssize_t n, span = 0;
+	size_t len;
 	int i, nvec;
 
-	nvec = evbuffer_peek(src, -1, NULL, vec, PEEK_VECS);
+	nvec = evbuffer_peek(src, (ev_ssize_t)max, NULL, vec, PEEK_VECS);
 	if (nvec > PEEK_VECS)
 		nvec = PEEK_VECS;
-	for (i = 0; i < nvec && !b->done; i++) {
-		n = http_chunked_scan(&b->chunked, vec[i].iov_base,
-		    vec[i].iov_len, &b->done);
+	for (i = 0; i < nvec && !b->done && (size_t)span < max; i++) {
+		len = vec[i].iov_len;
+		if (len > max - (size_t)span)
+			len = max - (size_t)span;
+		n = http_chunked_scan(&b->chunked, vec[i].iov_base, len,
+		    &b->done);
 		if (n < 0)
 			return -1;
 		span += n;
@@ -111,16 +123,20 @@ body_chunked_span(struct body *b, struct evbuffer *src)
 }
 
 /*
- * Move the body bytes available in src to dst, following b's framing.
- * Returns the bytes moved, or -1 on invalid chunked framing.  Bytes after
- * the end of the body (a pipelined request) stay in src.
+ * Move at most max of the body bytes available in src to dst, following
+ * b's framing.  Returns the bytes moved, or -1 on invalid chunked
+ * framing.  Bytes after the end of the body (a pipelined request) stay
+ * in src.
  */
 static ssize_t
-body_pump(struct body *b, struct evbuffer *src, struct evbuffer *dst)
+body_pump(struct body *b, struct evbuffer *src, struct evbuffer *dst,
+    size_t max)
 {
 	size_t avail = evbuffer_get_length(src);
 	ssize_t n = 0, span;
 
+	if (avail > max)
+		avail = max;
 	while (!b->done && avail > 0) {
 		switch (b->kind) {
 		case HTTP_BODY_LENGTH:
@@ -130,7 +146,7 @@ body_pump(struct body *b, struct evbuffer *src, struct evbuffer *dst)
 			b->done = b->left == 0;
 			break;
 		case HTTP_BODY_CHUNKED:
-			if ((span = body_chunked_span(b, src)) < 0)
+			if ((span = body_chunked_span(b, src, avail)) < 0)
 				return -1;
 			break;
 		default:	/* HTTP_BODY_CLOSE: everything, until EOF */
@@ -258,12 +274,16 @@ forward_log(struct exchange *ex, const char *note)
 	e.via = ex->route && ex->upi >= 0 ?
 	    ex->route->upstreams[ex->upi].label : "-";
 	e.note = note;
+	e.wait_ms = ex->adm.waited;
 	log_access(ex->c->w->log, &e);
 }
 
 void
 forward_free(struct exchange *ex)
 {
+	admit_done(&ex->adm);
+	if (ex->shape_timer)
+		event_free(ex->shape_timer);
 	if (ex->connecting)
 		upstream_cancel(ex->connecting);
 	if (ex->up)
@@ -350,12 +370,40 @@ forward_start(struct client *c, const struct http_request *req,
 		forward_fail(ex, 403, client_denied_reason(c, ex->route));
 		return;
 	}
-	forward_connect(ex);
+	forward_admit(ex);
 }
 
 /* Attach a connected upstream and send the request head. */
 static void
 forward_attach(struct exchange *ex, struct bufferevent *up);
+
+static void
+forward_admitted(void *arg, int status, const char *why, int retry_after)
+{
+	struct exchange *ex = arg;
+
+	if (status != 0) {
+		ex->c->retry_after = retry_after;
+		forward_fail(ex, status, why);
+		return;
+	}
+	forward_connect(ex);
+}
+
+/* Wait for the route's limits, then connect. */
+static void
+forward_admit(struct exchange *ex)
+{
+	int status, retry, r;
+
+	r = admit_start(&ex->adm, ex->c->w, ex->route,
+	    (struct sockaddr *)&ex->c->addr, forward_admitted, ex, &status,
+	    &retry);
+	if (r == 1)
+		forward_connect(ex);
+	else if (r == -1)
+		forward_admitted(ex, status, ex->adm.why, retry);
+}
 
 static void
 forward_connected(struct bufferevent *bev, const struct http_error *err,
@@ -712,6 +760,53 @@ forward_attach(struct exchange *ex, struct bufferevent *up)
 	forward_pump_request(ex);
 }
 
+static void
+forward_shape_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct exchange *ex = arg;
+
+	(void)fd;
+	(void)what;
+	forward_pump_request(ex);
+	if (ex->c->ex == ex)	/* the request side may have ended it */
+		forward_pump_response(ex);
+}
+
+/*
+ * body_pump() within the route's bandwidth: move what the byte buckets
+ * grant now; when they grant nothing, pump again when they will (the
+ * bytes wait in src, and reading stops once src is full).
+ */
+static ssize_t
+forward_shaped_pump(struct exchange *ex, struct body *b, struct evbuffer *src,
+    struct evbuffer *dst)
+{
+	const struct route *r = ex->route;
+	const struct sockaddr *client = (struct sockaddr *)&ex->c->addr;
+	size_t want = evbuffer_get_length(src), granted;
+	struct timeval tv;
+	int64_t wait = 0;
+	ssize_t n;
+
+	if (r->bandwidth == 0 && r->client_bandwidth == 0)
+		return body_pump(b, src, dst, SIZE_MAX);
+	if (want == 0 || b->done)
+		return 0;
+	granted = limiter_bytes(r->limiter, client, want,
+	    now_ms(ex->c->w->base), &wait);
+	if (granted < want) {
+		if (ex->shape_timer == NULL)
+			ex->shape_timer = evtimer_new(ex->c->w->base,
+			    forward_shape_cb, ex);
+		if (ex->shape_timer)
+			evtimer_add(ex->shape_timer, ms_to_tv(wait > 0 ?
+			    (int)wait : 10, &tv));
+	}
+	if ((n = body_pump(b, src, dst, granted)) >= 0 && (size_t)n < granted)
+		limiter_bytes_unused(r->limiter, client, granted - (size_t)n);
+	return n;
+}
+
 /* Move request body bytes from the client to the origin. */
 static void
 forward_pump_request(struct exchange *ex)
@@ -725,7 +820,8 @@ forward_pump_request(struct exchange *ex)
 	out = bufferevent_get_output(ex->up);
 	if (evbuffer_get_length(out) >= BUF_HIGH)
 		return;		/* up_write_cb calls again below BUF_LOW */
-	n = body_pump(&ex->req, bufferevent_get_input(ex->c->bev), out);
+	n = forward_shaped_pump(ex, &ex->req, bufferevent_get_input(ex->c->bev),
+	    out);
 	if (n < 0) {
 		forward_fail(ex, 400, "invalid chunked request body");
 		return;
@@ -744,7 +840,8 @@ forward_pump_response(struct exchange *ex)
 
 	if (ex->resp_state != RESP_BODY)
 		return;
-	n = body_pump(&ex->resp, bufferevent_get_input(ex->up), out);
+	n = forward_shaped_pump(ex, &ex->resp, bufferevent_get_input(ex->up),
+	    out);
 	if (n < 0) {
 		forward_fail(ex, 502, "invalid chunked response body");
 		return;

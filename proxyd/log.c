@@ -143,7 +143,7 @@ log_write(int fd, const char *line, int n, size_t size)
 void
 log_access(struct logger *l, const struct access_entry *e)
 {
-	char line[2560], when[40], target[2048];
+	char line[2560], when[40], target[2048], wait[32] = "";
 	int fd, n;
 
 	fd = __atomic_load_n(&l->access_fd, __ATOMIC_RELAXED);
@@ -151,13 +151,16 @@ log_access(struct logger *l, const struct access_entry *e)
 		return;
 	log_time(when, sizeof(when));
 	log_field(target, sizeof(target), e->target);
+	if (e->wait_ms > 0)
+		snprintf(wait, sizeof(wait), " wait_ms=%lld",
+		    (long long)e->wait_ms);
 	n = snprintf(line, sizeof(line),
 	    "%s %s %s %s %d in=%llu out=%llu ms=%lld upstream=%s route=%s "
-	    "via=\"%s\"%s%s%s\n",
+	    "via=\"%s\"%s%s%s%s\n",
 	    when, e->client, e->method, target, e->status,
 	    (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_out,
 	    (long long)e->ms, e->upstream ? e->upstream : "-",
-	    e->route ? e->route : "-", e->via ? e->via : "-",
+	    e->route ? e->route : "-", e->via ? e->via : "-", wait,
 	    e->note ? " note=\"" : "", e->note ? e->note : "",
 	    e->note ? "\"" : "");
 	if (n > 0 && (size_t)n >= sizeof(line))

@@ -24,6 +24,7 @@ struct access_entry {
 	const char	*route;		/* route name, or NULL */
 	const char	*via;		/* upstream label ("direct"), or NULL */
 	const char	*note;		/* why it failed, or NULL */
+	int64_t		 wait_ms;	/* queued for limits */
 };
 
 /* Open the logs named by the config (NULL path = off / stderr). */

@@ -84,6 +84,7 @@ struct client {
 	int			 refuse_status;	/* ACL / overload, answered */
 	const char		*refuse_reason;	/* after reading the head */
 	int			 read_eof;	/* client half-closed */
+	int			 retry_after;	/* for a 429/503 answer */
 	unsigned		 nrequests;
 	struct exchange		*ex;
 	struct tunnel		*tun;

@@ -42,9 +42,10 @@ reply_status_text(int status)
 }
 
 void
-reply_error(struct evbuffer *out, int status, const char *reason)
+reply_error(struct evbuffer *out, int status, const char *reason,
+    int retry_after)
 {
-	char body[512];
+	char body[512], retry[40] = "";
 	int n;
 
 	n = snprintf(body, sizeof(body), "proxyd: %s\n", reason);
@@ -53,6 +54,9 @@ reply_error(struct evbuffer *out, int status, const char *reason)
 		n = sizeof(body) - 1;
 		body[n - 1] = '\n';
 	}
+	if (status == 429 || status == 503)
+		snprintf(retry, sizeof(retry), "Retry-After: %d\r\n",
+		    retry_after > 1 ? retry_after : 1);
 	evbuffer_add_printf(out,
 	    "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: text/plain\r\n"
@@ -60,7 +64,6 @@ reply_error(struct evbuffer *out, int status, const char *reason)
 	    "%s"
 	    "Connection: close\r\n"
 	    "\r\n",
-	    status, reply_status_text(status), n,
-	    status == 429 || status == 503 ? "Retry-After: 1\r\n" : "");
+	    status, reply_status_text(status), n, retry);
 	evbuffer_add(out, body, (size_t)n);
 }

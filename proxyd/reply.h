@@ -12,10 +12,10 @@ const char	*reply_status_text(int status);
 
 /*
  * Append a complete response to out: status line, Content-Type text/plain,
- * Content-Length, Connection: close (Retry-After for 429/503), and the
- * body "proxyd: reason\n".
+ * Content-Length, Connection: close, and the body "proxyd: reason\n".
+ * 429 and 503 carry Retry-After: retry_after seconds (at least 1).
  */
 void		 reply_error(struct evbuffer *out, int status,
-		    const char *reason);
+		    const char *reason, int retry_after);
 
 #endif /* PROXYD_REPLY_H */

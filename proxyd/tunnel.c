@@ -24,7 +24,9 @@
 
 #include <event2/buffer.h>
 
+#include "admit.h"
 #include "client.h"
+#include "limit.h"
 #include "log.h"
 #include "tunnel.h"
 #include "upstream.h"
@@ -36,6 +38,7 @@ struct flow {
 	int		 to;
 	struct event	*rd;		/* persistent read event on from */
 	struct event	*wr;		/* write event on to, while blocked */
+	struct event	*shape;		/* bandwidth: read again, lazily made */
 	char		*pend;		/* bytes `to` has not taken yet */
 	size_t		 pend_off;
 	size_t		 pend_len;
@@ -60,6 +63,8 @@ struct tunnel {
 	int			 status;
 	int64_t			 start;
 	int64_t			 last_active;
+	struct admission	 adm;		/* the route's limits */
+	int			 shaped;	/* the route limits bandwidth */
 };
 
 static void
@@ -69,8 +74,10 @@ flow_clear(struct flow *f)
 		event_free(f->rd);
 	if (f->wr)
 		event_free(f->wr);
+	if (f->shape)
+		event_free(f->shape);
 	free(f->pend);
-	f->rd = f->wr = NULL;
+	f->rd = f->wr = f->shape = NULL;
 	f->pend = NULL;
 }
 
@@ -92,7 +99,9 @@ tunnel_free(struct tunnel *t, const char *reason)
 	e.via = t->route && t->upi >= 0 ? t->route->upstreams[t->upi].label :
 	    "-";
 	e.note = t->status == 200 ? NULL : reason;
+	e.wait_ms = t->adm.waited;
 	log_access(t->c->w->log, &e);
+	admit_done(&t->adm);
 	if (t->connecting)
 		upstream_cancel(t->connecting);
 	flow_clear(&t->toup);
@@ -174,21 +183,68 @@ flow_write(struct flow *f, const char *buf, size_t len)
 	return 1;
 }
 
+static void	flow_pump(struct flow *f);
+
+static void
+flow_shape_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct flow *f = arg;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	event_add(f->rd, ms_to_tv(f->t->route->tunnel_idle_timeout, &tv));
+	flow_pump(f);
+}
+
+/*
+ * How much this direction may read now under the route's bandwidth
+ * (READ_CHUNK when unlimited).  0: reading stops until the buckets refill.
+ */
+static size_t
+flow_allowance(struct flow *f)
+{
+	struct tunnel *t = f->t;
+	struct timeval tv;
+	int64_t wait = 0;
+	size_t n;
+
+	if (!t->shaped)
+		return READ_CHUNK;
+	n = limiter_bytes(t->route->limiter, (struct sockaddr *)&t->c->addr,
+	    READ_CHUNK, now_ms(t->c->w->base), &wait);
+	if (n > 0)
+		return n;
+	if (f->shape == NULL && (f->shape = evtimer_new(t->c->w->base,
+	    flow_shape_cb, f)) == NULL)
+		return READ_CHUNK;	/* cannot wait: do not stall */
+	event_del(f->rd);
+	evtimer_add(f->shape, ms_to_tv(wait > 0 ? (int)wait : 10, &tv));
+	return 0;
+}
+
 /* Read what `from` has and pass it on, until it would block. */
 static void
 flow_pump(struct flow *f)
 {
 	struct tunnel *t = f->t;
 	char *buf = t->c->w->scratch;
+	size_t allowed;
 	ssize_t n;
 	int r;
 
 	for (;;) {
-		n = read(f->from, buf, READ_CHUNK);
+		if ((allowed = flow_allowance(f)) == 0)
+			return;
+		n = read(f->from, buf, allowed);
+		if (t->shaped && (n < 0 || (size_t)n < allowed))
+			limiter_bytes_unused(t->route->limiter,
+			    (struct sockaddr *)&t->c->addr,
+			    allowed - (n > 0 ? (size_t)n : 0));
 		if (n > 0) {
 			t->last_active = now_ms(t->c->w->base);
 			if ((r = flow_write(f, buf, (size_t)n)) == 1 &&
-			    n == READ_CHUNK)
+			    (size_t)n == allowed)
 				continue;	/* likely more waiting */
 			if (r == -1)
 				tunnel_end(t, "tunnel write error");
@@ -395,6 +451,34 @@ tunnel_connected(struct bufferevent *bev, const struct http_error *err,
 	tunnel_connect(t);
 }
 
+static void
+tunnel_admitted(void *arg, int status, const char *why, int retry_after)
+{
+	struct tunnel *t = arg;
+
+	if (status != 0) {
+		t->c->retry_after = retry_after;
+		tunnel_fail(t, status, why);
+		return;
+	}
+	tunnel_connect(t);
+}
+
+/* Wait for the route's limits, then connect. */
+static void
+tunnel_admit(struct tunnel *t)
+{
+	int status, retry, r;
+
+	r = admit_start(&t->adm, t->c->w, t->route,
+	    (struct sockaddr *)&t->c->addr, tunnel_admitted, t, &status,
+	    &retry);
+	if (r == 1)
+		tunnel_connect(t);
+	else if (r == -1)
+		tunnel_admitted(t, status, t->adm.why, retry);
+}
+
 /* Connect through the current upstream (an http parent gets CONNECT). */
 static void
 tunnel_connect(struct tunnel *t)
@@ -446,8 +530,9 @@ tunnel_start(struct client *c, const struct http_request *req,
 	c->state = CLIENT_TUNNEL;
 	/* No client timeout while connecting: the connect timeout bounds it. */
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	t->shaped = t->route->bandwidth || t->route->client_bandwidth;
 	if (t->upi == -1)
 		tunnel_fail(t, 403, client_denied_reason(c, t->route));
 	else
-		tunnel_connect(t);
+		tunnel_admit(t);
 }
