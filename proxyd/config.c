@@ -62,7 +62,7 @@ enum key_id {
 	K_RESPONSE_TIMEOUT, K_IDLE_TIMEOUT, K_TUNNEL_IDLE_TIMEOUT,
 	K_SHUTDOWN_TIMEOUT, K_MAX_REQUEST_LINE, K_MAX_HEADER_SIZE,
 	K_MAX_HEADERS, K_MAX_BODY_SIZE, K_ACCESS_LOG, K_ERROR_LOG, K_USER,
-	K_RESOLV_CONF, K_HOSTS_FILE, K_FALLBACK,
+	K_RESOLV_CONF, K_HOSTS_FILE, K_FALLBACK, K_CA_FILE,
 	NKEYS
 };
 
@@ -71,7 +71,7 @@ enum route_key_id {
 	R_UPSTREAM, R_CONNECT_TIMEOUT, R_RESPONSE_TIMEOUT, R_IDLE_TIMEOUT,
 	R_TUNNEL_IDLE_TIMEOUT, R_RATE, R_BURST, R_CLIENT_RATE,
 	R_CLIENT_BURST, R_BANDWIDTH, R_CLIENT_BANDWIDTH, R_MAX_CONNS,
-	R_QUEUE, R_QUEUE_TIMEOUT, R_FAIL_THRESHOLD, R_FAIL_COOLDOWN,
+	R_QUEUE, R_QUEUE_TIMEOUT, R_FAIL_THRESHOLD, R_FAIL_COOLDOWN, R_VIA,
 	NROUTEKEYS
 };
 
@@ -238,6 +238,9 @@ static const struct key keys[NKEYS] = {
 	    "an absolute path" },
 	[K_FALLBACK] = { "fallback", parse_fallback, 0, 0, 0, 0, 0, "direct",
 	    "direct or deny" },
+	[K_CA_FILE] = { "ca_file", parse_path, OFF(ca_file), 0, 0, 0, 0,
+	    NULL,		/* the system's trust store */
+	    "an absolute path" },
 };
 
 /*
@@ -295,6 +298,9 @@ static const struct key route_keys[NROUTEKEYS] = {
 	    "a number from 1 to 1000" },
 	[R_FAIL_COOLDOWN] = { "fail_cooldown", parse_msec,
 	    ROFF(fail_cooldown), 0, 1, INT_MAX, 0, "30s", DURATION },
+	[R_VIA] = { "via", parse_upstream, ROFF(via), ROFF(nvia), 0,
+	    CONFIG_MAX_UPSTREAMS, 1, NULL,
+	    "http HOST:PORT or socks5 HOST:PORT" },
 };
 
 /* Route timeouts left unset take these [proxyd] values. */
@@ -1349,7 +1355,11 @@ upstream_check(struct parse_state *st, const struct key *k,
     const struct upstream_kind *kind, const char *arg,
     const struct upstream_conf *us, size_t n)
 {
-	if (kind->parse == NULL && *arg != '\0')
+	if (k == &route_keys[R_VIA] && kind->type != UPSTREAM_HTTP &&
+	    kind->type != UPSTREAM_SOCKS5)
+		errorf(st, st->lineno, "%s: only http and socks5 parents can "
+		    "lead to mirrors, not %s", k->name, kind->name);
+	else if (kind->parse == NULL && *arg != '\0')
 		errorf(st, st->lineno, "%s: %s takes no argument", k->name,
 		    kind->name);
 	else if (n > 0 && (kind->type == UPSTREAM_DENY ||
@@ -1936,6 +1946,7 @@ route_free(struct route *r)
 	free(r->ports);
 	free(r->clients);
 	upstreams_free(r->upstreams, &r->nupstreams);
+	upstreams_free(r->via, &r->nvia);
 	limiter_free(r->limiter);
 }
 
@@ -2151,6 +2162,7 @@ config_free(struct config *c)
 	free(c->user);
 	free(c->resolv_conf);
 	free(c->hosts_file);
+	free(c->ca_file);
 	free(c);
 }
 

@@ -80,6 +80,10 @@ struct route {
 
 	struct upstream_conf	 upstreams[CONFIG_MAX_UPSTREAMS];
 	size_t			 nupstreams;
+	/* Parents through which mirrors are reached (http/socks5 only),
+	 * tried in order; none: mirrors are connected to directly. */
+	struct upstream_conf	 via[CONFIG_MAX_UPSTREAMS];
+	size_t			 nvia;
 
 	/* Timeouts, ms; the [proxyd] values where the route sets none. */
 	int			 connect_timeout;
@@ -146,6 +150,7 @@ struct config {
 	char			*user;		/* drop privileges to, or NULL */
 	char			*resolv_conf;	/* default /etc/resolv.conf */
 	char			*hosts_file;	/* default /etc/hosts */
+	char			*ca_file;	/* TLS to mirrors; NULL: system */
 
 	/* Routes in file order; the last is the fallback ("direct" unless
 	 * [proxyd] fallback = deny), always present. */
