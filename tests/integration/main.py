@@ -30,6 +30,10 @@ import curl_tests                   # noqa: E402,F401
 import raw_tests                    # noqa: E402,F401
 import git_tests                    # noqa: E402,F401
 import go_tests                     # noqa: E402,F401
+import route_tests                  # noqa: E402,F401
+import parent_tests                 # noqa: E402,F401
+import failover_tests               # noqa: E402,F401
+import limit_tests                  # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 
 

@@ -6,13 +6,17 @@ itself before proxyd works; proxyd-specific expectations fail there.
 
 Every proxy gets the same settings dict (see DEFAULTS, proxyd's key
 names); the squid and tinyproxy adapters translate what they can.
+
+proxyd also takes routes=[(NAME, {key: value}), ...], written as
+`[route NAME]` sections in that order, and proc_env={VAR: value or None}
+for its environment (None unsets; route values like `hosts = $VAR`).
 """
 
 import os
 import re
 import signal
 
-from harness import LOOPBACK, Proc, TestFailure, free_port, wait_port
+from harness import LOOPBACK, Proc, TestFailure, TestSkip, free_port, wait_port
 from servers import TEST_NAMES
 
 DEFAULTS = {
@@ -52,6 +56,8 @@ class BaseProxy:
     kind = "?"
     # Whether the proxy resolves the test names (origin.test ...) itself.
     resolves_test_names = True
+    # The proxy's environment (None: inherited).
+    proc_env = None
 
     def __init__(self, wd, **settings):
         self.wd = wd
@@ -70,7 +76,8 @@ class BaseProxy:
 
     def start(self):
         argv = self.command()
-        self.proc = Proc(self.name, argv, os.path.join(self.dir, "stdout.log"))
+        self.proc = Proc(self.name, argv, os.path.join(self.dir, "stdout.log"),
+                         env=self.proc_env)
         wait_port(self.port, self.proc, timeout=20)
         return self
 
@@ -103,9 +110,18 @@ class BaseProxy:
 class Proxyd(BaseProxy):
     kind = "proxyd"
 
-    def __init__(self, wd, binary, **settings):
+    def __init__(self, wd, binary, routes=(), proc_env=None, **settings):
         super().__init__(wd, **settings)
         self.binary = binary
+        self.routes = [(name, dict(keys)) for name, keys in routes]
+        if proc_env:
+            env = dict(os.environ)
+            for k, v in proc_env.items():
+                if v is None:
+                    env.pop(k, None)
+                else:
+                    env[k] = str(v)
+            self.proc_env = env
         self.hosts, self.resolv = write_resolver_files(wd)
         self.conf = os.path.join(self.dir, "proxyd.conf")
         with open(self.conf, "w") as f:
@@ -120,6 +136,9 @@ class Proxyd(BaseProxy):
                   "error_log = " + self.error_log,
                   "resolv_conf = " + self.resolv,
                   "hosts_file = " + self.hosts]
+        for name, keys in self.routes:
+            lines += ["", "[route %s]" % name]
+            lines += ["%s = %s" % (k, v) for k, v in keys.items()]
         return "\n".join(lines) + "\n"
 
     def command(self):
@@ -209,6 +228,8 @@ class Tinyproxy(BaseProxy):
 
 
 def make_proxy(wd, kind, proxyd_binary, **settings):
+    if kind != "proxyd" and ("routes" in settings or "proc_env" in settings):
+        raise TestSkip("[route] sections are proxyd's, not " + kind + "'s")
     if kind == "proxyd":
         return Proxyd(wd, proxyd_binary, **settings)
     if kind == "squid":
