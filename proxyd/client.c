@@ -18,6 +18,7 @@
 #include "client.h"
 #include "forward.h"
 #include "log.h"
+#include "modproxy.h"
 #include "reply.h"
 #include "route.h"
 #include "tunnel.h"
@@ -250,8 +251,8 @@ client_dispatch(struct client *c, const struct http_request *req,
 		return;
 	}
 	if (req->target_len > 0 && req->target[0] == '/') {
-		client_refuse(c, req, 400, "origin-form request: proxyd is a "
-		    "proxy, send an absolute URI (http://host/path)");
+		/* Addressed to proxyd itself: GOPROXY=http://proxyd:3128 */
+		modproxy_start(c, req, head_len);
 		return;
 	}
 	forward_start(c, req, head_len);

@@ -18,68 +18,33 @@
 
 #include "admit.h"
 #include "client.h"
+#include "exchange.h"
 #include "limit.h"
 #include "forward.h"
 #include "log.h"
+#include "modproxy.h"
 #include "pool.h"
 #include "reply.h"
 #include "upstream.h"
 
 #define PEEK_VECS	16
 
-/* Where a message body is in its framing. */
-struct body {
-	enum http_body_kind	 kind;
-	uint64_t		 left;		/* HTTP_BODY_LENGTH */
-	struct http_chunked	 chunked;	/* HTTP_BODY_CHUNKED */
-	int			 done;
-	uint64_t		 total;
+static void	forward_connect_ops(struct exchange *ex);
+static void	forward_send_head(struct exchange *ex, struct evbuffer *out);
+static void	forward_failed(struct exchange *ex, int status, const char *why);
+
+static int	forward_response(struct exchange *ex,
+		    const struct http_response *res);
+
+/* Origins, directly or through parent proxies, with failover. */
+static const struct exchange_ops forward_ops = {
+	forward_connect_ops,
+	forward_send_head,
+	forward_response,
+	forward_failed,
 };
 
-enum resp_state {
-	RESP_WAIT,	/* head not yet complete */
-	RESP_BODY,	/* head sent to the client */
-	RESP_DONE
-};
-
-struct exchange {
-	struct client		*c;
-	struct upconn		*connecting;
-	struct bufferevent	*up;
-	const struct route	*route;
-	int			 upi;		/* upstream in use, route's index */
-	struct evbuffer		*head;		/* headers for the origin */
-	char			*line_origin;	/* "GET /p HTTP/1.1\r\n" */
-	char			*line_abs;	/* "GET http://h/p HTTP/1.1\r\n" */
-	char			 key[320];	/* pool key, per upstream kind */
-	char			 host[256];
-	uint16_t		 port;
-	char			 peer[56];	/* address connected to */
-	char			*method;
-	char			*target;	/* as the client sent it, for the log */
-	int			 client_minor;
-	int			 head_request;
-	int			 client_keep_alive;	/* client asked for it */
-	int			 reused;	/* up came from the pool */
-	int			 retried;
-	int			 up_paused;	/* up reads off: client output full */
-
-	struct body		 req;
-	struct body		 resp;
-	enum resp_state		 resp_state;
-	int			 resp_keep_alive;	/* origin allows reuse */
-	int			 resp_started;	/* client got the final head */
-	int			 status;
-	uint64_t		 bytes_in;	/* from the client */
-	uint64_t		 bytes_out;	/* to the client */
-	int64_t			 start;
-	struct admission	 adm;		/* the route's limits */
-	struct event		*shape_timer;	/* bandwidth: pump again */
-};
-
-static void	forward_connect(struct exchange *ex);
 static void	forward_admit(struct exchange *ex);
-static void	forward_fail(struct exchange *ex, int status, const char *why);
 static void	forward_pump_request(struct exchange *ex);
 static void	forward_pump_response(struct exchange *ex);
 
@@ -211,8 +176,9 @@ head_copy_named(struct evbuffer *out, const struct http_header *hdrs,
  */
 static int
 forward_build_lines(struct exchange *ex, const struct http_request *req,
-    const struct http_uri *uri, const char *hostport)
+    const struct http_uri *uri)
 {
+	const char *hostport = ex->hostport;
 	const char *slash = uri->path_implied || uri->path[0] == '?' ? "/" : "";
 	int plen = uri->path_implied ? 0 : (int)uri->path_len;
 
@@ -231,29 +197,35 @@ forward_build_lines(struct exchange *ex, const struct http_request *req,
 	return 0;
 }
 
-/* The request head after its first line, the same for every upstream. */
+/*
+ * The end-to-end headers, the same for every upstream: Host is added per
+ * upstream (an origin's, or a mirror's), the rest ends the head.
+ */
 static int
-forward_build_head(struct exchange *ex, const struct http_request *req,
-    const struct http_uri *uri)
+exchange_build_head(struct exchange *ex, const struct http_request *req)
 {
 	struct evbuffer *h = ex->head;
-	char hostport[272];
-	int v6 = memchr(uri->host, ':', uri->host_len) != NULL;
 
-	snprintf(hostport, sizeof(hostport), "%s%.*s%s", v6 ? "[" : "",
-	    (int)uri->host_len, uri->host, v6 ? "]" : "");
-	if (uri->port != 80)
-		snprintf(hostport + strlen(hostport),
-		    sizeof(hostport) - strlen(hostport), ":%u", uri->port);
-	if (forward_build_lines(ex, req, uri, hostport) == -1)
-		return -1;
-	evbuffer_add_printf(h, "Host: %s\r\n", hostport);
 	head_copy_headers(h, req->headers, req->num_headers, "Host");
 	if (ex->req.kind == HTTP_BODY_CHUNKED)
 		head_copy_named(h, req->headers, req->num_headers,
 		    "Transfer-Encoding");
 	return evbuffer_add_printf(h, "Via: 1.%d proxyd\r\n\r\n",
 	    req->minor_version) < 0 ? -1 : 0;
+}
+
+/* "host[:port]" as a Host header and an absolute URI carry it. */
+static void
+forward_hostport(struct exchange *ex, const struct http_uri *uri)
+{
+	int v6 = memchr(uri->host, ':', uri->host_len) != NULL;
+
+	snprintf(ex->hostport, sizeof(ex->hostport), "%s%.*s%s", v6 ? "[" : "",
+	    (int)uri->host_len, uri->host, v6 ? "]" : "");
+	if (uri->port != 80)
+		snprintf(ex->hostport + strlen(ex->hostport),
+		    sizeof(ex->hostport) - strlen(ex->hostport), ":%u",
+		    uri->port);
 }
 
 static void
@@ -271,10 +243,12 @@ forward_log(struct exchange *ex, const char *note)
 	e.ms = now_ms(ex->c->w->base) - ex->start;
 	e.upstream = ex->peer[0] ? ex->peer : "-";
 	e.route = ex->route ? ex->route->name : "-";
-	e.via = ex->route && ex->upi >= 0 ?
+	e.via = ex->route && ex->upi >= 0 && ex->peer[0] ?
 	    ex->route->upstreams[ex->upi].label : "-";
 	e.note = note;
 	e.wait_ms = ex->adm.waited;
+	e.module = ex->modlog[0] ? ex->modlog : NULL;
+	e.tried = ex->tried[0] ? ex->tried : NULL;
 	log_access(ex->c->w->log, &e);
 }
 
@@ -292,24 +266,22 @@ forward_free(struct exchange *ex)
 		evbuffer_free(ex->head);
 	free(ex->line_origin);
 	free(ex->line_abs);
+	free(ex->modpath);
 	free(ex->method);
 	free(ex->target);
 	free(ex);
 }
 
-/* Check the request and set up the exchange; answers the client on refusal. */
-static struct exchange *
-forward_new(struct client *c, const struct http_request *req,
-    struct http_uri *uri)
+struct exchange *
+exchange_new(struct client *c, const struct http_request *req,
+    const struct exchange_ops *ops)
 {
 	const struct config *cfg = c->w->cfg;
 	struct http_framing f;
 	struct http_error err;
 	struct exchange *ex;
-	size_t i;
 
-	if (http_parse_absolute_uri(req->target, req->target_len, uri,
-	    &err) == -1 || http_request_framing(req, &f, &err) == -1) {
+	if (http_request_framing(req, &f, &err) == -1) {
 		client_refuse(c, req, err.status, err.reason);
 		return NULL;
 	}
@@ -327,20 +299,39 @@ forward_new(struct client *c, const struct http_request *req,
 		client_refuse(c, req, 503, "out of memory");
 		return NULL;
 	}
+	ex->ops = ops;
 	ex->c = c;
 	ex->start = now_ms(c->w->base);
 	ex->client_minor = req->minor_version;
 	ex->client_keep_alive = f.keep_alive;
 	ex->head_request = req->method_len == 4 &&
 	    memcmp(req->method, "HEAD", 4) == 0;
-	snprintf(ex->host, sizeof(ex->host), "%.*s", (int)uri->host_len,
-	    uri->host);
-	for (i = 0; ex->host[i]; i++)
-		ex->host[i] = (char)tolower((unsigned char)ex->host[i]);
-	ex->port = uri->port;
 	body_init(&ex->req, &f);
-	ex->status = 0;
+	if (exchange_build_head(ex, req) == -1) {
+		forward_free(ex);
+		client_refuse(c, req, 503, "out of memory");
+		return NULL;
+	}
 	return ex;
+}
+
+void
+exchange_run(struct exchange *ex, size_t head_len)
+{
+	struct client *c = ex->c;
+	struct timeval tv;
+
+	evbuffer_drain(bufferevent_get_input(c->bev), head_len);
+	ex->bytes_in = head_len;
+	c->ex = ex;
+	c->state = CLIENT_FORWARD;
+	bufferevent_set_timeouts(c->bev, ms_to_tv(ex->route->idle_timeout, &tv),
+	    ms_to_tv(ex->route->idle_timeout, &tv));
+	if (ex->upi == -1) {
+		exchange_fail(ex, 403, client_denied_reason(c, ex->route));
+		return;
+	}
+	forward_admit(ex);
 }
 
 void
@@ -349,33 +340,38 @@ forward_start(struct client *c, const struct http_request *req,
 {
 	struct exchange *ex;
 	struct http_uri uri;
-	struct timeval tv;
+	struct http_error err;
+	size_t i;
 
-	if ((ex = forward_new(c, req, &uri)) == NULL)
+	if (http_parse_absolute_uri(req->target, req->target_len, &uri,
+	    &err) == -1) {
+		client_refuse(c, req, err.status, err.reason);
 		return;
-	if (forward_build_head(ex, req, &uri) == -1) {
+	}
+	if ((ex = exchange_new(c, req, &forward_ops)) == NULL)
+		return;
+	snprintf(ex->host, sizeof(ex->host), "%.*s", (int)uri.host_len,
+	    uri.host);
+	for (i = 0; ex->host[i]; i++)
+		ex->host[i] = (char)tolower((unsigned char)ex->host[i]);
+	ex->port = uri.port;
+	forward_hostport(ex, &uri);
+	if (forward_build_lines(ex, req, &uri) == -1) {
 		forward_free(ex);
 		client_refuse(c, req, 503, "out of memory");
 		return;
 	}
 	ex->route = client_route(c, req, uri.host, uri.host_len, uri.port);
-	ex->upi = upstream_next(ex->route, -1, 0, now_ms(c->w->base));
-	evbuffer_drain(bufferevent_get_input(c->bev), head_len);
-	ex->bytes_in = head_len;
-	c->ex = ex;
-	c->state = CLIENT_FORWARD;
-	bufferevent_set_timeouts(c->bev, ms_to_tv(ex->route->idle_timeout, &tv),
-	    ms_to_tv(ex->route->idle_timeout, &tv));
-	if (ex->upi == -1) {
-		forward_fail(ex, 403, client_denied_reason(c, ex->route));
+	if (modproxy_wants(ex->route)) {
+		/* A GOPROXY host routed to mirrors: speak GOPROXY. */
+		modproxy_take(ex, req, uri.path_implied ? "/" : uri.path,
+		    uri.path_implied ? 1 : uri.path_len, head_len);
 		return;
 	}
-	forward_admit(ex);
+	ex->upi = upstream_next(ex->route, -1, 0, now_ms(c->w->base));
+	exchange_run(ex, head_len);
 }
 
-/* Attach a connected upstream and send the request head. */
-static void
-forward_attach(struct exchange *ex, struct bufferevent *up);
 
 static void
 forward_admitted(void *arg, int status, const char *why, int retry_after)
@@ -384,10 +380,10 @@ forward_admitted(void *arg, int status, const char *why, int retry_after)
 
 	if (status != 0) {
 		ex->c->retry_after = retry_after;
-		forward_fail(ex, status, why);
+		exchange_fail(ex, status, why);
 		return;
 	}
-	forward_connect(ex);
+	ex->ops->connect(ex);
 }
 
 /* Wait for the route's limits, then connect. */
@@ -400,37 +396,69 @@ forward_admit(struct exchange *ex)
 	    (struct sockaddr *)&ex->c->addr, forward_admitted, ex, &status,
 	    &retry);
 	if (r == 1)
-		forward_connect(ex);
+		ex->ops->connect(ex);
 	else if (r == -1)
 		forward_admitted(ex, status, ex->adm.why, retry);
 }
 
-static void
-forward_connected(struct bufferevent *bev, const struct http_error *err,
+void
+exchange_connected(struct bufferevent *bev, const struct http_error *err,
     const char *peer, void *arg)
 {
 	struct exchange *ex = arg;
 	int64_t now = now_ms(ex->c->w->base);
-	int next;
 
 	ex->connecting = NULL;
 	snprintf(ex->peer, sizeof(ex->peer), "%s", peer);
 	upstream_report(ex->route, ex->upi, bev != NULL, now);
 	if (bev != NULL) {
 		ex->reused = 0;
-		forward_attach(ex, bev);
+		exchange_attach(ex, bev);
 		return;
 	}
-	/* Nothing of the request was sent yet: the next upstream may try. */
-	if ((next = upstream_next(ex->route, ex->upi, 0, now)) == -1) {
-		forward_fail(ex, err->status, err->reason);
+	ex->ops->failed(ex, err->status, err->reason);
+}
+
+/*
+ * forward_ops.response: a parent proxy's 407 is about our credentials,
+ * not the client's: passed on, it would ask the client for a password
+ * proxyd never forwards.  It is a 502, as for CONNECT.
+ */
+static int
+forward_response(struct exchange *ex, const struct http_response *res)
+{
+	const struct upstream_conf *uc = &ex->route->upstreams[ex->upi];
+	char why[400];
+
+	if (uc->type != UPSTREAM_HTTP || res->status != 407)
+		return 0;
+	snprintf(why, sizeof(why), "parent proxy %s:%u requires "
+	    "authentication (407)%s", uc->host, uc->port,
+	    uc->user ? ": our credentials were rejected" : "");
+	exchange_fail(ex, 502, why);
+	return 1;
+}
+
+/*
+ * forward_ops.failed: before the request went out (no upstream yet), the
+ * route's next upstream may try; after, the client gets the error.
+ */
+static void
+forward_failed(struct exchange *ex, int status, const char *why)
+{
+	int next;
+
+	if (ex->up != NULL ||
+	    (next = upstream_next(ex->route, ex->upi, 0,
+	    now_ms(ex->c->w->base))) == -1) {
+		exchange_fail(ex, status, why);
 		return;
 	}
 	log_error(ex->c->w->log, "route %s: %s failed (%s), trying %s",
-	    ex->route->name, ex->route->upstreams[ex->upi].label, err->reason,
+	    ex->route->name, ex->route->upstreams[ex->upi].label, why,
 	    ex->route->upstreams[next].label);
 	ex->upi = next;
-	forward_connect(ex);
+	forward_connect_ops(ex);
 }
 
 /*
@@ -465,7 +493,7 @@ forward_target(struct exchange *ex, const struct upstream_conf *uc,
 
 /* Take a pooled connection for the current upstream, or open one. */
 static void
-forward_connect(struct exchange *ex)
+forward_connect_ops(struct exchange *ex)
 {
 	const struct upstream_conf *uc = &ex->route->upstreams[ex->upi];
 	const struct upstream_kind *kind;
@@ -478,13 +506,13 @@ forward_connect(struct exchange *ex)
 	if (!ex->retried &&
 	    (up = pool_get(w->pool, ex->key, ex->peer)) != NULL) {
 		ex->reused = 1;
-		forward_attach(ex, up);
+		exchange_attach(ex, up);
 		return;
 	}
 	ex->connecting = upstream_connect(kind, w, uc, host, port,
-	    ex->route->connect_timeout, forward_connected, ex);
+	    ex->route->connect_timeout, exchange_connected, ex);
 	if (ex->connecting == NULL)
-		forward_fail(ex, 503, "out of memory");
+		exchange_fail(ex, 503, "out of memory");
 }
 
 /*
@@ -492,12 +520,16 @@ forward_connect(struct exchange *ex)
  * gets an error answer; after, the connection is cut (nothing else is
  * honest about a truncated response).
  */
-static void
-forward_fail(struct exchange *ex, int status, const char *why)
+void
+exchange_fail(struct exchange *ex, int status, const char *why)
 {
 	struct client *c = ex->c;
 	int started = ex->resp_started;
+	char reason[400];
 
+	/* why may live in ex (a limit's reason): keep it past the free. */
+	snprintf(reason, sizeof(reason), "%s", why);
+	why = reason;
 	if (!started)
 		ex->status = status;
 	forward_log(ex, why);
@@ -635,6 +667,8 @@ forward_parse_response(struct exchange *ex)
 		if (n < 0)
 			break;
 		if (res.status >= 200) {
+			if (ex->ops->response && ex->ops->response(ex, &res))
+				return -1;	/* it fell back elsewhere */
 			if (forward_final(ex, &res, &err) == -1)
 				break;
 			ex->bytes_out += (uint64_t)n;
@@ -647,7 +681,7 @@ forward_parse_response(struct exchange *ex)
 		}
 		evbuffer_drain(in, (size_t)n);
 	}
-	forward_fail(ex, 502, err.reason ? err.reason :
+	exchange_fail(ex, 502, err.reason ? err.reason :
 	    "invalid response from upstream");
 	return -1;
 }
@@ -680,7 +714,7 @@ forward_retry(struct exchange *ex)
 	ex->retried = 1;
 	bufferevent_free(ex->up);
 	ex->up = NULL;
-	forward_connect(ex);
+	ex->ops->connect(ex);
 	return 1;
 }
 
@@ -702,19 +736,30 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) && forward_retry(ex))
 		return;
-	if (what & BEV_EVENT_TIMEOUT) {
-		forward_fail(ex, 504, ex->resp_state == RESP_WAIT ?
+	if (what & BEV_EVENT_TIMEOUT)
+		snprintf(why, sizeof(why), "%s", ex->resp_state == RESP_WAIT ?
 		    "upstream response timeout" : "upstream idle timeout");
-		return;
-	}
-	if (what & BEV_EVENT_EOF)
+	else if (what & BEV_EVENT_EOF)
 		snprintf(why, sizeof(why), "upstream closed the connection%s",
 		    ex->resp_state == RESP_WAIT ? " before responding" :
 		    " mid-response");
 	else
 		snprintf(why, sizeof(why), "upstream connection error: %s",
 		    strerror(EVUTIL_SOCKET_ERROR()));
-	forward_fail(ex, 502, why);
+	if (ex->resp_state == RESP_WAIT)
+		ex->ops->failed(ex, what & BEV_EVENT_TIMEOUT ? 504 : 502, why);
+	else
+		exchange_fail(ex, what & BEV_EVENT_TIMEOUT ? 504 : 502, why);
+}
+
+void
+exchange_drop_upstream(struct exchange *ex)
+{
+	if (ex->up) {
+		bufferevent_free(ex->up);
+		ex->up = NULL;
+	}
+	ex->up_paused = 0;
 }
 
 /*
@@ -723,6 +768,13 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
  * The head is copied, not moved: it is kept for one retry on a stale
  * pooled connection and for failover.
  */
+void
+exchange_add_head(struct exchange *ex, struct evbuffer *out)
+{
+	evbuffer_add(out, evbuffer_pullup(ex->head, -1),
+	    evbuffer_get_length(ex->head));
+}
+
 static void
 forward_send_head(struct exchange *ex, struct evbuffer *out)
 {
@@ -738,12 +790,12 @@ forward_send_head(struct exchange *ex, struct evbuffer *out)
 	} else {
 		evbuffer_add(out, ex->line_origin, strlen(ex->line_origin));
 	}
-	evbuffer_add(out, evbuffer_pullup(ex->head, -1),
-	    evbuffer_get_length(ex->head));
+	evbuffer_add_printf(out, "Host: %s\r\n", ex->hostport);
+	exchange_add_head(ex, out);
 }
 
-static void
-forward_attach(struct exchange *ex, struct bufferevent *up)
+void
+exchange_attach(struct exchange *ex, struct bufferevent *up)
 {
 	struct evbuffer *out = bufferevent_get_output(up);
 	struct timeval rt, wt;
@@ -755,7 +807,7 @@ forward_attach(struct exchange *ex, struct bufferevent *up)
 	bev_set_io_sizes(up);
 	bufferevent_set_timeouts(up, ms_to_tv(ex->route->response_timeout, &rt),
 	    ms_to_tv(ex->route->idle_timeout, &wt));
-	forward_send_head(ex, out);
+	ex->ops->send_head(ex, out);
 	bufferevent_enable(up, EV_READ | EV_WRITE);
 	forward_pump_request(ex);
 }
@@ -823,12 +875,12 @@ forward_pump_request(struct exchange *ex)
 	n = forward_shaped_pump(ex, &ex->req, bufferevent_get_input(ex->c->bev),
 	    out);
 	if (n < 0) {
-		forward_fail(ex, 400, "invalid chunked request body");
+		exchange_fail(ex, 400, "invalid chunked request body");
 		return;
 	}
 	ex->bytes_in += (uint64_t)n;
 	if (cfg->max_body_size && ex->req.total > cfg->max_body_size)
-		forward_fail(ex, 413, "request body larger than max_body_size");
+		exchange_fail(ex, 413, "request body larger than max_body_size");
 }
 
 /* Move response body bytes from the origin to the client. */
@@ -843,7 +895,7 @@ forward_pump_response(struct exchange *ex)
 	n = forward_shaped_pump(ex, &ex->resp, bufferevent_get_input(ex->up),
 	    out);
 	if (n < 0) {
-		forward_fail(ex, 502, "invalid chunked response body");
+		exchange_fail(ex, 502, "invalid chunked response body");
 		return;
 	}
 	ex->bytes_out += (uint64_t)n;
@@ -891,7 +943,7 @@ forward_client_event(struct exchange *ex, short what)
 			bufferevent_enable(ex->c->bev, EV_READ);
 			return;
 		}
-		forward_fail(ex, 408, "request body not received in time");
+		exchange_fail(ex, 408, "request body not received in time");
 		return;
 	}
 	ex->status = ex->resp_started ? ex->status : 499;

@@ -25,6 +25,8 @@ struct access_entry {
 	const char	*via;		/* upstream label ("direct"), or NULL */
 	const char	*note;		/* why it failed, or NULL */
 	int64_t		 wait_ms;	/* queued for limits */
+	const char	*module;	/* "module=M version=V kind=K", or NULL */
+	const char	*tried;		/* mirrors tried and outcomes, or NULL */
 };
 
 /* Open the logs named by the config (NULL path = off / stderr). */

@@ -37,6 +37,7 @@ struct pool;
 struct exchange;
 struct tunnel;
 struct regex_md;
+struct tls_client;
 
 struct worker {
 	int			 id;
@@ -58,6 +59,7 @@ struct worker {
 	struct http_header	*hdrs;		/* parse scratch, max_headers */
 	char			*scratch;	/* tunnel relay, READ_CHUNK */
 	struct regex_md		*md;		/* PCRE2 match data, reused */
+	struct tls_client	*tls;		/* TLS to mirrors */
 	char			 reason[320];	/* built error reasons */
 	size_t			 nhdrs;
 	TAILQ_HEAD(, client)	 clients;

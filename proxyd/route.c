@@ -9,6 +9,7 @@
  * IP/CIDR or `*` entries, no hosts at all), are tested, in file order.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -301,9 +302,54 @@ explain_duration(FILE *out, const char *name, int ms)
 		fprintf(out, "%s %dms", name, ms);
 }
 
+/* Append to buf[0..len) at *n, never past the end. */
+static void
+buf_add(char *buf, size_t len, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int m;
+
+	if (*n >= len)
+		return;
+	va_start(ap, fmt);
+	m = vsnprintf(buf + *n, len - *n, fmt, ap);
+	va_end(ap);
+	if (m > 0)
+		*n += (size_t)m;
+}
+
+/* "rate 50/s burst 100; max_conns 4; queue 64 for up to 2000ms" or "none". */
+static const char *
+explain_limits(const struct route *r, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (r->rate > 0)
+		buf_add(buf, len, &n, "rate %g/s burst %g; ", r->rate,
+		    r->burst);
+	if (r->client_rate > 0)
+		buf_add(buf, len, &n, "per client %g/s burst %g; ",
+		    r->client_rate, r->client_burst);
+	if (r->bandwidth)
+		buf_add(buf, len, &n, "bandwidth %llu B/s; ",
+		    (unsigned long long)r->bandwidth);
+	if (r->client_bandwidth)
+		buf_add(buf, len, &n, "per client %llu B/s; ",
+		    (unsigned long long)r->client_bandwidth);
+	if (r->max_conns)
+		buf_add(buf, len, &n, "max_conns %d; ", r->max_conns);
+	if (n == 0)
+		return "none";
+	buf_add(buf, len, &n, "queue %d for up to %dms", r->queue,
+	    r->queue_timeout);
+	return buf;
+}
+
 static void
 explain_route(FILE *out, const struct route *r)
 {
+	char lim[400];
 	size_t i;
 
 	fprintf(out, "upstreams: ");
@@ -316,26 +362,7 @@ explain_route(FILE *out, const struct route *r)
 	explain_duration(out, ", response", r->response_timeout);
 	explain_duration(out, ", idle", r->idle_timeout);
 	explain_duration(out, ", tunnel idle", r->tunnel_idle_timeout);
-	fprintf(out, "\nlimits:    ");
-	if (r->rate > 0)
-		fprintf(out, " rate %g/s burst %g;", r->rate, r->burst);
-	if (r->client_rate > 0)
-		fprintf(out, " per client %g/s burst %g;", r->client_rate,
-		    r->client_burst);
-	if (r->bandwidth)
-		fprintf(out, " bandwidth %llu B/s;",
-		    (unsigned long long)r->bandwidth);
-	if (r->client_bandwidth)
-		fprintf(out, " per client %llu B/s;",
-		    (unsigned long long)r->client_bandwidth);
-	if (r->max_conns)
-		fprintf(out, " max_conns %d;", r->max_conns);
-	if (r->rate > 0 || r->client_rate > 0 || r->bandwidth ||
-	    r->client_bandwidth || r->max_conns)
-		fprintf(out, " queue %d for up to %dms\n", r->queue,
-		    r->queue_timeout);
-	else
-		fprintf(out, " none\n");
+	fprintf(out, "\nlimits:    %s\n", explain_limits(r, lim, sizeof(lim)));
 	fprintf(out, "failover:  skip an upstream for %dms after %d failures "
 	    "in a row\n", r->fail_cooldown, r->fail_threshold);
 }

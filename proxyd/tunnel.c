@@ -96,8 +96,8 @@ tunnel_free(struct tunnel *t, const char *reason)
 	e.ms = now_ms(t->c->w->base) - t->start;
 	e.upstream = t->peer[0] ? t->peer : "-";
 	e.route = t->route ? t->route->name : "-";
-	e.via = t->route && t->upi >= 0 ? t->route->upstreams[t->upi].label :
-	    "-";
+	e.via = t->route && t->upi >= 0 && t->peer[0] ?
+	    t->route->upstreams[t->upi].label : "-";
 	e.note = t->status == 200 ? NULL : reason;
 	e.wait_ms = t->adm.waited;
 	log_access(t->c->w->log, &e);
@@ -418,7 +418,11 @@ static void
 tunnel_fail(struct tunnel *t, int status, const char *why)
 {
 	struct client *c = t->c;
+	char reason[400];
 
+	/* why may live in t (a limit's reason): keep it past the free. */
+	snprintf(reason, sizeof(reason), "%s", why);
+	why = reason;
 	t->status = status;
 	c->tun = NULL;
 	tunnel_free(t, why);

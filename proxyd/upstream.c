@@ -288,6 +288,12 @@ upstream_is_up(const struct upstream_conf *uc, int64_t now)
 }
 
 int
+upstream_is_down(const struct upstream_conf *uc, int64_t now)
+{
+	return !upstream_is_up(uc, now);
+}
+
+int
 upstream_next(const struct route *r, int after, int module, int64_t now)
 {
 	size_t i;

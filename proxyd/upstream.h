@@ -71,6 +71,9 @@ void		 upstream_cancel(struct upconn *u);
 int		 upstream_next(const struct route *r, int after, int module,
 		    int64_t now);
 
+/* Is uc marked down after repeated failures? */
+int		 upstream_is_down(const struct upstream_conf *uc, int64_t now);
+
 /* Record the outcome of a connect to r's upstream i (thread-safe). */
 void		 upstream_report(const struct route *r, int i, int ok,
 		    int64_t now);

@@ -23,6 +23,7 @@
 #include "match.h"
 #include "log.h"
 #include "pool.h"
+#include "tls.h"
 #include "worker.h"
 
 #define ACCEPT_BACKLOG		1024
@@ -126,6 +127,18 @@ worker_resolver(struct worker *w, const struct config *cfg)
 	return 0;
 }
 
+static int
+worker_tls(struct worker *w, const struct config *cfg)
+{
+	char err[256];
+
+	if ((w->tls = tls_client_new(cfg->ca_file, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "proxyd: TLS for mirrors: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 static void	stop_cb(evutil_socket_t, short, void *);
 static void	stop_timer_cb(evutil_socket_t, short, void *);
 
@@ -144,6 +157,7 @@ worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
 	if ((w->hdrs = calloc(w->nhdrs, sizeof(*w->hdrs))) == NULL ||
 	    (w->scratch = malloc(READ_CHUNK)) == NULL ||
 	    (w->md = regex_match_data_new()) == NULL ||
+	    worker_tls(w, cfg) == -1 ||
 	    (w->base = event_base_new()) == NULL ||
 	    worker_resolver(w, cfg) == -1 ||
 	    (w->pool = pool_new(w->base, cfg->keepalive_timeout)) == NULL ||
@@ -260,6 +274,8 @@ worker_free(struct worker *w)
 	free(w->scratch);
 	if (w->md)
 		regex_match_data_free(w->md);
+	if (w->tls)
+		tls_client_free(w->tls);
 	if (w->cfg)
 		config_unref(w->cfg);
 }

@@ -221,9 +221,14 @@ def _(env):
             + b"zz\r\nhello\r\n0\r\n\r\n", 400)
 
 
-@test("raw_origin_form_400")
+@test("raw_origin_form_not_goproxy_404")
 def _(env):
-    hostile(env, b"GET /echo HTTP/1.1\r\nHost: %s\r\n\r\n" % env.echo_authority().encode(), 400)
+    # Origin-form requests are for proxyd itself (GOPROXY=http://proxyd):
+    # a path that is no GOPROXY endpoint is 404, a bad module path 400,
+    # another method 405.
+    hostile(env, b"GET /echo HTTP/1.1\r\nHost: %s\r\n\r\n" % env.echo_authority().encode(), 404)
+    hostile(env, b"GET /github.com/Foo/bar/@v/list HTTP/1.1\r\nHost: x\r\n\r\n", 400)
+    hostile(env, b"POST /github.com/foo/bar/@v/list HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405)
 
 
 @test("raw_https_absolute_form_400")

@@ -1,0 +1,355 @@
+/*
+ * modproxy.c - GOPROXY requests and the mirrors that serve them.
+ *
+ * The request is checked the way the go command builds it (module path
+ * and version escaping, endpoint shapes), its route is chosen by module
+ * path (`modules =`; a sumdb request by the sumdb's name), and it is sent
+ * to the route's upstreams in order.  Each mirror attempt is an ordinary
+ * exchange attempt (forward.c) with its own connection: directly or
+ * through the route's `via` parents, then TLS for https mirrors.  A
+ * response that Go's rules let fall through is dropped unread with its
+ * connection, and the next upstream is tried; anything else is passed to
+ * the client untouched.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "client.h"
+#include "exchange.h"
+#include "forward.h"
+#include "goproxy.h"
+#include "modproxy.h"
+#include "pool.h"
+#include "route.h"
+#include "tls.h"
+#include "upstream.h"
+
+static void	mirror_connect(struct exchange *ex);
+static void	mirror_send_head(struct exchange *ex, struct evbuffer *out);
+static int	mirror_response(struct exchange *ex,
+		    const struct http_response *res);
+static void	mirror_failed(struct exchange *ex, int status, const char *why);
+
+static const struct exchange_ops mirror_ops = {
+	mirror_connect,
+	mirror_send_head,
+	mirror_response,
+	mirror_failed,
+};
+
+static const char *const kind_names[] = {
+	[GOPROXY_LIST] = "list", [GOPROXY_INFO] = "info",
+	[GOPROXY_MOD] = "mod", [GOPROXY_ZIP] = "zip",
+	[GOPROXY_LATEST] = "latest",
+	[GOPROXY_SUMDB_SUPPORTED] = "sumdb-supported",
+	[GOPROXY_SUMDB_LOOKUP] = "sumdb-lookup",
+	[GOPROXY_SUMDB_TILE] = "sumdb-tile",
+	[GOPROXY_SUMDB_LATEST] = "sumdb-latest",
+};
+
+int
+modproxy_wants(const struct route *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nupstreams; i++)
+		if (r->upstreams[i].type == UPSTREAM_MIRROR)
+			return 1;
+	return 0;
+}
+
+static int
+is_sumdb(enum goproxy_kind k)
+{
+	return k == GOPROXY_SUMDB_SUPPORTED || k == GOPROXY_SUMDB_LOOKUP ||
+	    k == GOPROXY_SUMDB_TILE || k == GOPROXY_SUMDB_LATEST;
+}
+
+/* The path of a mirror's base URL ("" for "https://goproxy.cn"). */
+static const char *
+mirror_base_path(const struct upstream_conf *uc)
+{
+	const char *p = strstr(uc->url, "://");
+
+	p = p ? p + 3 : uc->url;
+	return p + strcspn(p, "/");
+}
+
+static int
+mirror_is_https(const struct upstream_conf *uc)
+{
+	return strncmp(uc->url, "https://", 8) == 0;
+}
+
+/* Note one attempt and its outcome for the access log. */
+static void
+mirror_note(struct exchange *ex, const char *outcome)
+{
+	const struct upstream_conf *uc = &ex->route->upstreams[ex->upi];
+	size_t len = strlen(ex->tried);
+
+	snprintf(ex->tried + len, sizeof(ex->tried) - len, "%s%s %s",
+	    len ? ", " : "", uc->type == UPSTREAM_MIRROR ? uc->url : uc->label,
+	    outcome);
+}
+
+/*
+ * Go's rule: may the upstream after the current one be tried, given
+ * that this one failed (notfound: it said 404 or 410)?
+ */
+static int
+mirror_may_fall_back(const struct exchange *ex, int notfound)
+{
+	const struct upstream_conf *uc = &ex->route->upstreams[ex->upi];
+
+	if ((size_t)ex->upi + 1 >= ex->route->nupstreams)
+		return 0;
+	return uc->fallback == '|' || (uc->fallback == ',' && notfound);
+}
+
+/* Give up on the current upstream and start the next one. */
+static void
+mirror_next(struct exchange *ex)
+{
+	exchange_drop_upstream(ex);
+	ex->resp_state = RESP_WAIT;
+	ex->reused = 0;
+	ex->retried = 0;
+	ex->peer[0] = '\0';
+	ex->upi++;
+	mirror_connect(ex);
+}
+
+static void
+mirror_failed(struct exchange *ex, int status, const char *why)
+{
+	char outcome[200];
+
+	snprintf(outcome, sizeof(outcome), "failed (%s)", why);
+	mirror_note(ex, outcome);
+	if (mirror_may_fall_back(ex, 0)) {
+		mirror_next(ex);
+		return;
+	}
+	exchange_fail(ex, status, why);
+}
+
+static int
+mirror_response(struct exchange *ex, const struct http_response *res)
+{
+	int notfound = res->status == 404 || res->status == 410;
+	char outcome[16];
+
+	snprintf(outcome, sizeof(outcome), "%d", res->status);
+	mirror_note(ex, outcome);
+	if ((notfound || res->status >= 500) &&
+	    mirror_may_fall_back(ex, notfound)) {
+		mirror_next(ex);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+mirror_send_head(struct exchange *ex, struct evbuffer *out)
+{
+	const struct upstream_conf *uc = &ex->route->upstreams[ex->upi];
+	int defport = uc->port == (mirror_is_https(uc) ? 443 : 80);
+
+	evbuffer_add_printf(out, "%s %s%s HTTP/1.1\r\nHost: %s", ex->method,
+	    mirror_base_path(uc), ex->modpath, uc->host);
+	if (!defport)
+		evbuffer_add_printf(out, ":%u", uc->port);
+	evbuffer_add(out, "\r\n", 2);
+	exchange_add_head(ex, out);
+}
+
+/* The plain connection to the mirror is up: TLS for https. */
+static void
+mirror_plain_connected(struct bufferevent *bev, const struct http_error *err,
+    const char *peer, void *arg)
+{
+	struct exchange *ex = arg;
+	const struct upstream_conf *uc = &ex->route->upstreams[ex->upi];
+	int64_t left;
+
+	ex->connecting = NULL;
+	if (bev == NULL || !mirror_is_https(uc)) {
+		exchange_connected(bev, err, peer, ex);
+		return;
+	}
+	snprintf(ex->peer, sizeof(ex->peer), "%s", peer);
+	left = ex->attempt_start + ex->route->connect_timeout -
+	    now_ms(ex->c->w->base);
+	ex->connecting = tls_connect(ex->c->w->tls, ex->c->w, bev, uc->host,
+	    uc->port, left > 1 ? (int)left : 1, exchange_connected, ex);
+	if (ex->connecting == NULL)
+		exchange_fail(ex, 503, "out of memory");
+}
+
+/* Answer for a "direct" or "deny" upstream reached in a module route. */
+static void
+mirror_refuse(struct exchange *ex, const struct upstream_conf *uc)
+{
+	char *why = ex->c->w->reason;
+	size_t len = sizeof(ex->c->w->reason);
+
+	if (uc->type == UPSTREAM_DENY) {
+		snprintf(why, len, "%s: not allowed (route '%s' says deny)",
+		    ex->modpath, ex->route->name);
+		mirror_note(ex, "403");
+		exchange_fail(ex, 403, why);
+		return;
+	}
+	snprintf(why, len, "%s: not proxied (route '%s' says direct); "
+	    "fetch it directly, e.g. with GOPROXY=...,direct", ex->modpath,
+	    ex->route->name);
+	mirror_note(ex, "404");
+	exchange_fail(ex, 404, why);
+}
+
+/* Connect to the current upstream, or answer for it. */
+static void
+mirror_connect(struct exchange *ex)
+{
+	const struct route *r = ex->route;
+	const struct upstream_conf *uc = &r->upstreams[ex->upi];
+	const struct upstream_conf *via = r->nvia ? &r->via[0] : NULL;
+	struct worker *w = ex->c->w;
+	struct bufferevent *up;
+
+	if (uc->type == UPSTREAM_DIRECT || uc->type == UPSTREAM_DENY) {
+		mirror_refuse(ex, uc);
+		return;
+	}
+	if (uc->type != UPSTREAM_MIRROR) {
+		mirror_failed(ex, 502, "not a mirror (http and socks5 parents "
+		    "of module routes belong in via =)");
+		return;
+	}
+	if (upstream_is_down(uc, now_ms(w->base)) &&
+	    mirror_may_fall_back(ex, 0)) {
+		mirror_note(ex, "skipped (failing)");
+		mirror_next(ex);
+		return;
+	}
+	snprintf(ex->key, sizeof(ex->key), "mirror %s%s%s", uc->url,
+	    via ? " via " : "", via ? via->label : "");
+	if (!ex->retried && (up = pool_get(w->pool, ex->key, ex->peer))) {
+		ex->reused = 1;
+		exchange_attach(ex, up);
+		return;
+	}
+	ex->attempt_start = now_ms(w->base);
+	ex->connecting = upstream_connect(via ? upstream_kind_of(via->type) :
+	    &upstream_direct, w, via, uc->host, uc->port, r->connect_timeout,
+	    mirror_plain_connected, ex);
+	if (ex->connecting == NULL)
+		exchange_fail(ex, 503, "out of memory");
+}
+
+/* "module=M version=V kind=K" (or "sumdb=N kind=K") for the log. */
+static void
+modproxy_describe(struct exchange *ex, const struct goproxy_req *g)
+{
+	if (is_sumdb(g->kind))
+		snprintf(ex->modlog, sizeof(ex->modlog), "sumdb=%s kind=%s",
+		    g->sumdb, kind_names[g->kind]);
+	else
+		snprintf(ex->modlog, sizeof(ex->modlog),
+		    "module=%s version=%s kind=%s", g->module,
+		    g->version[0] ? g->version : "-", kind_names[g->kind]);
+}
+
+/* Check path as a GOPROXY request; answers the client when it is not. */
+static int
+modproxy_parse(struct client *c, const struct http_request *req,
+    const char *path, size_t len, struct goproxy_req *g)
+{
+	const char *reason;
+	char rbuf[256];
+	int status;
+
+	if (!(req->method_len == 3 && memcmp(req->method, "GET", 3) == 0) &&
+	    !(req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0)) {
+		client_refuse(c, req, 405, "GOPROXY endpoints answer GET and "
+		    "HEAD only");
+		return -1;
+	}
+	len = strcspn(path, "?") < len ? strcspn(path, "?") : len;
+	if (goproxy_parse(path, len, g, &status, &reason, rbuf,
+	    sizeof(rbuf)) == -1) {
+		client_refuse(c, req, status, reason);
+		return -1;
+	}
+	return 0;
+}
+
+/* The route of a GOPROXY request: by module path, or by sumdb name. */
+static const struct route *
+modproxy_route(struct client *c, const struct http_request *req,
+    const struct goproxy_req *g)
+{
+	struct route_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.method = req->method;
+	q.method_len = req->method_len;
+	q.target = req->target;
+	q.target_len = req->target_len;
+	q.module = is_sumdb(g->kind) ? g->sumdb : g->module;
+	q.module_len = strlen(q.module);
+	q.host = "";
+	q.client = (const struct sockaddr *)&c->addr;
+	return route_lookup(c->w->cfg, &q, c->w->md, NULL);
+}
+
+/* ex is set up for path: go. */
+static void
+modproxy_run(struct exchange *ex, const struct goproxy_req *g,
+    const char *path, size_t len, size_t head_len)
+{
+	ex->ops = &mirror_ops;
+	ex->upi = 0;
+	modproxy_describe(ex, g);
+	len = strcspn(path, "?") < len ? strcspn(path, "?") : len;
+	if ((ex->modpath = strndup(path, len)) == NULL) {
+		struct client *c = ex->c;
+
+		forward_free(ex);
+		client_answer(c, 503, "out of memory");
+		return;
+	}
+	exchange_run(ex, head_len);
+}
+
+void
+modproxy_start(struct client *c, const struct http_request *req,
+    size_t head_len)
+{
+	struct goproxy_req g;
+	struct exchange *ex;
+
+	if (modproxy_parse(c, req, req->target, req->target_len, &g) == -1 ||
+	    (ex = exchange_new(c, req, &mirror_ops)) == NULL)
+		return;
+	ex->route = modproxy_route(c, req, &g);
+	modproxy_run(ex, &g, req->target, req->target_len, head_len);
+}
+
+void
+modproxy_take(struct exchange *ex, const struct http_request *req,
+    const char *path, size_t len, size_t head_len)
+{
+	struct client *c = ex->c;
+	struct goproxy_req g;
+
+	if (modproxy_parse(c, req, path, len, &g) == -1) {
+		forward_free(ex);
+		return;
+	}
+	modproxy_run(ex, &g, path, len, head_len);
+}
