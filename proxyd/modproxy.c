@@ -264,6 +264,15 @@ modproxy_describe(struct exchange *ex, const struct goproxy_req *g)
 		    g->version[0] ? g->version : "-", kind_names[g->kind]);
 }
 
+/* The length of path[0..len) before its query (the go command sends none). */
+static size_t
+path_without_query(const char *path, size_t len)
+{
+	const char *q = memchr(path, '?', len);
+
+	return q ? (size_t)(q - path) : len;
+}
+
 /* Check path as a GOPROXY request; answers the client when it is not. */
 static int
 modproxy_parse(struct client *c, const struct http_request *req,
@@ -279,7 +288,7 @@ modproxy_parse(struct client *c, const struct http_request *req,
 		    "HEAD only");
 		return -1;
 	}
-	len = strcspn(path, "?") < len ? strcspn(path, "?") : len;
+	len = path_without_query(path, len);
 	if (goproxy_parse(path, len, g, &status, &reason, rbuf,
 	    sizeof(rbuf)) == -1) {
 		client_refuse(c, req, status, reason);
@@ -315,7 +324,7 @@ modproxy_run(struct exchange *ex, const struct goproxy_req *g,
 	ex->ops = &mirror_ops;
 	ex->upi = 0;
 	modproxy_describe(ex, g);
-	len = strcspn(path, "?") < len ? strcspn(path, "?") : len;
+	len = path_without_query(path, len);
 	if ((ex->modpath = strndup(path, len)) == NULL) {
 		struct client *c = ex->c;
 
