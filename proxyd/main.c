@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 
 #include "log.h"
 #include "route.h"
@@ -102,6 +101,25 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/*
+ * Block or unblock the signals proxyd handles.  They stay blocked from
+ * before the listening sockets open until the main loop's handlers are
+ * in place, so a SIGTERM sent as soon as the port answers is still a
+ * graceful stop, never the default action.
+ */
+static void
+daemon_signals(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(how, &set, NULL);
+}
+
 /* Open every worker's sockets (before dropping privileges). */
 static int
 daemon_bind(struct daemon *d)
@@ -115,6 +133,7 @@ daemon_bind(struct daemon *d)
 	for (i = 0; i < d->nworkers; i++) {
 		for (j = 0; j < CONFIG_MAX_LISTEN; j++)
 			d->workers[i].listen_fds[j] = -1;
+		d->workers[i].stop_pipe[0] = d->workers[i].stop_pipe[1] = -1;
 		if (worker_bind(&d->workers[i], d->cfg) == -1)
 			return -1;
 	}
@@ -124,16 +143,10 @@ daemon_bind(struct daemon *d)
 static int
 daemon_start(struct daemon *d)
 {
-	sigset_t set, old;
 	int i, share, rc = 0;
 
 	share = (d->cfg->max_clients + d->nworkers - 1) / d->nworkers;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
+	/* Signals are blocked (main()): the workers inherit that. */
 	for (i = 0; i < d->nworkers && rc == 0; i++) {
 		if (worker_init(&d->workers[i], i, d->cfg, d->log, share) ==
 		    -1 || worker_start(&d->workers[i]) == -1) {
@@ -141,7 +154,6 @@ daemon_start(struct daemon *d)
 			rc = -1;
 		}
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc == -1)
 		d->nworkers = i - 1;	/* join only the started ones */
 	return rc;
@@ -177,6 +189,7 @@ daemon_run(struct daemon *d)
 			goto out;
 	}
 	if (daemon_start(d) == 0) {
+		daemon_signals(SIG_UNBLOCK);
 		log_error(d->log, "proxyd %s: %d workers, listening on %s%s",
 		    PROXYD_VERSION, d->nworkers, d->cfg->listen[0].text,
 		    d->cfg->nlisten > 1 ? " and more" : "");
@@ -248,7 +261,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	evthread_use_pthreads();
+	daemon_signals(SIG_BLOCK);
 	if ((d.log = log_open(d.cfg->access_log, d.cfg->error_log)) == NULL ||
 	    daemon_bind(&d) == -1 || drop_privileges(d.cfg->user) == -1) {
 		daemon_free(&d);

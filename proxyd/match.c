@@ -573,17 +573,36 @@ int
 host_list_match(const struct host_list *hl, const char *host,
     size_t host_len, uint16_t port)
 {
-	const struct host_pattern	*p;
-	struct cidr			 ip;
-	size_t				 i;
-	int				 is_ip;
+	struct cidr	 ip;
+	int		 is_ip;
 
 	if (hl->any)
 		return 1;
 	if (host == NULL)
 		host = "";
-	is_ip = may_be_ip(host, host_len) &&
-	    cidr_parse(host, host_len, &ip) == 0;
+	is_ip = host_parse_ip(host, host_len, &ip) == 0;
+	return host_list_match_parsed(hl, host, host_len, port,
+	    is_ip ? &ip : NULL);
+}
+
+int
+host_parse_ip(const char *host, size_t host_len, struct cidr *ip)
+{
+	return may_be_ip(host, host_len) &&
+	    cidr_parse(host, host_len, ip) == 0 ? 0 : -1;
+}
+
+int
+host_list_match_parsed(const struct host_list *hl, const char *host,
+    size_t host_len, uint16_t port, const struct cidr *ip)
+{
+	const struct host_pattern	*p;
+	size_t				 i;
+
+	if (hl->any)
+		return 1;
+	if (host == NULL)
+		host = "";
 	if (host_len > 0 && host[host_len - 1] == '.')
 		host_len--;
 	for (i = 0; i < hl->n; i++) {
@@ -592,7 +611,7 @@ host_list_match(const struct host_list *hl, const char *host,
 		if (p->port != 0 && p->port != port)
 			continue;
 		if (p->name != NULL ? domain_match(p, host, host_len) :
-		    is_ip && cidr_contains(&p->cidr, ip.family, ip.addr))
+		    ip != NULL && cidr_contains(&p->cidr, ip->family, ip->addr))
 			return 1;
 	}
 	return 0;

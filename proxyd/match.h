@@ -91,6 +91,16 @@ int	host_list_parse(const char *s, struct host_list *hl, char *err,
 int	host_list_match(const struct host_list *hl, const char *host,
 	    size_t host_len, uint16_t port);
 
+/*
+ * host_list_match() for a caller that parsed host once for many lists:
+ * ip is host as an address (host_parse_ip()), or NULL when it is a name.
+ */
+int	host_list_match_parsed(const struct host_list *hl, const char *host,
+	    size_t host_len, uint16_t port, const struct cidr *ip);
+
+/* host[0..len) as an IPv4 or IPv6 address: 0, or -1 for a name. */
+int	host_parse_ip(const char *host, size_t host_len, struct cidr *ip);
+
 /* Release what hl holds and leave it an empty list. */
 void	host_list_free(struct host_list *hl);
 

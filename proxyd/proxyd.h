@@ -52,7 +52,8 @@ struct worker {
 	struct evconnlistener	*listeners[CONFIG_MAX_LISTEN];
 	size_t			 nlisteners;
 	struct event		*accept_retry;	/* after EMFILE */
-	struct event		*stop_ev;	/* activated by main thread */
+	struct event		*stop_ev;	/* reads stop_pipe[0] */
+	int			 stop_pipe[2];	/* main thread writes a byte */
 	struct event		*stop_timer;	/* drain deadline */
 	int			 stopping;
 

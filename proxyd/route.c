@@ -86,8 +86,8 @@ route_matches(const struct route *r, const struct route_query *q,
 		*why = "no host, module or regex matcher (takes everything)";
 		return r->modules == NULL;
 	}
-	if (r->hosts && !host_list_match(r->hosts, q->host, q->host_len,
-	    q->port))
+	if (r->hosts && !host_list_match_parsed(r->hosts, q->host, q->host_len,
+	    q->port, q->ip))
 		return 0;
 	if (r->regex && regex_match(r->regex, q->target, q->target_len,
 	    md) != 1)
@@ -179,6 +179,7 @@ route_lookup(const struct config *cfg, const struct route_query *q,
 	uint32_t cand[IX_MAX_CANDIDATES];
 	struct route_query nq = *q;
 	const char *dummy;
+	struct cidr ip;
 	char host[256];
 	size_t len, a = 0, b = 0;
 	uint32_t r;
@@ -186,10 +187,14 @@ route_lookup(const struct config *cfg, const struct route_query *q,
 
 	if (why == NULL)
 		why = &dummy;
+	/* Parsed once here, not once per route that lists addresses. */
+	if (q->host != NULL && q->ip == NULL &&
+	    host_parse_ip(q->host, q->host_len, &ip) == 0)
+		nq.ip = &ip;
 	if (ix == NULL || q->module != NULL ||
 	    host_normalize(q, host, sizeof(host), &len) == -1 ||
 	    (n = ix_candidates(ix, host, len, q->port, cand)) == -1)
-		return route_scan_all(cfg, q, md, why);
+		return route_scan_all(cfg, &nq, md, why);
 	nq.host = host;
 	nq.host_len = len;
 	/* Merge the two ascending lists; test each route once, in order. */

@@ -24,6 +24,8 @@ struct route_query {
 	const char		*module;	/* GOPROXY module path, or NULL */
 	size_t			 module_len;
 	const struct sockaddr	*client;	/* NULL: any client */
+	const struct cidr	*ip;		/* host as an address, or NULL:
+						   route_lookup() parses it */
 };
 
 /*

@@ -17,7 +17,6 @@
 
 #include <event2/dns.h>
 #include <event2/listener.h>
-#include <event2/thread.h>
 
 #include "client.h"
 #include "match.h"
@@ -163,7 +162,9 @@ worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
 	    (w->pool = pool_new(w->base, cfg->keepalive_timeout)) == NULL ||
 	    (w->accept_retry = evtimer_new(w->base, accept_retry_cb, w)) ==
 	    NULL ||
-	    (w->stop_ev = event_new(w->base, -1, 0, stop_cb, w)) == NULL ||
+	    pipe2(w->stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1 ||
+	    (w->stop_ev = event_new(w->base, w->stop_pipe[0], EV_READ,
+	    stop_cb, w)) == NULL || event_add(w->stop_ev, NULL) == -1 ||
 	    (w->stop_timer = evtimer_new(w->base, stop_timer_cb, w)) == NULL)
 		return -1;
 	for (i = 0; i < w->nlisteners; i++) {
@@ -233,10 +234,16 @@ worker_client_gone(struct worker *w)
 		event_base_loopbreak(w->base);
 }
 
+/*
+ * A byte on the worker's pipe, not event_active(): the event bases are
+ * used without libevent's locks (each belongs to one thread), which
+ * keeps every bufferevent operation free of mutex calls.
+ */
 void
 worker_stop(struct worker *w)
 {
-	event_active(w->stop_ev, EV_READ, 0);
+	if (w->stop_pipe[1] != -1)
+		(void)!write(w->stop_pipe[1], "x", 1);
 }
 
 void
@@ -264,6 +271,10 @@ worker_free(struct worker *w)
 		event_free(w->accept_retry);
 	if (w->stop_ev)
 		event_free(w->stop_ev);
+	if (w->stop_pipe[0] != -1)
+		close(w->stop_pipe[0]);
+	if (w->stop_pipe[1] != -1)
+		close(w->stop_pipe[1]);
 	if (w->stop_timer)
 		event_free(w->stop_timer);
 	if (w->dns)
