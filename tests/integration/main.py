@@ -33,6 +33,7 @@ import go_tests                     # noqa: E402,F401
 import route_tests                  # noqa: E402,F401
 import parent_tests                 # noqa: E402,F401
 import failover_tests               # noqa: E402,F401
+import modproxy_tests               # noqa: E402,F401
 import limit_tests                  # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 

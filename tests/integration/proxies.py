@@ -17,7 +17,7 @@ import re
 import signal
 
 from harness import LOOPBACK, Proc, TestFailure, TestSkip, free_port, wait_port
-from servers import TEST_NAMES
+from servers import MIRROR_NAMES, TEST_NAMES
 
 DEFAULTS = {
     "allow": "127.0.0.0/8",
@@ -47,7 +47,8 @@ def _next_name(kind):
 def write_resolver_files(wd):
     """hosts file mapping the test names to 127.0.0.1, and a resolv.conf
     whose only nameserver refuses at once, so unknown names fail fast."""
-    hosts = wd.write("hosts", "127.0.0.1 localhost " + " ".join(TEST_NAMES) + "\n")
+    hosts = wd.write("hosts", "127.0.0.1 localhost " + " ".join(TEST_NAMES + MIRROR_NAMES)
+                     + "\n")
     resolv = wd.write("resolv.conf", "nameserver 127.0.0.1:1\noptions timeout:1 attempts:1\n")
     return hosts, resolv
 

@@ -5,6 +5,9 @@
   file served as Content-Encoding: gzip, git smart HTTP through fcgiwrap
   and git-http-backend, and a GOPROXY tree on its own port;
 * the Python echo origin (echo_origin.py);
+* Mirrors: a second nginx with one server (own port, own access log
+  with $connection) per GOPROXY mirror: static trees, an https mirror
+  with a certificate for mirror.test only, one that answers 500/410;
 * in-process TCP helpers: a black hole that never completes a TCP
   handshake (for connect timeouts) and a TCP echo (for CONNECT tunnels).
 """
@@ -25,6 +28,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # resolve them (they go through the proxy).  Go never proxies 127.0.0.1
 # or localhost, hence names.
 TEST_NAMES = ["origin.test", "git.test", "goproxy.test", "blackhole.test", "echo.test"]
+# Also in the proxy's hosts file, not in the shared certificate: the
+# https mirror's certificate names mirror.test alone, so reaching it as
+# mirror-alias.test is a hostname mismatch.
+MIRROR_NAMES = ["mirror.test", "mirror-alias.test"]
 
 
 # ---------------------------------------------------------------- certificates
@@ -56,6 +63,31 @@ def make_certs(wd):
         if r.returncode != 0:
             raise TestFailure("openssl failed: " + r.stderr.decode(errors="replace"))
     return ca_pem, pem, key
+
+
+def issue_cert(wd, names, stem):
+    """Another server certificate from the test CA (make_certs ran), for
+    names only; returns (cert.pem, key)."""
+    d = wd.sub("tls")
+    key, csr, pem, ext = (os.path.join(d, stem + sfx)
+                          for sfx in (".key", ".csr", ".pem", ".ext"))
+    with open(ext, "w") as f:
+        f.write("basicConstraints = CA:FALSE\n"
+                "keyUsage = critical, digitalSignature, keyEncipherment\n"
+                "extendedKeyUsage = serverAuth\n"
+                "subjectAltName = " + ",".join("DNS:" + n for n in names) + "\n")
+    steps = [
+        ["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + names[0]],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(d, "ca.pem"),
+         "-CAkey", os.path.join(d, "ca.key"), "-CAcreateserial", "-out", pem,
+         "-days", "2", "-extfile", ext],
+    ]
+    for argv in steps:
+        r = run(argv, timeout=30)
+        if r.returncode != 0:
+            raise TestFailure("openssl failed: " + r.stderr.decode(errors="replace"))
+    return pem, key
 
 
 # ---------------------------------------------------------------- content
@@ -198,6 +230,93 @@ class Nginx:
                                    "-c", path], wd.sub("nginx.log"))
         for port in (self.http_port, self.https_port, self.goproxy_port):
             wait_port(port, self.proc)
+
+
+# ---------------------------------------------------------------- GOPROXY mirrors
+
+MIRRORS_CONF = """\
+{user}
+daemon off;
+master_process on;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{ worker_connections 512; }}
+http {{
+    log_format conn '$connection $connection_requests $request_method $request_uri $status';
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+    default_type application/octet-stream;
+    types {{ application/json info; text/plain mod; application/zip zip; }}
+    keepalive_requests 1000;
+    keepalive_timeout 60s;
+    sendfile on;
+{servers}
+}}
+"""
+
+MIRROR_SERVER = """
+    server {{
+        listen 127.0.0.1:{port}{ssl};
+        server_name _;
+        access_log {d}/{name}-access.log conn;
+{body}
+    }}
+"""
+
+
+class Mirrors:
+    """One nginx, a server per mirror.  specs: {name: dict(root=DIR,
+    tls=(cert, key) or absent, conf=extra server lines or absent)}.
+    port(name); requests(name) = the access log as (connection, path,
+    status) tuples, for counting what reached a mirror."""
+
+    def __init__(self, wd, specs):
+        self.d = wd.sub("mirrors", mkdir=True)
+        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            wd.sub("mirrors", "tmp", sub, mkdir=True)
+        self.ports = {name: free_port() for name in specs}
+        servers = []
+        for name, spec in specs.items():
+            body = []
+            if spec.get("tls"):
+                body += ["        ssl_certificate %s;" % spec["tls"][0],
+                         "        ssl_certificate_key %s;" % spec["tls"][1]]
+            if spec.get("root"):
+                body.append("        root %s;" % spec["root"])
+            body += ["        " + line for line in spec.get("conf", [])]
+            servers.append(MIRROR_SERVER.format(
+                port=self.ports[name], ssl=" ssl" if spec.get("tls") else "",
+                d=self.d, name=name, body="\n".join(body)))
+        conf = MIRRORS_CONF.format(user="user root;" if os.geteuid() == 0 else "",
+                                   d=self.d, servers="".join(servers))
+        path = os.path.join(self.d, "nginx.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        self.proc = Proc("nginx-mirrors", ["nginx", "-p", self.d, "-e",
+                                           os.path.join(self.d, "error.log"), "-c", path],
+                         os.path.join(self.d, "nginx.log"))
+        for port in self.ports.values():
+            wait_port(port, self.proc)
+
+    def port(self, name):
+        return self.ports[name]
+
+    def requests(self, name):
+        try:
+            with open(os.path.join(self.d, name + "-access.log"), errors="replace") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return []
+        out = []
+        for line in lines:
+            parts = line.split(" ")
+            if len(parts) >= 5:
+                out.append((parts[0], parts[3], int(parts[4])))
+        return out
 
 
 # ---------------------------------------------------------------- echo origin
