@@ -195,9 +195,11 @@ route_lookup(const struct config *cfg, const struct route_query *q,
 	    host_normalize(q, host, sizeof(host), &len) == -1 ||
 	    (n = ix_candidates(ix, host, len, q->port, cand)) == -1)
 		return route_scan_all(cfg, &nq, md, why);
-	nq.host = host;
-	nq.host_len = len;
-	/* Merge the two ascending lists; test each route once, in order. */
+	/*
+	 * Merge the two ascending lists; test each route once, in order.
+	 * The lowercase copy is only the index's: the matchers take the
+	 * host as sent (they ignore case and one trailing dot themselves).
+	 */
 	while (a < ix->nscan || b < (size_t)n) {
 		if (b == (size_t)n ||
 		    (a < ix->nscan && ix->scan[a] <= cand[b]))
