@@ -130,6 +130,10 @@ mirror_failed(struct exchange *ex, int status, const char *why)
 
 	snprintf(outcome, sizeof(outcome), "failed (%s)", why);
 	mirror_note(ex, outcome);
+	/* A mirror that accepts but never answers fails here, after the
+	 * connect: count it too, so that it is skipped for a while. */
+	if (ex->up != NULL)
+		upstream_report(ex->route, ex->upi, 0, now_ms(ex->c->w->base));
 	if (mirror_may_fall_back(ex, 0)) {
 		mirror_next(ex);
 		return;
