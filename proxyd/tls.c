@@ -6,7 +6,8 @@
  * (OpenSSL reads the socket itself: no second buffer, no extra copy);
  * anything else (a filter, TLS already, unflushed output) is wrapped by a
  * TLS filter on top of it instead.  One timer bounds the handshake, as
- * the other kinds bound their connect.
+ * the other kinds bound their connect: the deadline, parked failures and
+ * the hand-over are the staged connect's (upstream.h).
  *
  * Verification is never optional: the chain must lead to the trust store
  * and the leaf must name the host (or its IP address).  Reasons come from
@@ -21,7 +22,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,31 +56,14 @@ struct tls_client {
 	struct tls_session	 sessions[SESSION_CACHE_SIZE];
 };
 
-enum tls_phase {
-	TLS_HANDSHAKE,		/* waiting for the handshake */
-	TLS_FAILED		/* failed inside tls_connect: the zero
-				   timer delivers the failure */
-};
-
 struct tls_conn {
-	struct upconn		 base;		/* first: cast target */
-	enum tls_phase		 phase;
+	struct staged_conn	 s;		/* first: cast target */
 	struct tls_client	*tc;
-	struct bufferevent	*bev;		/* TLS, handshaking */
 	BIO			*sockbio;	/* socket variant: its BIO */
-	struct event		*timer;		/* deadline, or zero delay */
-	upstream_cb		*cb;
-	void			*arg;
 	int			 io_errno;	/* last socket error seen */
-	int			 fail_status;	/* TLS_FAILED */
-	char			 fail_why[512];
 	char			 name[TLS_HOST_MAX + 1]; /* SNI, verified */
 	char			 hostport[280];	/* for reasons */
-	char			 peer[56];
 };
-
-static void	tc_fail(struct tls_conn *, int, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 
 /* The first OpenSSL error of this thread as text, and the queue emptied. */
 static void
@@ -307,68 +290,23 @@ tls_client_free(struct tls_client *tc)
 
 /* --- one handshake --- */
 
-/* Free the attempt and everything it holds; the callback is not called. */
-static void
-tc_free(struct tls_conn *u)
-{
-	if (u->bev)
-		bufferevent_free(u->bev);	/* frees the SSL too */
-	if (u->timer)
-		event_free(u->timer);
-	free(u);
-}
-
 /*
- * Free the attempt, then report, so that the callback finds no half-dead
- * attempt.  On success bev is handed over as upstream.h promises.
+ * The handshake is over, just before the attempt is freed.  On success
+ * the BIO outlives u and must stop reporting to it; on failure the
+ * cached session, if any, is no good.
  */
 static void
-tc_deliver(struct tls_conn *u, struct bufferevent *bev, int status,
-    const char *why)
+tc_finish(struct staged_conn *s, struct bufferevent *bev)
 {
-	struct http_error err = { status, NULL };
-	upstream_cb *cb = u->cb;
-	void *arg = u->arg;
-	char peer[sizeof(u->peer)], reason[sizeof(u->fail_why)];
+	struct tls_conn *u = (struct tls_conn *)s;
 
-	if (bev) {
-		u->bev = NULL;
-		/* The BIO outlives u: it must stop reporting to it. */
+	if (bev != NULL) {
 		if (u->sockbio) {
 			BIO_set_callback_ex(u->sockbio, NULL);
 			BIO_set_callback_arg(u->sockbio, NULL);
 		}
-		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-		bufferevent_disable(bev, EV_READ);
 	} else if (u->name[0] != '\0')
 		session_forget(u->tc, u->name);
-	snprintf(peer, sizeof(peer), "%s", u->peer[0] ? u->peer : "-");
-	/* why may live in u. */
-	snprintf(reason, sizeof(reason), "%s", why ? why : "");
-	err.reason = reason;
-	tc_free(u);
-	cb(bev, bev ? NULL : &err, peer, arg);
-}
-
-/*
- * Fail with status and a printf-formatted reason.  Inside tls_connect()
- * (TLS_FAILED) the failure is parked for the zero timer.
- */
-static void
-tc_fail(struct tls_conn *u, int status, const char *fmt, ...)
-{
-	struct timeval zero = { 0, 0 };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(u->fail_why, sizeof(u->fail_why), fmt, ap);
-	va_end(ap);
-	if (u->phase == TLS_FAILED) {
-		u->fail_status = status;
-		evtimer_add(u->timer, &zero);
-		return;
-	}
-	tc_deliver(u, NULL, status, u->fail_why);
 }
 
 /*
@@ -419,13 +357,13 @@ static void
 tc_connection_failed(struct tls_conn *u, short what)
 {
 	if (u->io_errno != 0)
-		tc_fail(u, 502, "TLS to %s: handshake failed: %s",
+		staged_fail(&u->s, 502, "TLS to %s: handshake failed: %s",
 		    u->hostport, strerror(u->io_errno));
 	else if (!(what & BEV_EVENT_EOF))
-		tc_fail(u, 502, "TLS to %s: handshake failed: connection "
-		    "error", u->hostport);
+		staged_fail(&u->s, 502, "TLS to %s: handshake failed: "
+		    "connection error", u->hostport);
 	else
-		tc_fail(u, 502, "TLS to %s: connection closed during "
+		staged_fail(&u->s, 502, "TLS to %s: connection closed during "
 		    "handshake", u->hostport);
 }
 
@@ -437,9 +375,9 @@ tc_connection_failed(struct tls_conn *u, short what)
 static void
 tc_handshake_failed(struct tls_conn *u, short what)
 {
-	SSL *ssl = bufferevent_openssl_get_ssl(u->bev);
+	SSL *ssl = bufferevent_openssl_get_ssl(u->s.bev);
 	long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-	unsigned long first = first_openssl_error(u->bev);
+	unsigned long first = first_openssl_error(u->s.bev);
 	char ossl[256];
 
 	/* OpenSSL 3 calls an EOF inside the handshake an error. */
@@ -450,51 +388,47 @@ tc_handshake_failed(struct tls_conn *u, short what)
 	}
 	if (vr == X509_V_ERR_HOSTNAME_MISMATCH ||
 	    vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
-		tc_fail(u, 502, "TLS to %s: %s", u->hostport,
+		staged_fail(&u->s, 502, "TLS to %s: %s", u->hostport,
 		    X509_verify_cert_error_string(vr));
 	else if (vr != X509_V_OK)
-		tc_fail(u, 502, "TLS to %s: certificate verify failed: %s",
-		    u->hostport, X509_verify_cert_error_string(vr));
+		staged_fail(&u->s, 502, "TLS to %s: certificate verify "
+		    "failed: %s", u->hostport,
+		    X509_verify_cert_error_string(vr));
 	else if (first != 0) {
 		ERR_error_string_n(first, ossl, sizeof(ossl));
-		tc_fail(u, 502, "TLS to %s: handshake failed: %s",
+		staged_fail(&u->s, 502, "TLS to %s: handshake failed: %s",
 		    u->hostport, ossl);
 	} else
 		tc_connection_failed(u, what);
 }
 
+/* The handshake is over, one way or the other. */
 static void
 tc_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct tls_conn *u = arg;
 
+	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
-		tc_deliver(u, bev, 0, NULL);
+		staged_deliver(&u->s);
 		return;
 	}
 	tc_handshake_failed(u, what);
 }
 
-/* The deadline passed, or a failure parked inside tls_connect() is due. */
+/* The deadline passed during the handshake. */
 static void
-tc_timer_cb(evutil_socket_t fd, short what, void *arg)
+tc_timeout(struct staged_conn *s)
 {
-	struct tls_conn *u = arg;
+	struct tls_conn *u = (struct tls_conn *)s;
 
-	(void)fd;
-	(void)what;
-	if (u->phase == TLS_FAILED) {
-		tc_deliver(u, NULL, u->fail_status, u->fail_why);
-		return;
-	}
-	tc_fail(u, 504, "TLS handshake with %s timed out", u->hostport);
+	staged_fail(s, 504, "TLS handshake with %s timed out", u->hostport);
 }
 
-static void
-tc_cancel(struct upconn *base)
-{
-	tc_free((struct tls_conn *)base);
-}
+static const struct staged_ops tls_ops = {
+	.timeout = tc_timeout,
+	.finish = tc_finish,
+};
 
 static int
 is_ip_literal(const char *host)
@@ -547,7 +481,7 @@ tc_set_peer_identity(struct tls_conn *u, SSL *ssl)
 	return 0;
 }
 
-/* The address plain is connected to, into u->peer. */
+/* The address plain is connected to, into the attempt's peer. */
 static void
 tc_set_peer(struct tls_conn *u, struct bufferevent *plain)
 {
@@ -556,7 +490,8 @@ tc_set_peer(struct tls_conn *u, struct bufferevent *plain)
 	evutil_socket_t fd = bufferevent_getfd(plain);
 
 	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		sockaddr_text((struct sockaddr *)&ss, u->peer, sizeof(u->peer));
+		sockaddr_text((struct sockaddr *)&ss, u->s.peer,
+		    sizeof(u->s.peer));
 }
 
 /*
@@ -592,15 +527,15 @@ tc_wrap(struct tls_conn *u, struct event_base *base,
 		 * allocation, plain: leaking plain in the rest of the cases
 		 * beats freeing it twice.
 		 */
-		u->bev = bufferevent_openssl_filter_new(base, plain, ssl,
+		u->s.bev = bufferevent_openssl_filter_new(base, plain, ssl,
 		    BUFFEREVENT_SSL_CONNECTING, opts);
-		return u->bev ? 0 : -1;
+		return u->s.bev ? 0 : -1;
 	}
 	/* plain keeps the socket until the TLS bufferevent has it. */
 	fd = bufferevent_getfd(plain);
-	u->bev = bufferevent_openssl_socket_new(base, fd, ssl,
+	u->s.bev = bufferevent_openssl_socket_new(base, fd, ssl,
 	    BUFFEREVENT_SSL_CONNECTING, opts);
-	if (u->bev == NULL) {
+	if (u->s.bev == NULL) {
 		bufferevent_free(plain);	/* ssl: freed by libevent */
 		return -1;
 	}
@@ -610,16 +545,6 @@ tc_wrap(struct tls_conn *u, struct event_base *base,
 	BIO_set_callback_arg(u->sockbio, (char *)u);
 	BIO_set_callback_ex(u->sockbio, tc_bio_cb);
 	return 0;
-}
-
-/* "host:port", with an IPv6 literal in brackets. */
-static void
-hostport_text(char *buf, size_t len, const char *host, uint16_t port)
-{
-	if (strchr(host, ':') != NULL)
-		snprintf(buf, len, "[%s]:%u", host, port);
-	else
-		snprintf(buf, len, "%s:%u", host, port);
 }
 
 /*
@@ -642,37 +567,33 @@ tc_start(struct tls_conn *u, struct event_base *base,
 	}
 	if (tc_wrap(u, base, plain, ssl) == -1)
 		return -1;
-	bufferevent_openssl_set_allow_dirty_shutdown(u->bev, 1);
-	bufferevent_setcb(u->bev, NULL, NULL, tc_event_cb, u);
+	bufferevent_openssl_set_allow_dirty_shutdown(u->s.bev, 1);
+	bufferevent_setcb(u->s.bev, NULL, NULL, tc_event_cb, u);
 	/*
 	 * A TLS filter handshakes from its underlying's callbacks, and an
 	 * idle connection calls none: start it, from the loop.
 	 */
-	if ((under = bufferevent_get_underlying(u->bev)) != NULL)
+	if ((under = bufferevent_get_underlying(u->s.bev)) != NULL)
 		bufferevent_trigger(under, EV_WRITE,
 		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 	return 0;
 }
 
-/* A new attempt, failing (deferred) until started; NULL: out of memory. */
+/*
+ * A new attempt, failing (parked) until started, its deadline timeout_ms
+ * from now; NULL when out of memory.
+ */
 static struct tls_conn *
 tc_new(struct tls_client *tc, struct worker *w, const char *host,
-    uint16_t port, upstream_cb *cb, void *arg)
+    uint16_t port, int timeout_ms, upstream_cb *cb, void *arg)
 {
 	struct tls_conn *u;
 
-	if ((u = calloc(1, sizeof(*u))) == NULL)
+	if ((u = staged_new(sizeof(*u), &tls_ops, w, timeout_ms, cb,
+	    arg)) == NULL)
 		return NULL;
-	u->base.cancel = tc_cancel;
-	u->phase = TLS_FAILED;
 	u->tc = tc;
-	u->cb = cb;
-	u->arg = arg;
-	hostport_text(u->hostport, sizeof(u->hostport), host, port);
-	if ((u->timer = evtimer_new(w->base, tc_timer_cb, u)) == NULL) {
-		free(u);
-		return NULL;
-	}
+	upstream_hostport(u->hostport, sizeof(u->hostport), host, port);
 	return u;
 }
 
@@ -682,36 +603,35 @@ tls_connect(struct tls_client *tc, struct worker *w, struct bufferevent *plain,
     void *arg)
 {
 	struct tls_conn *u;
-	struct timeval tv;
 	size_t early;
 
 	/* SSL_get_error() misreads a queue others left errors in. */
 	ERR_clear_error();
-	if ((u = tc_new(tc, w, host, port, cb, arg)) == NULL) {
+	if ((u = tc_new(tc, w, host, port, timeout_ms, cb, arg)) == NULL) {
 		bufferevent_free(plain);
 		return NULL;
 	}
 	tc_set_peer(u, plain);
 	if (tc_set_name(u, host) == -1) {
-		tc_fail(u, 502, "TLS to %s: invalid host name", u->hostport);
+		staged_fail(&u->s, 502, "TLS to %s: invalid host name",
+		    u->hostport);
 		goto failed;
 	}
 	/* A TLS server speaks second: early bytes are not TLS. */
 	if ((early = evbuffer_get_length(bufferevent_get_input(plain))) > 0) {
-		tc_fail(u, 502, "TLS to %s: handshake failed: %zu bytes "
-		    "arrived before it began", u->hostport, early);
+		staged_fail(&u->s, 502, "TLS to %s: handshake failed: %zu "
+		    "bytes arrived before it began", u->hostport, early);
 		goto failed;
 	}
 	if (tc_start(u, w->base, plain) == -1) {
 		ERR_clear_error();
-		tc_free(u);
+		staged_free(&u->s);
 		return NULL;
 	}
-	u->phase = TLS_HANDSHAKE;
-	evtimer_add(u->timer, ms_to_tv(timeout_ms > 0 ? timeout_ms : 0, &tv));
-	return &u->base;
+	staged_wait(&u->s);
+	return &u->s.base;
 failed:
-	/* tc_fail() parked the failure for the zero timer. */
+	/* staged_fail() parked the failure for the zero timer. */
 	bufferevent_free(plain);
-	return &u->base;
+	return &u->s.base;
 }

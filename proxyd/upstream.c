@@ -5,11 +5,15 @@
  * IPv4 and IPv6), then try each address in order until one connects.  One
  * timer bounds DNS and every attempt together, so a destination costs at
  * most its connect timeout whatever the number of addresses.
+ *
+ * Also the staged connect (upstream.h), on which the http, socks5 and
+ * TLS attempts are built, and the failover bookkeeping of routes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +276,197 @@ const struct upstream_kind upstream_direct = {
 	"direct",
 	direct_connect,
 };
+
+/* "host:port", an IPv6 literal bracketed unless it already is. */
+void
+upstream_hostport(char *buf, size_t len, const char *host, uint16_t port)
+{
+	if (strchr(host, ':') != NULL && host[0] != '[')
+		snprintf(buf, len, "[%s]:%u", host, port);
+	else
+		snprintf(buf, len, "%s:%u", host, port);
+}
+
+/* --- the staged connect --- */
+
+/* Free s and all it holds, at any phase, without calling back. */
+void
+staged_free(struct staged_conn *s)
+{
+	/* Cancelling the dial also handles its pending DNS lookup. */
+	if (s->inner)
+		upstream_cancel(s->inner);
+	if (s->bev)
+		bufferevent_free(s->bev);
+	event_free(s->timer);
+	if (s->ops->release)
+		s->ops->release(s);
+	free(s);
+}
+
+/*
+ * End the attempt with bev (success) or with the failure in s->fail_*:
+ * free it first, then report, because the callback may well start
+ * something that reuses the memory and must not find the attempt half
+ * alive.  bev is handed over as upstream.h promises (no callbacks,
+ * reading off).
+ */
+static void
+staged_end(struct staged_conn *s, struct bufferevent *bev)
+{
+	struct http_error err = { s->fail_status, NULL };
+	upstream_cb *cb = s->cb;
+	void *arg = s->arg;
+	char peer[sizeof(s->peer)], reason[sizeof(s->fail_why)];
+
+	if (s->ops->finish)
+		s->ops->finish(s, bev);
+	if (bev) {
+		s->bev = NULL;
+		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+		bufferevent_disable(bev, EV_READ);
+	}
+	snprintf(peer, sizeof(peer), "%s", s->peer[0] ? s->peer : "-");
+	/* The reason lives in s, which is about to go. */
+	snprintf(reason, sizeof(reason), "%s", s->fail_why);
+	err.reason = reason;
+	staged_free(s);
+	cb(bev, bev ? NULL : &err, peer, arg);
+}
+
+/* Success: s->bev goes to the callback, s is freed. */
+void
+staged_deliver(struct staged_conn *s)
+{
+	staged_end(s, s->bev);
+}
+
+/*
+ * Fail with status and a printf reason: at once, or through the zero
+ * timer while the connect call is on the stack.  s may be gone after.
+ */
+void
+staged_fail(struct staged_conn *s, int status, const char *fmt, ...)
+{
+	struct timeval zero = { 0, 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->fail_why, sizeof(s->fail_why), fmt, ap);
+	va_end(ap);
+	s->fail_status = status;
+	if (s->starting) {
+		evtimer_add(s->timer, &zero);
+		return;
+	}
+	staged_end(s, NULL);
+}
+
+/*
+ * The deadline passed during the handshake, or a failure parked inside
+ * the connect call is due.  The timer is only armed by those two.
+ */
+static void
+staged_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct staged_conn *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->starting) {
+		staged_end(s, NULL);
+		return;
+	}
+	s->ops->timeout(s);
+}
+
+/* upstream_cancel(): abandon the attempt at any phase; cb is not called. */
+static void
+staged_cancel(struct upconn *base)
+{
+	staged_free((struct staged_conn *)base);
+}
+
+/* A zeroed, starting attempt of size bytes; NULL: out of memory. */
+void *
+staged_new(size_t size, const struct staged_ops *ops, struct worker *w,
+    int timeout_ms, upstream_cb *cb, void *arg)
+{
+	struct staged_conn *s;
+
+	if ((s = calloc(1, size)) == NULL)
+		return NULL;
+	s->base.cancel = staged_cancel;
+	s->ops = ops;
+	s->w = w;
+	s->cb = cb;
+	s->arg = arg;
+	s->deadline = now_ms(w->base) + timeout_ms;
+	s->starting = 1;
+	if ((s->timer = evtimer_new(w->base, staged_timer_cb, s)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* What is left of the deadline, in ms, never negative. */
+static int
+staged_left(const struct staged_conn *s)
+{
+	int64_t left = s->deadline - now_ms(s->w->base);
+
+	return left > 0 ? (int)left : 0;
+}
+
+/* The handshake began: the timer gets what is left of the deadline. */
+void
+staged_wait(struct staged_conn *s)
+{
+	struct timeval tv;
+
+	s->starting = 0;
+	evtimer_add(s->timer, ms_to_tv(staged_left(s), &tv));
+}
+
+/*
+ * The dial is over.  A failure's reason starts with the parent's
+ * "host:port: " (unbracketed, as the direct kind writes it): drop it, the
+ * kind names the hop its own way.
+ */
+static void
+staged_dialed(struct bufferevent *bev, const struct http_error *err,
+    const char *peer, void *arg)
+{
+	struct staged_conn *s = arg;
+	struct http_error inner;
+	size_t n = strlen(s->dial_prefix);
+
+	s->inner = NULL;
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	if (bev == NULL) {
+		inner.status = err->status;
+		inner.reason = strncmp(err->reason, s->dial_prefix, n) == 0 ?
+		    err->reason + n : err->reason;
+		s->ops->dialed(s, &inner);
+		return;
+	}
+	s->bev = bev;
+	s->ops->dialed(s, NULL);
+}
+
+/* Dial host:port directly within the deadline; 0, or -1: no memory. */
+int
+staged_dial(struct staged_conn *s, const char *host, uint16_t port)
+{
+	snprintf(s->dial_prefix, sizeof(s->dial_prefix), "%s:%u: ", host,
+	    port);
+	/* The direct kind never calls back from inside its connect call. */
+	s->starting = 0;
+	s->inner = upstream_connect(&upstream_direct, s->w, NULL, host, port,
+	    staged_left(s), staged_dialed, s);
+	return s->inner ? 0 : -1;
+}
 
 static int
 upstream_usable(const struct upstream_conf *uc, int module)

@@ -6,13 +6,13 @@
  * response parser.  A 2xx makes the connection a path to the destination:
  * whatever follows the head already comes from the destination and is
  * left in the bufferevent's input.  One deadline, taken when the attempt
- * starts, bounds the parent connect and the answer together.
+ * starts, bounds the parent connect and the answer together; that, the
+ * parked failures and the hand-over are the staged connect's (upstream.h).
  *
  * Every reason names the parent ("parent proxy HOST:PORT ...") because
  * the client sees it in a 502/504 and needs to know which hop failed.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,110 +37,12 @@
 /* At most this much of the parent's reason phrase goes into ours. */
 #define PARENT_REASON_MAX	80
 
-enum http_phase {
-	HP_CONNECTING,		/* direct connect to the parent */
-	HP_ANSWER,		/* CONNECT sent, reading the answer head */
-	HP_FAILED		/* failed inside the connect call: the zero
-				   timer delivers the failure */
-};
-
 struct http_conn {
-	struct upconn		 base;		/* first: cast target */
-	enum http_phase		 phase;
-	struct worker		*w;
-	struct upconn		*inner;		/* HP_CONNECTING */
-	struct bufferevent	*bev;		/* HP_ANSWER */
-	struct event		*timer;		/* deadline, or zero delay */
-	int64_t			 deadline;	/* ms, now_ms() clock */
-	upstream_cb		*cb;
-	void			*arg;
+	struct staged_conn	 s;		/* first: cast target */
 	struct evbuffer		*request;	/* CONNECT head, until sent */
 	int			 credentials;	/* request carries them */
-	int			 fail_status;	/* HP_FAILED */
-	char			 fail_why[512];
 	char			 parent[280];	/* "host:port", "[v6]:port" */
-	char			 direct_prefix[280]; /* "host:port: " */
-	char			 peer[56];	/* parent's address, or "-" */
 };
-
-static void	hc_fail(struct http_conn *, int, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-/* Free the attempt and everything it holds, at any phase. */
-static void
-hc_free(struct http_conn *u)
-{
-	if (u->inner)
-		upstream_cancel(u->inner);
-	if (u->bev)
-		bufferevent_free(u->bev);
-	if (u->timer)
-		event_free(u->timer);
-	if (u->request)
-		evbuffer_free(u->request);
-	free(u);
-}
-
-/*
- * Free the attempt, then report: the callback may well start something
- * that reuses the memory, and must not find the attempt half alive.  On
- * success bev is handed over as upstream.h promises (no callbacks,
- * reading off).
- */
-static void
-hc_deliver(struct http_conn *u, struct bufferevent *bev, int status,
-    const char *why)
-{
-	struct http_error err = { status, NULL };
-	upstream_cb *cb = u->cb;
-	void *arg = u->arg;
-	char peer[sizeof(u->peer)], reason[sizeof(u->fail_why)];
-
-	if (bev) {
-		u->bev = NULL;
-		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-		bufferevent_disable(bev, EV_READ);
-	}
-	snprintf(peer, sizeof(peer), "%s", u->peer[0] ? u->peer : "-");
-	/* why may live in u. */
-	snprintf(reason, sizeof(reason), "%s", why ? why : "");
-	err.reason = reason;
-	hc_free(u);
-	cb(bev, bev ? NULL : &err, peer, arg);
-}
-
-/*
- * Fail with status and a printf-formatted reason.  Inside the connect
- * call (HP_FAILED) the failure is parked and delivered by the zero timer,
- * so callers never see their callback run before upstream_connect()
- * returns.
- */
-static void
-hc_fail(struct http_conn *u, int status, const char *fmt, ...)
-{
-	struct timeval zero = { 0, 0 };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(u->fail_why, sizeof(u->fail_why), fmt, ap);
-	va_end(ap);
-	if (u->phase == HP_FAILED) {
-		u->fail_status = status;
-		evtimer_add(u->timer, &zero);
-		return;
-	}
-	hc_deliver(u, NULL, status, u->fail_why);
-}
-
-/* "host:port", with an IPv6 literal in brackets. */
-static void
-hostport_text(char *buf, size_t len, const char *host, uint16_t port)
-{
-	if (strchr(host, ':') != NULL && host[0] != '[')
-		snprintf(buf, len, "[%s]:%u", host, port);
-	else
-		snprintf(buf, len, "%s:%u", host, port);
-}
 
 /*
  * Is host safe to put in a request line?  The tunnel parsed it already,
@@ -195,8 +97,8 @@ done:
 
 /*
  * Build the CONNECT head for host:port into u->request.  Returns 0, or
- * fails the attempt (deferred, we are inside the connect call) and
- * returns -1.
+ * fails the attempt (parked: we are inside the connect call) and returns
+ * -1.
  */
 static int
 hc_build_request(struct http_conn *u, const struct upstream_conf *uc,
@@ -205,19 +107,19 @@ hc_build_request(struct http_conn *u, const struct upstream_conf *uc,
 	char authority[280];
 
 	if (!host_is_clean(host)) {
-		hc_fail(u, 502, "parent proxy %s: invalid destination host",
-		    u->parent);
+		staged_fail(&u->s, 502, "parent proxy %s: invalid destination "
+		    "host", u->parent);
 		return -1;
 	}
-	hostport_text(authority, sizeof(authority), host, port);
+	upstream_hostport(authority, sizeof(authority), host, port);
 	if ((u->request = evbuffer_new()) == NULL ||
 	    evbuffer_add_printf(u->request,
 	    "CONNECT %s HTTP/1.1\r\nHost: %s\r\n", authority, authority) == -1)
 		goto nomem;
 	if (uc->user != NULL) {
 		if (add_credentials(u->request, uc->user, uc->pass) == -1) {
-			hc_fail(u, 502, "parent proxy %s: credentials too "
-			    "long or out of memory", u->parent);
+			staged_fail(&u->s, 502, "parent proxy %s: credentials "
+			    "too long or out of memory", u->parent);
 			return -1;
 		}
 		u->credentials = 1;
@@ -226,7 +128,7 @@ hc_build_request(struct http_conn *u, const struct upstream_conf *uc,
 		goto nomem;
 	return 0;
 nomem:
-	hc_fail(u, 502, "parent proxy %s: out of memory", u->parent);
+	staged_fail(&u->s, 502, "parent proxy %s: out of memory", u->parent);
 	return -1;
 }
 
@@ -245,9 +147,9 @@ hc_refused(struct http_conn *u, const struct http_response *res)
 	 * doing too: tinyproxy answers wrong credentials with one.
 	 */
 	if (res->status == 407 || res->status == 401) {
-		hc_fail(u, 502, "parent proxy %s requires authentication "
-		    "(%d)%s", u->parent, res->status, u->credentials ?
-		    ": our credentials were rejected" : "");
+		staged_fail(&u->s, 502, "parent proxy %s requires "
+		    "authentication (%d)%s", u->parent, res->status,
+		    u->credentials ? ": our credentials were rejected" : "");
 		return;
 	}
 	n = res->reason_len < PARENT_REASON_MAX ? res->reason_len :
@@ -258,8 +160,8 @@ hc_refused(struct http_conn *u, const struct http_response *res)
 		phrase[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
 	}
 	phrase[n] = '\0';
-	hc_fail(u, 502, "parent proxy %s refused CONNECT: %d%s%s", u->parent,
-	    res->status, n ? " " : "", phrase);
+	staged_fail(&u->s, 502, "parent proxy %s refused CONNECT: %d%s%s",
+	    u->parent, res->status, n ? " " : "", phrase);
 }
 
 /*
@@ -273,7 +175,7 @@ hc_read_answer(struct http_conn *u)
 {
 	const struct http_limits lim = { ANSWER_MAX_LINE, ANSWER_MAX_HEAD,
 	    ANSWER_MAX_HEADERS };
-	struct evbuffer *in = bufferevent_get_input(u->bev);
+	struct evbuffer *in = bufferevent_get_input(u->s.bev);
 	struct http_header hdrs[ANSWER_MAX_HEADERS];
 	struct http_response res;
 	struct http_error err;
@@ -288,8 +190,8 @@ hc_read_answer(struct http_conn *u)
 		want = len < ANSWER_MAX_HEAD + 1 ? len : ANSWER_MAX_HEAD + 1;
 		if ((head = (const char *)evbuffer_pullup(in,
 		    (ssize_t)want)) == NULL) {
-			hc_fail(u, 502, "parent proxy %s: out of memory",
-			    u->parent);
+			staged_fail(&u->s, 502, "parent proxy %s: out of "
+			    "memory", u->parent);
 			return 1;
 		}
 		memset(&res, 0, sizeof(res));
@@ -300,9 +202,9 @@ hc_read_answer(struct http_conn *u)
 		if (n == HTTP_PARSE_INCOMPLETE)
 			return 0;
 		if (n < 0) {
-			hc_fail(u, 502, "parent proxy %s: invalid answer to "
-			    "CONNECT: %s", u->parent, err.reason ? err.reason :
-			    "unparsable head");
+			staged_fail(&u->s, 502, "parent proxy %s: invalid "
+			    "answer to CONNECT: %s", u->parent, err.reason ?
+			    err.reason : "unparsable head");
 			return 1;
 		}
 		/* 101 to a CONNECT is nonsense: let it count as a refusal. */
@@ -317,7 +219,7 @@ hc_read_answer(struct http_conn *u)
 	/* RFC 9110 9.3.6: after a 2xx head the tunnel begins at once;
 	 * Content-Length and Transfer-Encoding in it mean nothing. */
 	evbuffer_drain(in, (size_t)n);
-	hc_deliver(u, u->bev, 0, NULL);
+	staged_deliver(&u->s);
 	return 1;
 }
 
@@ -341,50 +243,28 @@ hc_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (hc_read_answer(u))
 			return;
 		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-			hc_fail(u, 502, "parent proxy %s: closed the "
+			staged_fail(&u->s, 502, "parent proxy %s: closed the "
 			    "connection in the middle of its answer to CONNECT",
 			    u->parent);
 		else
-			hc_fail(u, 502, "parent proxy %s: closed the "
-			    "connection without answering CONNECT", u->parent);
+			staged_fail(&u->s, 502, "parent proxy %s: closed the "
+			    "connection without answering CONNECT",
+			    u->parent);
 		return;
 	}
-	hc_fail(u, 502, "parent proxy %s: %s failed during CONNECT: %s",
-	    u->parent, what & BEV_EVENT_READING ? "read" : "write",
+	staged_fail(&u->s, 502, "parent proxy %s: %s failed during CONNECT: "
+	    "%s", u->parent, what & BEV_EVENT_READING ? "read" : "write",
 	    evutil_socket_error_to_string(error));
 }
 
-/*
- * The deadline passed while waiting for the answer, or a failure parked
- * inside the connect call is due.
- */
+/* The deadline passed while waiting for the answer. */
 static void
-hc_timer_cb(evutil_socket_t fd, short what, void *arg)
+hc_timeout(struct staged_conn *s)
 {
-	struct http_conn *u = arg;
+	struct http_conn *u = (struct http_conn *)s;
 
-	(void)fd;
-	(void)what;
-	if (u->phase == HP_FAILED) {
-		hc_deliver(u, NULL, u->fail_status, u->fail_why);
-		return;
-	}
-	hc_fail(u, 504, "parent proxy %s: CONNECT answer timed out",
+	staged_fail(s, 504, "parent proxy %s: CONNECT answer timed out",
 	    u->parent);
-}
-
-/*
- * The reason of a failed direct connect without its leading "host:port: "
- * (unbracketed), which the caller replaces by "parent proxy HOST:PORT: ".
- */
-static const char *
-inner_reason(const struct http_conn *u, const char *reason)
-{
-	size_t n = strlen(u->direct_prefix);
-
-	if (strncmp(reason, u->direct_prefix, n) == 0)
-		return reason + n;
-	return reason;
 }
 
 /*
@@ -392,40 +272,42 @@ inner_reason(const struct http_conn *u, const char *reason)
  * CONNECT and wait for the answer until what is left of the deadline.
  */
 static void
-hc_connected(struct bufferevent *bev, const struct http_error *err,
-    const char *peer, void *arg)
+hc_dialed(struct staged_conn *s, const struct http_error *err)
 {
-	struct http_conn *u = arg;
-	struct timeval tv;
-	int64_t left;
+	struct http_conn *u = (struct http_conn *)s;
 
-	u->inner = NULL;
-	snprintf(u->peer, sizeof(u->peer), "%s", peer);
-	if (bev == NULL) {
-		hc_fail(u, err->status, "parent proxy %s: %s", u->parent,
-		    inner_reason(u, err->reason));
+	if (err != NULL) {
+		staged_fail(s, err->status, "parent proxy %s: %s", u->parent,
+		    err->reason);
 		return;
 	}
-	u->bev = bev;
-	u->phase = HP_ANSWER;
-	bufferevent_setcb(bev, hc_read_cb, NULL, hc_event_cb, u);
-	if (bufferevent_write_buffer(bev, u->request) == -1 ||
-	    bufferevent_enable(bev, EV_READ | EV_WRITE) == -1) {
-		hc_fail(u, 502, "parent proxy %s: out of memory", u->parent);
+	bufferevent_setcb(s->bev, hc_read_cb, NULL, hc_event_cb, u);
+	if (bufferevent_write_buffer(s->bev, u->request) == -1 ||
+	    bufferevent_enable(s->bev, EV_READ | EV_WRITE) == -1) {
+		staged_fail(s, 502, "parent proxy %s: out of memory",
+		    u->parent);
 		return;
 	}
 	evbuffer_free(u->request);
 	u->request = NULL;
-	left = u->deadline - now_ms(u->w->base);
-	evtimer_add(u->timer, ms_to_tv(left > 0 ? (int)left : 0, &tv));
+	staged_wait(s);
 }
 
-/* upstream_cancel(): abandon the attempt at any phase; cb is not called. */
+/* Free the CONNECT head if it was never sent. */
 static void
-hc_cancel(struct upconn *base)
+hc_release(struct staged_conn *s)
 {
-	hc_free((struct http_conn *)base);
+	struct http_conn *u = (struct http_conn *)s;
+
+	if (u->request)
+		evbuffer_free(u->request);
 }
+
+static const struct staged_ops http_ops = {
+	.timeout = hc_timeout,
+	.dialed = hc_dialed,
+	.release = hc_release,
+};
 
 /*
  * Start a CONNECT through the parent uc to host:port.  Returns NULL only
@@ -438,31 +320,18 @@ http_connect(struct worker *w, const struct upstream_conf *uc,
 {
 	struct http_conn *u;
 
-	if ((u = calloc(1, sizeof(*u))) == NULL)
+	if ((u = staged_new(sizeof(*u), &http_ops, w, timeout_ms, cb,
+	    arg)) == NULL)
 		return NULL;
-	u->base.cancel = hc_cancel;
-	u->w = w;
-	u->cb = cb;
-	u->arg = arg;
-	u->deadline = now_ms(w->base) + timeout_ms;
-	hostport_text(u->parent, sizeof(u->parent), uc->host, uc->port);
-	snprintf(u->direct_prefix, sizeof(u->direct_prefix), "%s:%u: ",
-	    uc->host, uc->port);
-	if ((u->timer = evtimer_new(w->base, hc_timer_cb, u)) == NULL)
-		goto fail;
-	/* Until the inner connect is started, failures are deferred. */
-	u->phase = HP_FAILED;
+	upstream_hostport(u->parent, sizeof(u->parent), uc->host, uc->port);
+	/* A bad request fails before any I/O, parked for the loop. */
 	if (hc_build_request(u, uc, host, port) == -1)
-		return &u->base;
-	u->phase = HP_CONNECTING;
-	u->inner = upstream_connect(&upstream_direct, w, NULL, uc->host,
-	    uc->port, timeout_ms, hc_connected, u);
-	if (u->inner == NULL)
-		goto fail;
-	return &u->base;
-fail:
-	hc_free(u);
-	return NULL;
+		return &u->s.base;
+	if (staged_dial(&u->s, uc->host, uc->port) == -1) {
+		staged_free(&u->s);
+		return NULL;
+	}
+	return &u->s.base;
 }
 
 const struct upstream_kind upstream_http = {

@@ -16,11 +16,11 @@
  * which may see a different DNS, resolves them; IP literals go as 0x01 or
  * 0x04.  One deadline, taken when the attempt starts, bounds the parent
  * connect and the whole handshake.  Bytes after the reply belong to the
- * destination and stay in the bufferevent's input.
+ * destination and stay in the bufferevent's input.  The deadline, parked
+ * failures and the hand-over are the staged connect's (upstream.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +47,7 @@ enum s5_state {
 	S5_CONNECTING,
 	S5_METHOD,
 	S5_AUTH,
-	S5_REPLY,
-	S5_FAILED		/* failed inside the connect call: the zero
-				   timer delivers the failure */
+	S5_REPLY
 };
 
 /* What a state's handler did with the input. */
@@ -60,108 +58,19 @@ enum s5_step {
 };
 
 struct socks5_conn {
-	struct upconn		 base;		/* first: cast target */
+	struct staged_conn	 s;		/* first: cast target */
 	enum s5_state		 state;
-	struct worker		*w;
-	struct upconn		*inner;		/* S5_CONNECTING */
-	struct bufferevent	*bev;		/* S5_METHOD .. S5_REPLY */
-	struct event		*timer;		/* deadline, or zero delay */
-	int64_t			 deadline;	/* ms, now_ms() clock */
-	upstream_cb		*cb;
-	void			*arg;
 	/* Built up front so that bad input fails before any I/O. */
 	unsigned char		 request[4 + 1 + SOCKS5_NAME_MAX + 2];
 	size_t			 request_len;
 	unsigned char		 auth[3 + 2 * 255];	/* 0 length: none */
 	size_t			 auth_len;
-	int			 fail_status;	/* S5_FAILED */
-	char			 fail_why[512];
 	char			 parent[280];	/* "host:port", "[v6]:port" */
-	char			 direct_prefix[280]; /* "host:port: " */
-	char			 peer[56];	/* parent's address, or "-" */
 };
-
-static void	s5_fail(struct socks5_conn *, int, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-/* Free the attempt and everything it holds, at any state. */
-static void
-s5_free(struct socks5_conn *u)
-{
-	if (u->inner)
-		upstream_cancel(u->inner);
-	if (u->bev)
-		bufferevent_free(u->bev);
-	if (u->timer)
-		event_free(u->timer);
-	/* Credentials linger in freed heap otherwise. */
-	explicit_bzero(u->auth, sizeof(u->auth));
-	free(u);
-}
-
-/*
- * Free the attempt, then report, so that the callback never meets a half
- * alive attempt.  On success bev is handed over as upstream.h promises
- * (no callbacks, reading off).
- */
-static void
-s5_deliver(struct socks5_conn *u, struct bufferevent *bev, int status,
-    const char *why)
-{
-	struct http_error err = { status, NULL };
-	upstream_cb *cb = u->cb;
-	void *arg = u->arg;
-	char peer[sizeof(u->peer)], reason[sizeof(u->fail_why)];
-
-	if (bev) {
-		u->bev = NULL;
-		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-		bufferevent_disable(bev, EV_READ);
-	}
-	snprintf(peer, sizeof(peer), "%s", u->peer[0] ? u->peer : "-");
-	/* why may live in u. */
-	snprintf(reason, sizeof(reason), "%s", why ? why : "");
-	err.reason = reason;
-	s5_free(u);
-	cb(bev, bev ? NULL : &err, peer, arg);
-}
-
-/*
- * Fail with status and a printf-formatted reason.  Inside the connect
- * call (S5_FAILED) the failure is parked and delivered by the zero timer,
- * so callers never see their callback run before upstream_connect()
- * returns.
- */
-static void
-s5_fail(struct socks5_conn *u, int status, const char *fmt, ...)
-{
-	struct timeval zero = { 0, 0 };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(u->fail_why, sizeof(u->fail_why), fmt, ap);
-	va_end(ap);
-	if (u->state == S5_FAILED) {
-		u->fail_status = status;
-		evtimer_add(u->timer, &zero);
-		return;
-	}
-	s5_deliver(u, NULL, status, u->fail_why);
-}
-
-/* "host:port", with an IPv6 literal in brackets. */
-static void
-hostport_text(char *buf, size_t len, const char *host, uint16_t port)
-{
-	if (strchr(host, ':') != NULL && host[0] != '[')
-		snprintf(buf, len, "[%s]:%u", host, port);
-	else
-		snprintf(buf, len, "%s:%u", host, port);
-}
 
 /*
  * Build the CONNECT request for host:port: an IP literal as such, any
- * other name unresolved.  Returns 0, or fails the attempt (deferred) and
+ * other name unresolved.  Returns 0, or fails the attempt (parked) and
  * returns -1.
  */
 static int
@@ -189,8 +98,9 @@ s5_build_request(struct socks5_conn *u, const char *host, uint16_t port)
 		*p = SOCKS5_ATYP_IPV6;
 		p += 1 + 16;
 	} else if (n == 0 || n > SOCKS5_NAME_MAX) {
-		s5_fail(u, 502, "socks5 parent %s: destination name must be "
-		    "1 to %d bytes, not %zu", u->parent, SOCKS5_NAME_MAX, n);
+		staged_fail(&u->s, 502, "socks5 parent %s: destination name "
+		    "must be 1 to %d bytes, not %zu", u->parent,
+		    SOCKS5_NAME_MAX, n);
 		return -1;
 	} else {
 		*p++ = SOCKS5_ATYP_DOMAIN;
@@ -207,7 +117,7 @@ s5_build_request(struct socks5_conn *u, const char *host, uint16_t port)
 /*
  * Build the RFC 1929 request VER ULEN UNAME PLEN PASSWD.  Each field is
  * 1 to 255 bytes by the RFC; an empty password is sent anyway, since
- * some parents accept it.  Returns 0, or fails (deferred) and returns -1.
+ * some parents accept it.  Returns 0, or fails (parked) and returns -1.
  */
 static int
 s5_build_auth(struct socks5_conn *u, const char *user, const char *pass)
@@ -216,8 +126,8 @@ s5_build_auth(struct socks5_conn *u, const char *user, const char *pass)
 	unsigned char *p = u->auth;
 
 	if (ulen == 0 || ulen > 255 || plen > 255) {
-		s5_fail(u, 502, "socks5 parent %s: username and password must "
-		    "be 1 to 255 bytes each", u->parent);
+		staged_fail(&u->s, 502, "socks5 parent %s: username and "
+		    "password must be 1 to 255 bytes each", u->parent);
 		return -1;
 	}
 	*p++ = SOCKS5_AUTH_VERSION;
@@ -237,8 +147,9 @@ static enum s5_step
 s5_send(struct socks5_conn *u, const unsigned char *buf, size_t len,
     enum s5_state next)
 {
-	if (bufferevent_write(u->bev, buf, len) == -1) {
-		s5_fail(u, 502, "socks5 parent %s: out of memory", u->parent);
+	if (bufferevent_write(u->s.bev, buf, len) == -1) {
+		staged_fail(&u->s, 502, "socks5 parent %s: out of memory",
+		    u->parent);
 		return STEP_DONE;
 	}
 	u->state = next;
@@ -255,8 +166,8 @@ s5_method(struct socks5_conn *u, struct evbuffer *in)
 		return STEP_MORE;
 	evbuffer_remove(in, ans, sizeof(ans));
 	if (ans[0] != SOCKS5_VERSION) {
-		s5_fail(u, 502, "socks5 parent %s: not a SOCKS5 server "
-		    "(version byte 0x%02x)", u->parent, ans[0]);
+		staged_fail(&u->s, 502, "socks5 parent %s: not a SOCKS5 "
+		    "server (version byte 0x%02x)", u->parent, ans[0]);
 		return STEP_DONE;
 	}
 	if (ans[1] == SOCKS5_NO_AUTH)
@@ -264,13 +175,14 @@ s5_method(struct socks5_conn *u, struct evbuffer *in)
 	if (ans[1] == SOCKS5_USERPASS && u->auth_len > 0)
 		return s5_send(u, u->auth, u->auth_len, S5_AUTH);
 	if (ans[1] == SOCKS5_NO_METHOD)
-		s5_fail(u, 502, "socks5 parent %s: no acceptable "
+		staged_fail(&u->s, 502, "socks5 parent %s: no acceptable "
 		    "authentication method (we offered %s)", u->parent,
 		    u->auth_len > 0 ? "no-auth and username/password" :
 		    "no-auth only; it may want credentials");
 	else
-		s5_fail(u, 502, "socks5 parent %s: chose authentication "
-		    "method 0x%02x, which we did not offer", u->parent, ans[1]);
+		staged_fail(&u->s, 502, "socks5 parent %s: chose "
+		    "authentication method 0x%02x, which we did not offer",
+		    u->parent, ans[1]);
 	return STEP_DONE;
 }
 
@@ -286,13 +198,15 @@ s5_auth(struct socks5_conn *u, struct evbuffer *in)
 	/* Some servers answer with version 5 here; the status is what
 	 * matters. */
 	if (ans[0] != SOCKS5_AUTH_VERSION && ans[0] != SOCKS5_VERSION) {
-		s5_fail(u, 502, "socks5 parent %s: invalid authentication "
-		    "answer (version byte 0x%02x)", u->parent, ans[0]);
+		staged_fail(&u->s, 502, "socks5 parent %s: invalid "
+		    "authentication answer (version byte 0x%02x)", u->parent,
+		    ans[0]);
 		return STEP_DONE;
 	}
 	if (ans[1] != 0x00) {
-		s5_fail(u, 502, "socks5 parent %s: username/password "
-		    "authentication failed (status 0x%02x)", u->parent, ans[1]);
+		staged_fail(&u->s, 502, "socks5 parent %s: username/password "
+		    "authentication failed (status 0x%02x)", u->parent,
+		    ans[1]);
 		return STEP_DONE;
 	}
 	return s5_send(u, u->request, u->request_len, S5_REPLY);
@@ -349,25 +263,25 @@ s5_reply(struct socks5_conn *u, struct evbuffer *in)
 		return STEP_MORE;
 	evbuffer_copyout(in, hdr, have < 5 ? have : 5);
 	if (hdr[0] != SOCKS5_VERSION) {
-		s5_fail(u, 502, "socks5 parent %s: invalid reply (version "
-		    "byte 0x%02x)", u->parent, hdr[0]);
+		staged_fail(&u->s, 502, "socks5 parent %s: invalid reply "
+		    "(version byte 0x%02x)", u->parent, hdr[0]);
 		return STEP_DONE;
 	}
 	/* A refusal needs no address: the parent closes anyway. */
 	if (hdr[1] != 0x00) {
-		s5_fail(u, 502, "socks5 parent %s: %s (0x%02x)", u->parent,
-		    s5_reply_text(hdr[1]), hdr[1]);
+		staged_fail(&u->s, 502, "socks5 parent %s: %s (0x%02x)",
+		    u->parent, s5_reply_text(hdr[1]), hdr[1]);
 		return STEP_DONE;
 	}
 	if ((need = s5_reply_len(hdr, have)) == 0) {
-		s5_fail(u, 502, "socks5 parent %s: invalid address type "
-		    "0x%02x in reply", u->parent, hdr[3]);
+		staged_fail(&u->s, 502, "socks5 parent %s: invalid address "
+		    "type 0x%02x in reply", u->parent, hdr[3]);
 		return STEP_DONE;
 	}
 	if (have < need)
 		return STEP_MORE;
 	evbuffer_drain(in, need);
-	s5_deliver(u, u->bev, 0, NULL);
+	staged_deliver(&u->s);
 	return STEP_DONE;
 }
 
@@ -378,7 +292,7 @@ s5_reply(struct socks5_conn *u, struct evbuffer *in)
 static int
 s5_advance(struct socks5_conn *u)
 {
-	struct evbuffer *in = bufferevent_get_input(u->bev);
+	struct evbuffer *in = bufferevent_get_input(u->s.bev);
 	enum s5_step step;
 
 	do {
@@ -433,31 +347,23 @@ s5_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* An answer completed by the last read still counts. */
 		if (s5_advance(u))
 			return;
-		s5_fail(u, 502, "socks5 parent %s: closed the connection "
-		    "while we awaited the %s", u->parent, s5_waiting_for(u));
+		staged_fail(&u->s, 502, "socks5 parent %s: closed the "
+		    "connection while we awaited the %s", u->parent,
+		    s5_waiting_for(u));
 		return;
 	}
-	s5_fail(u, 502, "socks5 parent %s: %s failed during %s: %s",
+	staged_fail(&u->s, 502, "socks5 parent %s: %s failed during %s: %s",
 	    u->parent, what & BEV_EVENT_READING ? "read" : "write",
 	    s5_waiting_for(u), evutil_socket_error_to_string(error));
 }
 
-/*
- * The deadline passed during the handshake, or a failure parked inside
- * the connect call is due.
- */
+/* The deadline passed during the handshake. */
 static void
-s5_timer_cb(evutil_socket_t fd, short what, void *arg)
+s5_timeout(struct staged_conn *s)
 {
-	struct socks5_conn *u = arg;
+	struct socks5_conn *u = (struct socks5_conn *)s;
 
-	(void)fd;
-	(void)what;
-	if (u->state == S5_FAILED) {
-		s5_deliver(u, NULL, u->fail_status, u->fail_why);
-		return;
-	}
-	s5_fail(u, 504, "socks5 parent %s: %s timed out", u->parent,
+	staged_fail(s, 504, "socks5 parent %s: %s timed out", u->parent,
 	    s5_waiting_for(u));
 }
 
@@ -466,27 +372,19 @@ s5_timer_cb(evutil_socket_t fd, short what, void *arg)
  * greeting and run the handshake until what is left of the deadline.
  */
 static void
-s5_connected(struct bufferevent *bev, const struct http_error *err,
-    const char *peer, void *arg)
+s5_dialed(struct staged_conn *s, const struct http_error *err)
 {
-	struct socks5_conn *u = arg;
+	struct socks5_conn *u = (struct socks5_conn *)s;
 	unsigned char greeting[4];
-	size_t glen = 0, n;
-	struct timeval tv;
-	int64_t left;
+	size_t glen = 0;
 
-	u->inner = NULL;
-	snprintf(u->peer, sizeof(u->peer), "%s", peer);
-	if (bev == NULL) {
+	if (err != NULL) {
 		/* Say which hop failed, not just "host:port: ...". */
-		n = strlen(u->direct_prefix);
-		s5_fail(u, err->status, "socks5 parent %s: %s", u->parent,
-		    strncmp(err->reason, u->direct_prefix, n) == 0 ?
-		    err->reason + n : err->reason);
+		staged_fail(s, err->status, "socks5 parent %s: %s", u->parent,
+		    err->reason);
 		return;
 	}
-	u->bev = bev;
-	bufferevent_setcb(bev, s5_read_cb, NULL, s5_event_cb, u);
+	bufferevent_setcb(s->bev, s5_read_cb, NULL, s5_event_cb, u);
 	greeting[glen++] = SOCKS5_VERSION;
 	greeting[glen++] = u->auth_len > 0 ? 2 : 1;
 	greeting[glen++] = SOCKS5_NO_AUTH;
@@ -494,20 +392,28 @@ s5_connected(struct bufferevent *bev, const struct http_error *err,
 		greeting[glen++] = SOCKS5_USERPASS;
 	if (s5_send(u, greeting, glen, S5_METHOD) != STEP_NEXT)
 		return;
-	if (bufferevent_enable(bev, EV_READ | EV_WRITE) == -1) {
-		s5_fail(u, 502, "socks5 parent %s: out of memory", u->parent);
+	if (bufferevent_enable(s->bev, EV_READ | EV_WRITE) == -1) {
+		staged_fail(s, 502, "socks5 parent %s: out of memory",
+		    u->parent);
 		return;
 	}
-	left = u->deadline - now_ms(u->w->base);
-	evtimer_add(u->timer, ms_to_tv(left > 0 ? (int)left : 0, &tv));
+	staged_wait(s);
 }
 
-/* upstream_cancel(): abandon the attempt at any state; cb is not called. */
+/* Credentials linger in freed heap otherwise. */
 static void
-s5_cancel(struct upconn *base)
+s5_release(struct staged_conn *s)
 {
-	s5_free((struct socks5_conn *)base);
+	struct socks5_conn *u = (struct socks5_conn *)s;
+
+	explicit_bzero(u->auth, sizeof(u->auth));
 }
+
+static const struct staged_ops socks5_ops = {
+	.timeout = s5_timeout,
+	.dialed = s5_dialed,
+	.release = s5_release,
+};
 
 /*
  * Start a SOCKS5 CONNECT through the parent uc to host:port.  Returns
@@ -520,33 +426,20 @@ socks5_connect(struct worker *w, const struct upstream_conf *uc,
 {
 	struct socks5_conn *u;
 
-	if ((u = calloc(1, sizeof(*u))) == NULL)
+	if ((u = staged_new(sizeof(*u), &socks5_ops, w, timeout_ms, cb,
+	    arg)) == NULL)
 		return NULL;
-	u->base.cancel = s5_cancel;
-	u->w = w;
-	u->cb = cb;
-	u->arg = arg;
-	u->deadline = now_ms(w->base) + timeout_ms;
-	hostport_text(u->parent, sizeof(u->parent), uc->host, uc->port);
-	snprintf(u->direct_prefix, sizeof(u->direct_prefix), "%s:%u: ",
-	    uc->host, uc->port);
-	if ((u->timer = evtimer_new(w->base, s5_timer_cb, u)) == NULL)
-		goto fail;
-	/* Until the inner connect is started, failures are deferred. */
-	u->state = S5_FAILED;
+	upstream_hostport(u->parent, sizeof(u->parent), uc->host, uc->port);
+	/* Bad input fails before any I/O, parked for the loop. */
 	if (s5_build_request(u, host, port) == -1)
-		return &u->base;
+		return &u->s.base;
 	if (uc->user != NULL && s5_build_auth(u, uc->user, uc->pass) == -1)
-		return &u->base;
-	u->state = S5_CONNECTING;
-	u->inner = upstream_connect(&upstream_direct, w, NULL, uc->host,
-	    uc->port, timeout_ms, s5_connected, u);
-	if (u->inner == NULL)
-		goto fail;
-	return &u->base;
-fail:
-	s5_free(u);
-	return NULL;
+		return &u->s.base;
+	if (staged_dial(&u->s, uc->host, uc->port) == -1) {
+		staged_free(&u->s);
+		return NULL;
+	}
+	return &u->s.base;
 }
 
 const struct upstream_kind upstream_socks5 = {

@@ -4,7 +4,8 @@
  *   upstream_probe [-t timeout_ms] [-c cancel_ms] {direct|http|socks5}
  *       PARENT_HOST:PORT [user:pass] DEST_HOST DEST_PORT
  *   upstream_probe [-t timeout_ms] [-c cancel_ms] [-efk] [-n count]
- *       [-o outer_port] tls CA_FILE|- HOST PORT [CONNECT_IP]
+ *       [-o outer_port] [-p KIND:PARENT_HOST:PORT] tls CA_FILE|- HOST PORT
+ *       [CONNECT_IP]
  *
  * Connects to DEST through the kind (PARENT is ignored by direct; "-"
  * will do), then sends "GET / HTTP/1.0" and prints the first line of the
@@ -15,10 +16,11 @@
  * bug).  The time taken and the parent's address go to stderr.
  *
  * tls connects directly to HOST (or to CONNECT_IP, still verifying HOST),
- * wraps the connection with tls_connect() trusting CA_FILE ("-": the
- * system store), sends "GET / HTTP/1.1" with "Connection: close", prints
- * the first answer line and reads to the end: exit 0 on a clean EOF, 1 on
- * a failed handshake or a read error.  -t bounds the connect and the
+ * or with -p through a parent of kind http or socks5, wraps the
+ * connection with tls_connect() trusting CA_FILE ("-": the system store),
+ * sends "GET / HTTP/1.1" with "Connection: close", prints the first
+ * answer line and reads to the end: exit 0 on a clean EOF, 1 on a failed
+ * handshake or a read error.  -t bounds the connect and the
  * handshake together.  Test hooks: -f puts a pass-through filter between
  * the socket and TLS (the filter path of tls_connect); -e plants bytes in
  * the input before the handshake (as a parent's early bytes would be);
@@ -75,6 +77,8 @@ struct probe {
 	const char		*connect_to;	/* address to dial */
 	uint16_t		 tls_port;
 	uint16_t		 outer_port;	/* -o */
+	const struct upstream_kind *via;	/* -p: kind, or NULL */
+	struct upstream_conf	 via_uc;	/* -p: the parent */
 	int			 timeout_ms;
 	int			 filter;	/* -f */
 	int			 early;		/* -e */
@@ -96,8 +100,8 @@ usage(void)
 	    "[-c cancel_ms] {direct|http|socks5} PARENT_HOST:PORT "
 	    "[user:pass] DEST_HOST DEST_PORT\n"
 	    "       upstream_probe [-t timeout_ms] [-c cancel_ms] [-efk] "
-	    "[-n count] [-o outer_port] tls CA_FILE|- HOST PORT "
-	    "[CONNECT_IP]\n");
+	    "[-n count] [-o outer_port] [-p KIND:PARENT_HOST:PORT] tls "
+	    "CA_FILE|- HOST PORT [CONNECT_IP]\n");
 	exit(2);
 }
 
@@ -530,7 +534,10 @@ tls_plain_cb(struct bufferevent *bev, const struct http_error *err,
 		(void)tls_wrap(p, bev, p->tls_port, tls_done_cb);
 }
 
-/* Dial HOST (or CONNECT_IP) directly; TLS follows in tls_plain_cb. */
+/*
+ * Dial HOST (or CONNECT_IP), directly or through the -p parent; TLS
+ * follows in tls_plain_cb.
+ */
 static void
 tls_start(struct probe *p)
 {
@@ -541,9 +548,10 @@ tls_start(struct probe *p)
 	p->keepalive = p->keep_opt;
 	p->rc = 3;
 	p->in_connect = 1;
-	p->handle = upstream_connect(&upstream_direct, &p->w, NULL,
-	    p->connect_to, p->outer_port ? p->outer_port : p->tls_port,
-	    p->timeout_ms, tls_plain_cb, p);
+	p->handle = upstream_connect(p->via ? p->via : &upstream_direct,
+	    &p->w, p->via ? &p->via_uc : NULL, p->connect_to,
+	    p->outer_port ? p->outer_port : p->tls_port, p->timeout_ms,
+	    tls_plain_cb, p);
 	p->in_connect = 0;
 	if (p->handle == NULL) {
 		fprintf(stderr, "upstream_connect: out of memory\n");
@@ -562,6 +570,27 @@ kind_named(const char *name)
 	if (strcmp(name, "socks5") == 0)
 		return &upstream_socks5;
 	return NULL;
+}
+
+/*
+ * -p: "KIND:PARENT_HOST:PORT" (KIND http or socks5) into p->via and
+ * p->via_uc.  Returns 0 or -1.
+ */
+static int
+parse_via(struct probe *p, const char *s)
+{
+	const char *colon = strchr(s, ':');
+	char kind[16];
+
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(kind))
+		return -1;
+	snprintf(kind, sizeof(kind), "%.*s", (int)(colon - s), s);
+	p->via = kind_named(kind);
+	if (p->via == NULL || p->via == &upstream_direct)
+		return -1;
+	p->via_uc.type = p->via == &upstream_http ? UPSTREAM_HTTP :
+	    UPSTREAM_SOCKS5;
+	return parse_parent(colon + 1, &p->via_uc);
 }
 
 /* A worker with just what the upstream kinds use: a loop and a resolver. */
@@ -600,8 +629,7 @@ tls_main(struct probe *p, int argc, char **argv, int timeout_ms,
 	p->tls_host = argv[2];
 	p->connect_to = argc == 5 ? argv[4] : argv[2];
 	p->timeout_ms = timeout_ms;
-	snprintf(p->dest, sizeof(p->dest), strchr(p->tls_host, ':') ?
-	    "[%s]:%u" : "%s:%u", p->tls_host, p->tls_port);
+	upstream_hostport(p->dest, sizeof(p->dest), p->tls_host, p->tls_port);
 	if ((p->tls = tls_client_new(strcmp(argv[1], "-") == 0 ? NULL :
 	    argv[1], err, sizeof(err))) == NULL) {
 		printf("tls_client_new: %s\n", err);
@@ -623,6 +651,7 @@ tls_main(struct probe *p, int argc, char **argv, int timeout_ms,
 		event_free(p->cancel_ev);
 	event_free(p->park_ev);
 	tls_client_free(p->tls);
+	free(p->via_uc.host);
 	evdns_base_free(p->w.dns, 0);
 	event_base_free(p->w.base);
 	return p->rc;
@@ -641,7 +670,7 @@ main(int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	memset(&uc, 0, sizeof(uc));
 	p.runs = 1;
-	while ((ch = getopt(argc, argv, "t:c:efkn:o:")) != -1) {
+	while ((ch = getopt(argc, argv, "t:c:efkn:o:p:")) != -1) {
 		switch (ch) {
 		case 't':
 			timeout_ms = atoi(optarg);
@@ -665,6 +694,10 @@ main(int argc, char **argv)
 			if ((p.outer_port = parse_port(optarg)) == 0)
 				usage();
 			break;
+		case 'p':
+			if (parse_via(&p, optarg) == -1)
+				usage();
+			break;
 		default:
 			usage();
 		}
@@ -683,8 +716,7 @@ main(int argc, char **argv)
 		usage();
 	if ((dport = parse_port(argv[argc - 1])) == 0)
 		usage();
-	snprintf(p.dest, sizeof(p.dest), strchr(argv[argc - 2], ':') ?
-	    "[%s]:%u" : "%s:%u", argv[argc - 2], dport);
+	upstream_hostport(p.dest, sizeof(p.dest), argv[argc - 2], dport);
 	uc.type = kind == &upstream_http ? UPSTREAM_HTTP : UPSTREAM_SOCKS5;
 
 	if (worker_init(&p.w) == -1) {
