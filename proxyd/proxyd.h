@@ -30,6 +30,7 @@
 #define BUF_HIGH	(256 * 1024)
 #define BUF_LOW		(BUF_HIGH / 2)
 #define READ_CHUNK	(64 * 1024)
+#define TUNNEL_CHUNK	(512 * 1024)	/* one relay read; worker scratch */
 #define WRITE_CHUNK	(256 * 1024)
 
 struct logger;
@@ -58,7 +59,7 @@ struct worker {
 	int			 stopping;
 
 	struct http_header	*hdrs;		/* parse scratch, max_headers */
-	char			*scratch;	/* tunnel relay, READ_CHUNK */
+	char			*scratch;	/* tunnel relay, TUNNEL_CHUNK */
 	struct regex_md		*md;		/* PCRE2 match data, reused */
 	struct tls_client	*tls;		/* TLS to mirrors */
 	char			 reason[320];	/* built error reasons */

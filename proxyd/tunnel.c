@@ -143,7 +143,7 @@ flow_block(struct flow *f, const char *buf, size_t len)
 
 	if (f->pend == NULL) {
 		/* Reading stops while bytes are pending: buf is a fresh read
-		 * (at most READ_CHUNK) or bytes from before the relay. */
+		 * (at most TUNNEL_CHUNK) or bytes from before the relay. */
 		if ((f->pend = malloc(len)) == NULL)
 			return -1;
 		memcpy(f->pend, buf, len);
@@ -199,7 +199,7 @@ flow_shape_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * How much this direction may read now under the route's bandwidth
- * (READ_CHUNK when unlimited).  0: reading stops until the buckets refill.
+ * (TUNNEL_CHUNK when unlimited).  0: reading stops until the buckets refill.
  */
 static size_t
 flow_allowance(struct flow *f)
@@ -210,14 +210,14 @@ flow_allowance(struct flow *f)
 	size_t n;
 
 	if (!t->shaped)
-		return READ_CHUNK;
+		return TUNNEL_CHUNK;
 	n = limiter_bytes(t->route->limiter, (struct sockaddr *)&t->c->addr,
-	    READ_CHUNK, now_ms(t->c->w->base), &wait);
+	    TUNNEL_CHUNK, now_ms(t->c->w->base), &wait);
 	if (n > 0)
 		return n;
 	if (f->shape == NULL && (f->shape = evtimer_new(t->c->w->base,
 	    flow_shape_cb, f)) == NULL)
-		return READ_CHUNK;	/* cannot wait: do not stall */
+		return TUNNEL_CHUNK;	/* cannot wait: do not stall */
 	event_del(f->rd);
 	evtimer_add(f->shape, ms_to_tv(wait > 0 ? (int)wait : 10, &tv));
 	return 0;

@@ -154,7 +154,7 @@ worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
 	TAILQ_INIT(&w->clients);
 	w->nhdrs = cfg->max_headers;
 	if ((w->hdrs = calloc(w->nhdrs, sizeof(*w->hdrs))) == NULL ||
-	    (w->scratch = malloc(READ_CHUNK)) == NULL ||
+	    (w->scratch = malloc(TUNNEL_CHUNK)) == NULL ||
 	    (w->md = regex_match_data_new()) == NULL ||
 	    worker_tls(w, cfg) == -1 ||
 	    (w->base = event_base_new()) == NULL ||
