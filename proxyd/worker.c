@@ -43,8 +43,10 @@ listen_socket(const struct listen_addr *la)
 	if (la->ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
 		goto fail;
-	if (bind(fd, (const struct sockaddr *)&la->ss, la->len) == -1 ||
-	    listen(fd, ACCEPT_BACKLOG) == -1)
+	/* Bound now (before dropping privileges); listening only once the
+	 * worker is ready (worker_init), so that a port that accepts is a
+	 * port that answers. */
+	if (bind(fd, (const struct sockaddr *)&la->ss, la->len) == -1)
 		goto fail;
 	return fd;
 fail:
@@ -169,8 +171,8 @@ worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
 		return -1;
 	for (i = 0; i < w->nlisteners; i++) {
 		w->listeners[i] = evconnlistener_new(w->base, accept_cb, w,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
-		    w->listen_fds[i]);
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+		    ACCEPT_BACKLOG, w->listen_fds[i]);
 		if (w->listeners[i] == NULL)
 			return -1;
 		w->listen_fds[i] = -1;	/* owned by the listener now */
