@@ -170,15 +170,14 @@ head_copy_named(struct evbuffer *out, const struct http_header *hdrs,
 }
 
 /*
- * The two request lines an upstream may get: origin-form for an origin
- * (directly or through a SOCKS5 tunnel), absolute-form for a parent HTTP
- * proxy.  "http://a?q" has no path: it becomes "/?q".
+ * The origin-form request line, for an origin (directly or through a
+ * SOCKS5 tunnel); forward_send_head() derives the absolute-form one a
+ * parent HTTP proxy gets from it.  "http://a?q" has no path: "/?q".
  */
 static int
 forward_build_lines(struct exchange *ex, const struct http_request *req,
     const struct http_uri *uri)
 {
-	const char *hostport = ex->hostport;
 	const char *slash = uri->path_implied || uri->path[0] == '?' ? "/" : "";
 	int plen = uri->path_implied ? 0 : (int)uri->path_len;
 
@@ -186,12 +185,6 @@ forward_build_lines(struct exchange *ex, const struct http_request *req,
 	    (int)req->method_len, req->method, slash, plen, uri->path,
 	    req->minor_version) == -1) {
 		ex->line_origin = NULL;
-		return -1;
-	}
-	if (asprintf(&ex->line_abs, "%.*s http://%s%s%.*s HTTP/1.%d\r\n",
-	    (int)req->method_len, req->method, hostport, slash, plen,
-	    uri->path, req->minor_version) == -1) {
-		ex->line_abs = NULL;
 		return -1;
 	}
 	return 0;
@@ -265,7 +258,6 @@ forward_free(struct exchange *ex)
 	if (ex->head)
 		evbuffer_free(ex->head);
 	free(ex->line_origin);
-	free(ex->line_abs);
 	free(ex->modpath);
 	free(ex->method);
 	free(ex->target);
@@ -782,7 +774,10 @@ forward_send_head(struct exchange *ex, struct evbuffer *out)
 	char auth[700];
 
 	if (uc->type == UPSTREAM_HTTP) {
-		evbuffer_add(out, ex->line_abs, strlen(ex->line_abs));
+		/* Absolute-form: the origin line with the URI's authority
+		 * put back in front of its path (rare: not built per request). */
+		evbuffer_add_printf(out, "%s http://%s%s", ex->method,
+		    ex->hostport, ex->line_origin + strlen(ex->method) + 1);
 		if (uc->user && basic_credentials(uc->user, uc->pass, auth,
 		    sizeof(auth)) == 0)
 			evbuffer_add_printf(out, "Proxy-Authorization: %s\r\n",
@@ -850,7 +845,10 @@ forward_shaped_pump(struct exchange *ex, struct body *b, struct evbuffer *src,
 		if (ex->shape_timer == NULL)
 			ex->shape_timer = evtimer_new(ex->c->w->base,
 			    forward_shape_cb, ex);
-		if (ex->shape_timer)
+		/* Arm it once: re-arming on every read as upstream bytes
+		 * keep arriving would push the wake-up out and starve the
+		 * transfer below its rate. */
+		if (ex->shape_timer && !evtimer_pending(ex->shape_timer, NULL))
 			evtimer_add(ex->shape_timer, ms_to_tv(wait > 0 ?
 			    (int)wait : 10, &tv));
 	}
