@@ -53,7 +53,6 @@ struct exchange {
 	int			 upi;		/* upstream in use, route's index */
 	struct evbuffer		*head;		/* headers for the origin */
 	char			*line_origin;	/* "GET /p HTTP/1.1\r\n" */
-	char			*line_abs;	/* "GET http://h/p HTTP/1.1\r\n" */
 	char			 key[320];	/* pool key, per upstream kind */
 	char			 host[256];	/* origin, lowercase */
 	uint16_t		 port;

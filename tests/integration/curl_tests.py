@@ -22,6 +22,7 @@ class CurlResult:
         self.blocks = head_blocks        # every response head, 1xx included
         self.status, self.headers = head_blocks[-1] if head_blocks else (None, [])
         self.elapsed = elapsed
+        self.stdout = proc.stdout.decode(errors="replace")
 
     def header(self, name):
         for k, v in self.headers:
