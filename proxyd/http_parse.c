@@ -21,7 +21,10 @@
 
 #include "http_parse.h"
 
-/* A chunk-size or trailer line may not be longer than this (CRLF excluded). */
+/*
+ * A chunk-size line (digits, leading zeros and extensions) or a trailer
+ * line may not be longer than this, CRLF excluded.
+ */
 #define CHUNK_LINE_MAX	4096
 
 /* Longest host name we pass on (DNS allows 253 characters). */
@@ -1102,8 +1105,12 @@ chunk_new_line(struct http_chunked *c, int state)
 }
 
 /*
- * One byte of a chunk-size line: 1 to 16 hex digits (more could overflow
- * the 64-bit size), then optional extensions, then CRLF.
+ * One byte of a chunk-size line: hex digits, then optional extensions,
+ * then CRLF.  RFC 9112 7.1 puts no bound on the digits, and leading
+ * zeros are valid ("000f9" is 249), so only significant digits count:
+ * 16 fill the 64-bit size and a 17th would overflow it.  Zeros change
+ * no state but the line length, so a run of them costs O(1) memory and
+ * is bounded, like the whole line with its extensions, by CHUNK_LINE_MAX.
  */
 static int
 chunk_size_byte(struct http_chunked *c, unsigned char ch)
@@ -1114,7 +1121,7 @@ chunk_size_byte(struct http_chunked *c, unsigned char ch)
 	case CS_SIZE_FIRST:
 	case CS_SIZE:
 		if ((x = hex_value(ch)) != -1) {
-			if (++c->digits > 16)
+			if ((c->digits > 0 || x != 0) && ++c->digits > 16)
 				return -1;
 			c->remaining = c->remaining << 4 | (uint64_t)x;
 			c->state = CS_SIZE;

@@ -163,7 +163,7 @@ struct http_chunked {
 	int		state;
 	uint64_t	remaining;	/* data bytes left in this chunk */
 	size_t		line_len;	/* length of the current size/trailer line */
-	int		digits;
+	int		digits;		/* significant hex digits so far */
 };
 
 void	http_chunked_init(struct http_chunked *c);
@@ -173,6 +173,9 @@ void	http_chunked_init(struct http_chunked *c);
  * len unless the body ends inside buf), sets *done to 1 once the last
  * chunk and trailer section (CRLF) have been consumed, or returns -1 on
  * invalid framing (bad hex, missing CRLF, size overflow, overlong line).
+ * A chunk size may have any number of leading zeros; it overflows at 17
+ * significant hex digits.  A size line, extensions included, and a
+ * trailer line are at most 4096 bytes (CRLF excluded).
  */
 ssize_t	http_chunked_scan(struct http_chunked *c, const char *buf, size_t len,
 	    int *done);

@@ -1076,8 +1076,24 @@ static const struct chunk_case chunk_cases[] = {
 	{ "5 x\r\n", -1, 0 },
 	{ "5;\x01\r\n", -1, 0 },
 	{ "5;a\nb\r\n", -1, 0 },
-	{ "00000000000000005\r\n", -1, 0 },
 	{ "FFFFFFFFFFFFFFFFF\r\n", -1, 0 },
+	/* Leading zeros are not significant digits (issue 8, bug 7). */
+	{ "00000000000000005\r\nhello\r\n0\r\n\r\n", ALL, 1 },
+	{ "0000000000000000000000000000000005\r\nhello\r\n0\r\n\r\n", ALL,
+	    1 },
+	{ "000000000000000000000000000000000f9\r\nab", ALL, 0 },
+	{ "00000000000000000000FFFFFFFFFFFFFFFF\r\nabc", ALL, 0 },
+	{ "0001000000000000000;x\r\nabc", ALL, 0 },
+	{ "00\r\n\r\n", ALL, 1 },
+	{ "0000000000000000000000000\r\n\r\n", ALL, 1 },
+	{ "00;ext=1\r\nT: v\r\n\r\n", ALL, 1 },
+	{ "5\r\nhello\r\n000\r\n\r\n", ALL, 1 },
+	{ "0000", ALL, 0 },
+	{ "00010000000000000000\r\n", -1, 0 },
+	{ "000000000000000000000000000000010000000000000000\r\n", -1, 0 },
+	{ "0000000000000000FFFFFFFFFFFFFFFFF\r\n", -1, 0 },
+	{ "00 0\r\n", -1, 0 },
+	{ "00x\r\n", -1, 0 },
 	{ "0\r\n\n", -1, 0 },
 	{ "0\r\nX: 1\n\r\n", -1, 0 },
 	{ "0\r\n X: 1\r\n\r\n", -1, 0 },
@@ -1170,6 +1186,103 @@ test_chunked_bytewise(void)
 	CHECK(r == -1 && done == 0, "errors are sticky");
 }
 
+/*
+ * Feed body[0..len) one byte per call; returns the total consumed or -1,
+ * *done as after the last call.
+ */
+static ssize_t
+feed_bytewise(const char *body, size_t len, int *done)
+{
+	struct http_chunked	 c;
+	size_t			 i;
+	ssize_t			 r, total = 0;
+
+	http_chunked_init(&c);
+	*done = 0;
+	for (i = 0; i < len && !*done; i++) {
+		if ((r = http_chunked_scan(&c, guarded(body + i, 1), 1,
+		    done)) == -1)
+			return -1;
+		total += r;
+	}
+	return total;
+}
+
+/*
+ * Leading zeros in chunk sizes (issue 8, bug 7): any number of them is
+ * fine, whole or byte by byte, as long as the size line fits the line
+ * limit; 16 significant digits are the most a 64-bit size holds.
+ */
+static void
+test_chunked_zeros(void)
+{
+	static char	 buf[4600];
+	static char	 data[300];
+	size_t		 len, zeros[] = { 33, 1000, 4094, 4095, 4096 };
+	size_t		 i, cut;
+	ssize_t		 r;
+	int		 done;
+
+	/* The report's example: 0x0f9 after 33 zeros is 249. */
+	memset(data, 'x', 249);
+	data[249] = '\0';
+	snprintf(buf, sizeof(buf), "%s\r\n%s\r\n0\r\n\r\n",
+	    "000000000000000000000000000000000f9", data);
+	len = strlen(buf);
+	r = feed_chunks(buf, len, NULL, 0, &done);
+	CHECK(r == (ssize_t)len && done, "000..0f9 whole: %zd %d", r, done);
+	r = feed_bytewise(buf, len, &done);
+	CHECK(r == (ssize_t)len && done, "000..0f9 bytewise: %zd %d", r,
+	    done);
+	/* One data byte short: the size really was 249. */
+	data[248] = '\0';
+	snprintf(buf, sizeof(buf), "%s\r\n%s\r\n0\r\n\r\n",
+	    "000000000000000000000000000000000f9", data);
+	r = feed_chunks(buf, strlen(buf), NULL, 0, &done);
+	CHECK(r == -1, "000..0f9 with 248 bytes: %zd", r);
+
+	/*
+	 * n zeros then "1": the line is n + 1 bytes long, so 4095 zeros
+	 * is the longest run that fits; the same with 16 significant
+	 * digits after the zeros up to the same line length.
+	 */
+	for (i = 0; i < sizeof(zeros) / sizeof(zeros[0]); i++) {
+		build(buf, sizeof(buf), "", '0', zeros[i],
+		    "1\r\nx\r\n0\r\n\r\n");
+		len = strlen(buf);
+		r = feed_chunks(buf, len, NULL, 0, &done);
+		CHECK(zeros[i] < 4096 ? (r == (ssize_t)len && done) : r == -1,
+		    "%zu zeros then 1: %zd", zeros[i], r);
+		r = feed_bytewise(buf, len, &done);
+		CHECK(zeros[i] < 4096 ? (r == (ssize_t)len && done) : r == -1,
+		    "%zu zeros then 1, bytewise: %zd", zeros[i], r);
+		cut = zeros[i] / 2;
+		r = feed_chunks(buf, len, &cut, 1, &done);
+		CHECK(zeros[i] < 4096 ? (r == (ssize_t)len && done) : r == -1,
+		    "%zu zeros then 1, split: %zd", zeros[i], r);
+	}
+	build(buf, sizeof(buf), "", '0', 4080, "1000000000000000\r\nab");
+	len = strlen(buf);
+	r = feed_bytewise(buf, len, &done);
+	CHECK(r == (ssize_t)len && !done, "4080 zeros, 16 digits: %zd", r);
+	build(buf, sizeof(buf), "", '0', 4000, "10000000000000000\r\nab");
+	r = feed_bytewise(buf, strlen(buf), &done);
+	CHECK(r == -1, "4000 zeros, 17 digits: %zd", r);
+
+	/* Zeros alone are the last chunk, however many. */
+	build(buf, sizeof(buf), "", '0', 4095, "\r\n\r\nnext");
+	len = strlen(buf);
+	r = feed_bytewise(buf, len, &done);
+	CHECK(r == (ssize_t)len - 4 && done, "4095 zeros as last chunk: %zd",
+	    r);
+	/* Extensions share the line's budget with the zeros. */
+	build(buf, sizeof(buf), "", '0', 4000, ";e=0123456789012345678901234"
+	    "5678901234567890123456789012345678901234567890123456789012345678"
+	    "901234567890123456789\r\n\r\n");
+	r = feed_bytewise(buf, strlen(buf), &done);
+	CHECK(r == -1, "zeros and extension over the line limit: %zd", r);
+}
+
 /* Size and trailer lines may be 4096 bytes, not one more. */
 static void
 test_chunked_lines(void)
@@ -1230,5 +1343,6 @@ main(void)
 		check_chunk_case(&chunk_cases[i]);
 	test_chunked_bytewise();
 	test_chunked_lines();
+	test_chunked_zeros();
 	return unit_done("http_parse");
 }
