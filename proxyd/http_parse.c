@@ -657,6 +657,7 @@ struct fields {
 	size_t		 te_codings;	/* in all TE fields */
 	size_t		 te_chunked;	/* how many are chunked */
 	int		 te_last_chunked;
+	int		 te_invalid;	/* a coding we cannot pass on */
 	int		 conn_close;
 	int		 conn_keep_alive;
 	int		 expect_seen;
@@ -712,12 +713,117 @@ fold_content_length(struct fields *f, const struct http_header *h)
 	}
 }
 
-/* Fold one Transfer-Encoding field's codings into f. */
+/*
+ * Where the canonical Transfer-Encoding value is written: out[0..cap),
+ * len bytes so far.  Once it does not fit, over is set and nothing more
+ * is written.
+ */
+struct te_out {
+	char	*out;
+	size_t	 cap;
+	size_t	 len;
+	int	 over;
+};
+
+/* Append s[0..n) to w, lowercased if lower. */
+static void
+te_put(struct te_out *w, const char *s, size_t n, int lower)
+{
+	size_t	i;
+
+	if (w == NULL || w->over)
+		return;
+	if (n > w->cap - w->len) {
+		w->over = 1;
+		return;
+	}
+	for (i = 0; i < n; i++)
+		w->out[w->len + i] = lower ? (char)ascii_lower(s[i]) : s[i];
+	w->len += n;
+}
+
+/* The end of the token starting at p, looking no further than e. */
+static const char *
+token_end(const char *p, const char *e)
+{
+	while (p < e && is_tchar(*p))
+		p++;
+	return p;
+}
+
+static const char *
+skip_ows(const char *p, const char *e)
+{
+	while (p < e && is_ows(*p))
+		p++;
+	return p;
+}
+
+/*
+ * Check one transfer-coding s[0..len), a list element with its outer
+ * OWS trimmed, and append its canonical form to w (if not NULL).
+ *
+ * RFC 9112 7 / RFC 9110 10.1.4: token *( OWS ";" OWS token BWS "=" BWS
+ * ( token / quoted-string ) ).  We take token values only.  A
+ * quoted-string may hold a comma, and list_next() splits on every comma:
+ * a quote is where a parser that honours quotes and one that does not
+ * disagree about which coding comes last ('x;p=", chunked' ends in
+ * chunked to one and not to the other), and that decides the framing.
+ * No registered transfer coding takes a parameter anyway, and chunked
+ * has none (RFC 9112 7.1), so "chunked;x=1" is refused too rather than
+ * read as an unknown coding.
+ *
+ * Canonical form: coding and parameter names lowercased (they are
+ * case-insensitive), parameter values as sent, no whitespace at all
+ * (BWS around "=" must not be generated, RFC 9110 5.6.3).  Sets
+ * *chunked when the coding is chunked.  Returns 0 or -1.
+ */
+static int
+te_coding(const char *s, size_t len, struct te_out *w, int *chunked)
+{
+	const char	*e = s + len, *p, *q;
+
+	*chunked = 0;
+	if ((q = token_end(s, e)) == s)
+		return -1;
+	*chunked = ci_equal(s, (size_t)(q - s), "chunked", 7);
+	te_put(w, s, (size_t)(q - s), 1);
+	p = q;
+	while (p < e) {
+		if (*chunked)
+			return -1;
+		p = skip_ows(p, e);
+		if (p == e || *p != ';')
+			return -1;
+		p = skip_ows(p + 1, e);
+		if ((q = token_end(p, e)) == p)
+			return -1;
+		te_put(w, ";", 1, 0);
+		te_put(w, p, (size_t)(q - p), 1);
+		p = skip_ows(q, e);
+		if (p == e || *p != '=')
+			return -1;
+		p = skip_ows(p + 1, e);
+		if ((q = token_end(p, e)) == p)
+			return -1;
+		te_put(w, "=", 1, 0);
+		te_put(w, p, (size_t)(q - p), 0);
+		p = q;
+	}
+	return 0;
+}
+
+/*
+ * Fold one Transfer-Encoding field's codings into f.  Empty elements
+ * are skipped (RFC 9110 5.6.1), so ",chunked" is chunked; the forwarder
+ * sends the http_te_normalize() form, never the list as received.
+ */
 static void
 fold_transfer_encoding(struct fields *f, const struct http_header *h)
 {
 	const char	*p = h->value, *elem;
 	size_t		 elen;
+	int		 chunked;
 
 	f->te_seen = 1;
 	if (h->value_len == 0)
@@ -725,11 +831,55 @@ fold_transfer_encoding(struct fields *f, const struct http_header *h)
 	while (list_next(&p, h->value + h->value_len, &elem, &elen)) {
 		if (elen == 0)
 			continue;
+		if (te_coding(elem, elen, NULL, &chunked) == -1)
+			f->te_invalid = 1;
 		f->te_codings++;
-		f->te_last_chunked = ci_equal(elem, elen, "chunked", 7);
-		if (f->te_last_chunked)
+		f->te_last_chunked = chunked;
+		if (chunked)
 			f->te_chunked++;
 	}
+}
+
+ssize_t
+http_te_normalize(const struct http_header *hdrs, size_t n, char *out,
+    size_t outlen)
+{
+	struct te_out	 w;
+	const char	*p, *elem;
+	size_t		 i, elen;
+	int		 chunked;
+
+	if (outlen == 0)
+		return -1;
+	/* Keep the last byte for the NUL; bounded so the length fits. */
+	w.out = out;
+	w.cap = outlen - 1 < SSIZE_MAX ? outlen - 1 : SSIZE_MAX;
+	w.len = 0;
+	w.over = 0;
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (!http_header_is(&hdrs[i], "Transfer-Encoding") ||
+		    hdrs[i].value_len == 0)
+			continue;
+		p = hdrs[i].value;
+		while (list_next(&p, hdrs[i].value + hdrs[i].value_len, &elem,
+		    &elen)) {
+			if (elen == 0)
+				continue;
+			if (w.len > 0)
+				te_put(&w, ", ", 2, 0);
+			if (te_coding(elem, elen, &w, &chunked) == -1) {
+				out[0] = '\0';
+				return -1;
+			}
+		}
+	}
+	if (w.over) {
+		out[0] = '\0';
+		return -1;
+	}
+	out[w.len] = '\0';
+	return (ssize_t)w.len;
 }
 
 /* Collect what framing depends on from all of a message's fields. */
@@ -801,7 +951,8 @@ http_request_framing(const struct http_request *req, struct http_framing *f,
 	if (fl.te_seen && req->minor_version == 0)
 		return framing_fail(err, 400,
 		    "transfer-encoding in HTTP/1.0 request");
-	if (fl.te_seen && (fl.te_codings != 1 || !fl.te_last_chunked))
+	if (fl.te_seen && (fl.te_invalid || fl.te_codings != 1 ||
+	    !fl.te_last_chunked))
 		return framing_fail(err, 501, "unsupported transfer-encoding");
 	if (fl.expect_other)
 		return framing_fail(err, 417, "unsupported expectation");
@@ -852,7 +1003,7 @@ http_response_framing(const struct http_response *res, int head_request,
 		if (res->minor_version == 0)
 			return framing_fail(err, 502,
 			    "transfer-encoding in HTTP/1.0 response");
-		if (fl.te_codings == 0 || fl.te_chunked > 1)
+		if (fl.te_invalid || fl.te_codings == 0 || fl.te_chunked > 1)
 			return framing_fail(err, 502,
 			    "invalid upstream transfer-encoding");
 		if (fl.te_last_chunked) {

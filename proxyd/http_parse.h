@@ -96,7 +96,9 @@ struct http_framing {
  * kept alive.  Returns 0, or -1 with *err set: Content-Length together with
  * Transfer-Encoding (400), differing or invalid Content-Length (400), a
  * Transfer-Encoding other than a lone "chunked" (501), an Expect other than
- * 100-continue (417).
+ * 100-continue (417).  Empty elements of a Transfer-Encoding list are
+ * ignored: ",chunked" is chunked, and so is an empty Transfer-Encoding
+ * field next to a "chunked" one.
  */
 int	http_request_framing(const struct http_request *req,
 	    struct http_framing *f, struct http_error *err);
@@ -104,10 +106,37 @@ int	http_request_framing(const struct http_request *req,
 /*
  * Same for a response to a request whose method was HEAD (head_request)
  * or CONNECT.  HEAD, 1xx, 204 and 304 have no body.  Returns 0 or -1
- * (502-worthy framing errors from an upstream).
+ * (502-worthy framing errors from an upstream).  A Transfer-Encoding
+ * with a coding that http_te_normalize() cannot pass on is such an
+ * error: one that is not a token with token=token parameters (a quoted
+ * parameter value, say), or chunked with parameters.
  */
 int	http_response_framing(const struct http_response *res,
 	    int head_request, struct http_framing *f, struct http_error *err);
+
+/*
+ * The one Transfer-Encoding value to send for a message whose fields
+ * are hdrs[0..n): the codings of all its Transfer-Encoding fields, in
+ * order, joined with ", ".  Lists are split on commas as the framing
+ * functions split them; empty elements and the OWS around elements are
+ * dropped; coding and parameter names are lowercased, parameter values
+ * kept, whitespace inside a coding removed ("GZip ; L = 9" becomes
+ * "gzip;l=9").  So ",chunked" gives "chunked", and two fields "gzip"
+ * and "Chunked" give "gzip, chunked".  Other fields are ignored.
+ *
+ * Writes the value and a NUL to out[0..outlen) and returns its length
+ * (0 if there is no coding at all).  Returns -1, with out[0] = NUL when
+ * outlen > 0, if value and NUL do not fit or a coding is not one
+ * http_*_framing() accepts (see http_response_framing()).  An outlen of
+ * 2 * (value_len + 1) summed over the Transfer-Encoding fields, plus 1,
+ * is always enough.  No allocation.
+ *
+ * It rewrites, it does not judge: call it once framing has said
+ * HTTP_BODY_CHUNKED (then it returns -1 only when out is too small, and
+ * the value ends in "chunked"); "chunked, chunked" is written as such.
+ */
+ssize_t	http_te_normalize(const struct http_header *hdrs, size_t n,
+	    char *out, size_t outlen);
 
 /* Case-insensitive comparison of a header's name with a NUL-terminated one. */
 int	http_header_is(const struct http_header *h, const char *name);
@@ -120,7 +149,7 @@ int	http_list_has_token(const char *value, size_t len, const char *token);
  * True for Connection, Keep-Alive, Proxy-Connection, Proxy-Authorization,
  * Proxy-Authenticate, TE, Trailer, Transfer-Encoding, Upgrade, and any
  * name listed in a Connection header.  (Transfer-Encoding is re-added by
- * the forwarder when it keeps chunked framing.)
+ * the forwarder when it keeps chunked framing: see http_te_normalize().)
  */
 int	http_header_is_hop_by_hop(const struct http_header *h,
 	    const struct http_header *hdrs, size_t n);

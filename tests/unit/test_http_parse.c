@@ -886,6 +886,248 @@ test_helpers(void)
 }
 
 /*
+ * Transfer-Encoding as forwarded (issue 8, bug 6): what the framing
+ * functions make of the fields, and what http_te_normalize() writes for
+ * them.  Rows are the fields of a POST request or a 200 response.
+ */
+
+#define TE_REQ	0
+#define TE_RES	1
+#define TE_FAIL	NULL	/* http_te_normalize() returns -1 */
+
+struct te_case {
+	int			 response;
+	const char		*fields;
+	int			 ret;		/* framing: 0 or -1 */
+	enum http_body_kind	 body;		/* when 0 */
+	const char		*te;		/* normalized, or TE_FAIL */
+};
+
+static const struct te_case te_cases[] = {
+	/* The forms of the report: empty list elements are dropped. */
+	{ TE_REQ, "Transfer-Encoding: ,chunked\r\n", 0, HTTP_BODY_CHUNKED,
+	    "chunked" },
+	{ TE_REQ, "Transfer-Encoding: chunked,\r\n", 0, HTTP_BODY_CHUNKED,
+	    "chunked" },
+	{ TE_REQ, "Transfer-Encoding: , chunked\r\n", 0, HTTP_BODY_CHUNKED,
+	    "chunked" },
+	{ TE_REQ, "Transfer-Encoding: chunked, ,\r\n", 0, HTTP_BODY_CHUNKED,
+	    "chunked" },
+	{ TE_REQ, "Transfer-Encoding:\r\nTransfer-Encoding: chunked\r\n", 0,
+	    HTTP_BODY_CHUNKED, "chunked" },
+	{ TE_REQ, "Transfer-Encoding: chunked\r\nTransfer-Encoding:  \r\n",
+	    0, HTTP_BODY_CHUNKED, "chunked" },
+	{ TE_REQ, "Transfer-Encoding: ,,\t, ,chunked , ,,\r\n", 0,
+	    HTTP_BODY_CHUNKED, "chunked" },
+	{ TE_REQ, "Transfer-Encoding: chunked\r\n", 0, HTTP_BODY_CHUNKED,
+	    "chunked" },
+	{ TE_REQ, "transfer-encoding: ChUnKeD\r\n", 0, HTTP_BODY_CHUNKED,
+	    "chunked" },
+	{ TE_REQ, "Host: a\r\nTransfer-Encoding: CHUNKED\r\nX: gzip\r\n", 0,
+	    HTTP_BODY_CHUNKED, "chunked" },
+	/* Refused requests: normalized all the same, or not at all. */
+	{ TE_REQ, "Transfer-Encoding: gzip, chunked\r\n", -1, HTTP_BODY_NONE,
+	    "gzip, chunked" },
+	{ TE_REQ, "Transfer-Encoding: chunked, chunked\r\n", -1,
+	    HTTP_BODY_NONE, "chunked, chunked" },
+	{ TE_REQ, "Transfer-Encoding: chunked;q=1\r\n", -1, HTTP_BODY_NONE,
+	    TE_FAIL },
+	{ TE_REQ, "Transfer-Encoding: \"chunked\"\r\n", -1, HTTP_BODY_NONE,
+	    TE_FAIL },
+	{ TE_REQ, "Transfer-Encoding: chunked x\r\n", -1, HTTP_BODY_NONE,
+	    TE_FAIL },
+	{ TE_REQ, "Transfer-Encoding:\r\n", -1, HTTP_BODY_NONE, "" },
+	{ TE_REQ, "Transfer-Encoding: ,\r\n", -1, HTTP_BODY_NONE, "" },
+	/* Responses may carry other codings before chunked. */
+	{ TE_RES, "Transfer-Encoding: gzip, chunked\r\n", 0,
+	    HTTP_BODY_CHUNKED, "gzip, chunked" },
+	{ TE_RES, "Transfer-Encoding: gzip,chunked\r\n", 0,
+	    HTTP_BODY_CHUNKED, "gzip, chunked" },
+	{ TE_RES, "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+	    0, HTTP_BODY_CHUNKED, "gzip, chunked" },
+	{ TE_RES, "Transfer-Encoding: GZip ,\tChunked\r\n", 0,
+	    HTTP_BODY_CHUNKED, "gzip, chunked" },
+	{ TE_RES, "Transfer-Encoding: ,gzip,,\r\nTransfer-Encoding:\r\n"
+	    "Transfer-Encoding: , chunked\r\n", 0, HTTP_BODY_CHUNKED,
+	    "gzip, chunked" },
+	{ TE_RES, "Transfer-Encoding: x-custom, deflate, chunked\r\n", 0,
+	    HTTP_BODY_CHUNKED, "x-custom, deflate, chunked" },
+	{ TE_RES, "Transfer-Encoding: gzip;level=9, chunked\r\n", 0,
+	    HTTP_BODY_CHUNKED, "gzip;level=9, chunked" },
+	{ TE_RES, "Transfer-Encoding: GZIP ; Level = AbC\t;b=1, chunked\r\n",
+	    0, HTTP_BODY_CHUNKED, "gzip;level=AbC;b=1, chunked" },
+	{ TE_RES, "Transfer-Encoding: gzip\r\n", 0, HTTP_BODY_CLOSE, "gzip" },
+	{ TE_RES, "Transfer-Encoding: chunked, gzip\r\n", 0, HTTP_BODY_CLOSE,
+	    "chunked, gzip" },
+	{ TE_RES, "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked"
+	    "\r\n", -1, HTTP_BODY_NONE, "chunked, chunked" },
+	{ TE_RES, "Transfer-Encoding: , ,\r\n", -1, HTTP_BODY_NONE, "" },
+	/*
+	 * Codings we cannot pass on unambiguously: quoted parameter values
+	 * (a quoted comma would split differently downstream), chunked with
+	 * parameters, anything not token [; token=token].
+	 */
+	{ TE_RES, "Transfer-Encoding: x;p=\", chunked\r\n", -1,
+	    HTTP_BODY_NONE, TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: x;p=\"a\", chunked\r\n", -1,
+	    HTTP_BODY_NONE, TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: x;p=\"a,b\", chunked\r\n", -1,
+	    HTTP_BODY_NONE, TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: \"chunked\"\r\n", -1, HTTP_BODY_NONE,
+	    TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: chunked;x=1\r\n", -1, HTTP_BODY_NONE,
+	    TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: gzip, chunked ;x=1\r\n", -1,
+	    HTTP_BODY_NONE, TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: gzip;, chunked\r\n", -1,
+	    HTTP_BODY_NONE, TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: gzip;=1, chunked\r\n", -1,
+	    HTTP_BODY_NONE, TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: gzip;a, chunked\r\n", -1,
+	    HTTP_BODY_NONE, TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: gzip;a=, chunked\r\n", -1,
+	    HTTP_BODY_NONE, TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: gzip;a=1=2, chunked\r\n", -1,
+	    HTTP_BODY_NONE, TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: g zip, chunked\r\n", -1,
+	    HTTP_BODY_NONE, TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: gzip/1, chunked\r\n", -1,
+	    HTTP_BODY_NONE, TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: ;, chunked\r\n", -1, HTTP_BODY_NONE,
+	    TE_FAIL },
+	{ TE_RES, "Transfer-Encoding: gzip\r\nTransfer-Encoding: x y\r\n"
+	    "Transfer-Encoding: chunked\r\n", -1, HTTP_BODY_NONE, TE_FAIL },
+};
+
+static void
+check_te_case(const struct te_case *c)
+{
+	char			 head[512], out[128];
+	struct http_header	 hdrs[MAX_HDRS];
+	struct http_request	 req;
+	struct http_response	 res;
+	struct http_framing	 f;
+	struct http_error	 err = { 0, NULL };
+	const struct http_header *h;
+	size_t			 len, n, i, bound = 1;
+	ssize_t			 r;
+	int			 ret;
+
+	snprintf(head, sizeof(head), "%s%s\r\n", c->response ?
+	    "HTTP/1.1 200 OK\r\n" : "POST / HTTP/1.1\r\n", c->fields);
+	len = strlen(head);
+	if (c->response) {
+		ret = parse_res(head, len, &default_limits, &res, hdrs, &err);
+		h = res.headers;
+		n = res.num_headers;
+	} else {
+		ret = parse_req(head, len, &default_limits, &req, hdrs, &err);
+		h = req.headers;
+		n = req.num_headers;
+	}
+	CHECK(ret == (int)len, "te %s: head does not parse (%d)", c->fields,
+	    ret);
+	if (ret != (int)len)
+		return;
+	ret = c->response ? http_response_framing(&res, 0, &f, &err) :
+	    http_request_framing(&req, &f, &err);
+	CHECK(ret == c->ret && (ret == -1 || f.body == c->body),
+	    "te %s: framing %d body %d", c->fields, ret, f.body);
+	CHECK(ret == -1 || c->te != TE_FAIL,
+	    "te %s: framing accepts what cannot be normalized", c->fields);
+
+	memset(out, 'Z', sizeof(out));
+	r = http_te_normalize(h, n, out, sizeof(out) - 8);
+	if (c->te == TE_FAIL)
+		CHECK(r == -1 && out[0] == '\0', "te %s: normalized to %zd",
+		    c->fields, r);
+	else
+		CHECK(r == (ssize_t)strlen(c->te) && strcmp(out, c->te) == 0,
+		    "te %s: normalized to %zd \"%.*s\", want \"%s\"",
+		    c->fields, r, r > 0 ? (int)r : 0, out, c->te);
+	CHECK(memcmp(out + sizeof(out) - 8, "ZZZZZZZZ", 8) == 0,
+	    "te %s: wrote past outlen", c->fields);
+	if (c->te == TE_FAIL)
+		return;
+	/* Exactly the room for value and NUL, and one byte less. */
+	memset(out, 'Z', sizeof(out));
+	len = strlen(c->te);
+	r = http_te_normalize(h, n, out, len + 1);
+	CHECK(r == (ssize_t)len && strcmp(out, c->te) == 0,
+	    "te %s: exact fit gave %zd", c->fields, r);
+	CHECK(out[len + 1] == 'Z', "te %s: exact fit overran", c->fields);
+	memset(out, 'Z', sizeof(out));
+	r = http_te_normalize(h, n, out, len);
+	CHECK(r == -1 && (len == 0 || out[0] == '\0') && out[len] == 'Z',
+	    "te %s: one byte short gave %zd", c->fields, r);
+	/* The documented bound on the room needed holds. */
+	for (i = 0; i < n; i++)
+		if (http_header_is(&h[i], "Transfer-Encoding"))
+			bound += 2 * (h[i].value_len + 1);
+	CHECK(len + 1 <= bound, "te %s: %zu over the bound %zu", c->fields,
+	    len + 1, bound);
+	/* Normalized, it reads the same and normalizes to itself. */
+	snprintf(head, sizeof(head), "%sTransfer-Encoding: %s\r\n\r\n",
+	    c->response ? "HTTP/1.1 200 OK\r\n" : "POST / HTTP/1.1\r\n",
+	    c->te);
+	len = strlen(head);
+	if (c->response) {
+		ret = parse_res(head, len, &default_limits, &res, hdrs, &err);
+		if (ret == (int)len && (ret = http_response_framing(&res, 0,
+		    &f, &err)) == 0)
+			r = http_te_normalize(res.headers, res.num_headers, out,
+			    sizeof(out));
+	} else {
+		ret = parse_req(head, len, &default_limits, &req, hdrs, &err);
+		if (ret == (int)len && (ret = http_request_framing(&req, &f,
+		    &err)) == 0)
+			r = http_te_normalize(req.headers, req.num_headers, out,
+			    sizeof(out));
+	}
+	if (c->ret == 0 && c->te[0] != '\0')
+		CHECK(ret == 0 && f.body == c->body && strcmp(out, c->te) == 0,
+		    "te %s: normalized form reads differently", c->fields);
+}
+
+/* Edge cases of the buffer and of the fields looked at. */
+static void
+test_te_normalize(void)
+{
+	struct http_header	 h[4];
+	char			 out[64];
+	ssize_t			 r;
+
+	h[0] = header("Content-Type", "a, b");
+	h[1] = header("TE", "trailers");
+	h[2] = header("transfer-ENCODING", "Chunked");
+	h[3] = header("Transfer-Encoding-X", "gzip");
+	r = http_te_normalize(h, 4, out, sizeof(out));
+	CHECK(r == 7 && strcmp(out, "chunked") == 0,
+	    "te: only Transfer-Encoding fields: %zd %s", r, out);
+	r = http_te_normalize(h, 0, out, sizeof(out));
+	CHECK(r == 0 && out[0] == '\0', "te: no fields: %zd", r);
+	r = http_te_normalize(h, 2, out, 1);
+	CHECK(r == 0 && out[0] == '\0', "te: no codings, room for NUL: %zd",
+	    r);
+	out[0] = 'Z';
+	r = http_te_normalize(h, 2, out, 0);
+	CHECK(r == -1 && out[0] == 'Z', "te: outlen 0: %zd", r);
+	r = http_te_normalize(h, 2, NULL, 0);
+	CHECK(r == -1, "te: NULL out, outlen 0: %zd", r);
+	/* A later field that does not fit fails the whole value. */
+	h[0] = header("Transfer-Encoding", "gzip");
+	h[1] = header("Transfer-Encoding", "deflate");
+	h[2] = header("Transfer-Encoding", "chunked");
+	r = http_te_normalize(h, 3, out, 15);
+	CHECK(r == -1 && out[0] == '\0', "te: 22 bytes into 15: %zd", r);
+	r = http_te_normalize(h, 3, out, 22);
+	CHECK(r == -1 && out[0] == '\0', "te: 22 bytes into 22: %zd", r);
+	r = http_te_normalize(h, 3, out, 23);
+	CHECK(r == 22 && strcmp(out, "gzip, deflate, chunked") == 0,
+	    "te: 22 bytes into 23: %zd", r);
+}
+
+/*
  * Request targets.
  */
 
@@ -1333,6 +1575,9 @@ main(void)
 	    sizeof(res_framing_cases[0]); i++)
 		check_res_framing(&res_framing_cases[i]);
 	test_helpers();
+	for (i = 0; i < sizeof(te_cases) / sizeof(te_cases[0]); i++)
+		check_te_case(&te_cases[i]);
+	test_te_normalize();
 	for (i = 0; i < sizeof(uri_cases) / sizeof(uri_cases[0]); i++)
 		check_uri_case(&uri_cases[i], 0);
 	for (i = 0; i < sizeof(authority_cases) / sizeof(authority_cases[0]);
