@@ -16,10 +16,12 @@
 #include <event2/buffer.h>
 
 #include "client.h"
+#include "exchange.h"
 #include "forward.h"
 #include "log.h"
 #include "modproxy.h"
 #include "reply.h"
+#include "request.h"
 #include "route.h"
 #include "tunnel.h"
 #include "upstream.h"
@@ -80,16 +82,36 @@ client_close(struct client *c, const char *reason)
 {
 	struct worker *w = c->w;
 
-	(void)reason;
+	if (c->state == CLIENT_CLOSED)
+		return;
+	log_debug(w->log, "client %s: closed: %s", c->peer, reason);
 	if (c->ex)
-		forward_free(c->ex);
+		exchange_close(c->ex, reason);
 	if (c->tun)
 		tunnel_free(c->tun, reason);
+	c->tun = NULL;
 	if (c->bev)
 		bufferevent_free(c->bev);
+	c->bev = NULL;
+	c->state = CLIENT_CLOSED;
 	TAILQ_REMOVE(&w->clients, c, link);
 	w->nclients--;
-	free(c);
+	/* The struct itself is freed from the loop, not under a caller that
+	 * may still hold it (Redis' freeClientAsync). */
+	TAILQ_INSERT_TAIL(&w->closed, c, link);
+	if (w->reap_ev)
+		event_active(w->reap_ev, EV_TIMEOUT, 0);
+}
+
+void
+client_reap(struct worker *w)
+{
+	struct client *c;
+
+	while ((c = TAILQ_FIRST(&w->closed)) != NULL) {
+		TAILQ_REMOVE(&w->closed, c, link);
+		free(c);
+	}
 	worker_client_gone(w);
 }
 
@@ -122,23 +144,7 @@ void
 client_refuse(struct client *c, const struct http_request *req, int status,
     const char *reason)
 {
-	struct access_entry e;
-	char method[24] = "-", target[1024] = "-";
-
-	if (req) {
-		snprintf(method, sizeof(method), "%.*s", (int)req->method_len,
-		    req->method);
-		snprintf(target, sizeof(target), "%.*s", (int)req->target_len,
-		    req->target);
-	}
-	memset(&e, 0, sizeof(e));
-	e.client = c->peer;
-	e.method = method;
-	e.target = target;
-	e.status = status;
-	e.upstream = "-";
-	e.note = reason;
-	log_access(c->w->log, &e);
+	request_log_refusal(c, req, status, reason);
 	client_answer(c, status, reason);
 }
 
@@ -164,32 +170,6 @@ client_exchange_done(struct client *c, int keep_alive)
 	bufferevent_enable(c->bev, EV_READ);
 	/* A pipelined request may already be waiting. */
 	client_parse_head(c);
-}
-
-const struct route *
-client_route(struct client *c, const struct http_request *req,
-    const char *host, size_t host_len, uint16_t port)
-{
-	struct route_query q;
-
-	memset(&q, 0, sizeof(q));
-	q.host = host;
-	q.host_len = host_len;
-	q.port = port;
-	q.method = req->method;
-	q.method_len = req->method_len;
-	q.target = req->target;
-	q.target_len = req->target_len;
-	q.client = (const struct sockaddr *)&c->addr;
-	return route_lookup(c->w->cfg, &q, c->w->md, NULL);
-}
-
-const char *
-client_denied_reason(struct client *c, const struct route *r)
-{
-	snprintf(c->w->reason, sizeof(c->w->reason),
-	    "denied by route '%s'", r->name);
-	return c->w->reason;
 }
 
 void
@@ -324,12 +304,13 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		client_parse_head(c);
 		break;
 	case CLIENT_FORWARD:
-		forward_client_read(c->ex);
+		exchange_client_read(c->ex);
 		break;
 	case CLIENT_CLOSING:
 		evbuffer_drain(in, evbuffer_get_length(in));
 		break;
 	case CLIENT_TUNNEL:
+	case CLIENT_CLOSED:
 		break;	/* bytes wait until the tunnel is up */
 	}
 }
@@ -340,7 +321,7 @@ client_write_cb(struct bufferevent *bev, void *arg)
 	struct client *c = arg;
 
 	if (c->state == CLIENT_FORWARD) {
-		forward_client_write(c->ex);
+		exchange_client_write(c->ex);
 	} else if (c->state == CLIENT_CLOSING &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 		if (c->read_eof) {
@@ -373,7 +354,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		client_head_event(c, what);
 		break;
 	case CLIENT_FORWARD:
-		forward_client_event(c->ex, what);
+		exchange_client_event(c->ex, what);
 		break;
 	case CLIENT_CLOSING:
 		if ((what & BEV_EVENT_EOF) &&
@@ -385,6 +366,8 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		break;
 	case CLIENT_TUNNEL:
 		client_close(c, "client gone while connecting");
+		break;
+	case CLIENT_CLOSED:
 		break;
 	}
 }

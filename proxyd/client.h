@@ -13,11 +13,17 @@ void	client_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	    int salen);
 
 /*
- * The one teardown path: frees the exchange or tunnel, the bufferevent
- * and the client.  reason is for the debug log.  Safe inside callbacks
- * of the client's own bufferevents (libevent defers the frees).
+ * The one teardown path: ends the exchange or tunnel (each logs its
+ * request once, with reason as the note if it had none), frees the
+ * bufferevent (closing the socket) and schedules the struct itself to
+ * be freed from the event loop, so that a caller inside a callback may
+ * still read c after this returns (never use c->ex, c->tun or c->bev).
+ * reason goes to the debug log.  Calling it twice is harmless.
  */
 void	client_close(struct client *c, const char *reason);
+
+/* Free the clients closed since the last call (the worker's reap event). */
+void	client_reap(struct worker *w);
 
 /*
  * Answer status with a one-line body "proxyd: reason", then close once
@@ -36,17 +42,6 @@ void	client_answer(struct client *c, int status, const char *reason);
  * once); otherwise it is closed when its output has been flushed.
  */
 void	client_exchange_done(struct client *c, int keep_alive);
-
-/*
- * The route of a request to host:port (thread-safe: uses the worker's
- * regex match data).  Never NULL.
- */
-const struct route *client_route(struct client *c,
-	    const struct http_request *req, const char *host, size_t host_len,
-	    uint16_t port);
-
-/* The 403 reason for a route that sends nothing anywhere (deny). */
-const char *client_denied_reason(struct client *c, const struct route *r);
 
 /* Close every client idle between requests (graceful shutdown). */
 void	client_close_idle(struct worker *w);

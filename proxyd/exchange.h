@@ -1,12 +1,20 @@
 /*
- * exchange.h - one request and its response, as forward.c carries them
- * (private to forward.c and modproxy.c, which share the machinery and
- * differ in where the request goes: struct exchange_ops).
+ * exchange.h - one HTTP request and its response, relayed between the
+ * client and an upstream: the engine that forward.c (origins, parent
+ * proxies) and modproxy.c (GOPROXY mirrors) drive through struct
+ * exchange_ops.  exchange.c owns the relay: the request head, both
+ * bodies with their framing, response parsing, bandwidth shaping,
+ * backpressure, the pool hand-back and the end of the exchange.
+ *
+ * Lifetime rule: every function that can end an exchange returns 1 while
+ * it is still alive and 0 once it is gone (freed); callers check it and
+ * never touch the exchange after a 0.  exchange_close() is the one
+ * teardown path.
  */
 #ifndef PROXYD_EXCHANGE_H
 #define PROXYD_EXCHANGE_H
 
-#include "admit.h"
+#include "request.h"
 #include "proxyd.h"
 
 /* Where a message body is in its framing. */
@@ -14,8 +22,9 @@ struct body {
 	enum http_body_kind	 kind;
 	uint64_t		 left;		/* HTTP_BODY_LENGTH */
 	struct http_chunked	 chunked;	/* HTTP_BODY_CHUNKED */
+	int			 dechunk;	/* pass the data only (1.0 client) */
 	int			 done;
-	uint64_t		 total;
+	uint64_t		 total;		/* framing included */
 };
 
 enum resp_state {
@@ -27,82 +36,81 @@ enum resp_state {
 struct exchange;
 
 /*
- * What differs between the two kinds of exchange: an HTTP request for an
- * origin (forward.c: direct, or through a parent proxy, with failover) and
- * a GOPROXY request for a route's mirrors (modproxy.c: Go's fallback).
+ * What differs between the kinds of exchange.  Functions returning int
+ * return 1 if the exchange is still alive, 0 if they ended it.
  */
 struct exchange_ops {
 	/* Open (or take from the pool) the upstream of the current attempt;
-	 * ends in exchange_attach() or ops->failed(). */
-	void	(*connect)(struct exchange *ex);
+	 * goes on in exchange_attach() or ops->failed(). */
+	int	(*connect)(struct exchange *ex);
 	/* The request head for the current upstream. */
 	void	(*send_head)(struct exchange *ex, struct evbuffer *out);
-	/* A final response head arrived: 0 to pass it to the client, 1 when
-	 * the hook took over (fell back to another upstream). */
+	/* A final response head arrived: 1 to pass it to the client, 0
+	 * when the hook ended the exchange, 2 when it took over (went on
+	 * to another upstream). */
 	int	(*response)(struct exchange *ex, const struct http_response *res);
 	/* The attempt failed before any response reached the client. */
-	void	(*failed)(struct exchange *ex, int status, const char *why);
+	int	(*failed)(struct exchange *ex, int status, const char *why);
+	/* Free what the kind holds besides the exchange (may be NULL). */
+	void	(*release)(struct exchange *ex);
 };
 
 struct exchange {
 	const struct exchange_ops *ops;
+	struct request		 rq;
 	struct client		*c;
 	struct upconn		*connecting;
 	struct bufferevent	*up;
-	const struct route	*route;
-	int			 upi;		/* upstream in use, route's index */
-	struct evbuffer		*head;		/* headers for the origin */
-	char			*line_origin;	/* "GET /p HTTP/1.1\r\n" */
+	struct evbuffer		*head;		/* end-to-end headers */
 	char			 key[320];	/* pool key, per upstream kind */
-	char			 host[256];	/* origin, lowercase */
-	uint16_t		 port;
-	char			 hostport[272];	/* Host header for the origin */
-	char			 peer[56];	/* address connected to */
-	char			*method;
-	char			*target;	/* as the client sent it, for the log */
 	int			 client_minor;
 	int			 head_request;
 	int			 client_keep_alive;	/* client asked for it */
 	int			 reused;	/* up came from the pool */
 	int			 retried;
 	int			 up_paused;	/* up reads off: client output full */
+	int			 up_eof;	/* upstream closed; input may remain */
 
 	struct body		 req;
 	struct body		 resp;
 	enum resp_state		 resp_state;
 	int			 resp_keep_alive;	/* origin allows reuse */
 	int			 resp_started;	/* client got the final head */
-	int			 status;
-	uint64_t		 bytes_in;	/* from the client */
-	uint64_t		 bytes_out;	/* to the client */
-	int64_t			 start;
-	struct admission	 adm;		/* the route's limits */
 	struct event		*shape_timer;	/* bandwidth: pump again */
-
-	/* GOPROXY requests (modproxy.c). */
-	char			*modpath;	/* protocol path, escaped */
-	char			 modlog[1400];	/* module=... version=... kind=... */
-	char			 tried[400];	/* mirrors tried, with outcomes */
-	int64_t			 attempt_start;
 };
 
 /*
- * Set up an exchange for req (head_len bytes, not yet drained): checks
- * the framing, copies what outlives the client's buffer, builds the
- * end-to-end headers (without Host).  Answers the client and returns NULL
- * on refusal.
+ * A new exchange of size bytes (a kind's structure that starts with
+ * struct exchange) for req: checks the framing, copies what outlives the
+ * client's buffer, builds the end-to-end headers (without Host).
+ * Answers the client and returns NULL on refusal.
  */
 struct exchange	*exchange_new(struct client *c, const struct http_request *req,
-		    const struct exchange_ops *ops);
+		    const struct exchange_ops *ops, size_t size);
 
-/* Take over the client (drain the head) and go: limits, then connect. */
+/*
+ * Take over the client (drain the head) and go: deny, limits, connect.
+ * The route and upstream (rq.route, rq.upi) are set.
+ */
 void		 exchange_run(struct exchange *ex, size_t head_len);
 
 /* Attach a connected upstream: send the head, start the request body. */
-void		 exchange_attach(struct exchange *ex, struct bufferevent *up);
+int		 exchange_attach(struct exchange *ex, struct bufferevent *up);
 
-/* Answer the client (or cut it once the response began), log, free. */
-void		 exchange_fail(struct exchange *ex, int status, const char *why);
+/*
+ * The exchange failed: answer the client (or cut it once the response
+ * began), log, free.  Returns 0.
+ */
+int		 exchange_fail(struct exchange *ex, int status, const char *why);
+
+/*
+ * The one teardown path, for the client's teardown: log (status 503
+ * unless one is set) with note, free.  No answer is written.
+ */
+void		 exchange_close(struct exchange *ex, const char *note);
+
+/* Free an exchange that never ran (no log, no answer). */
+void		 exchange_free(struct exchange *ex);
 
 /*
  * The upstream_cb of every connect an ops->connect starts: records the
@@ -114,7 +122,19 @@ void		 exchange_connected(struct bufferevent *bev,
 /* Append the end-to-end headers and the empty line (after Host). */
 void		 exchange_add_head(struct exchange *ex, struct evbuffer *out);
 
+/*
+ * May the request go to another upstream after this one failed?  Only an
+ * idempotent method (RFC 9110 9.2.2) of which no body byte was sent and
+ * no response byte received: nothing is ever sent twice otherwise.
+ */
+int		 exchange_resendable(const struct exchange *ex);
+
 /* Release the current upstream (not reusable: a response was abandoned). */
 void		 exchange_drop_upstream(struct exchange *ex);
+
+/* The client's bufferevent became readable / drained / had an event. */
+void		 exchange_client_read(struct exchange *ex);
+void		 exchange_client_write(struct exchange *ex);
+void		 exchange_client_event(struct exchange *ex, short what);
 
 #endif /* PROXYD_EXCHANGE_H */

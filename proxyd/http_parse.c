@@ -1414,3 +1414,9 @@ http_chunked_scan(struct http_chunked *c, const char *buf, size_t len,
 	*done = c->state == CS_DONE;
 	return (ssize_t)i;
 }
+
+uint64_t
+http_chunked_data_left(const struct http_chunked *c)
+{
+	return c->state == CS_DATA ? c->remaining : 0;
+}

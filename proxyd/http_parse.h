@@ -209,4 +209,11 @@ void	http_chunked_init(struct http_chunked *c);
 ssize_t	http_chunked_scan(struct http_chunked *c, const char *buf, size_t len,
 	    int *done);
 
+/*
+ * Data bytes of the current chunk still to come when the scanner is
+ * inside chunk data, else 0 (it is in framing: size line, CRLF, trailer).
+ * A forwarder that strips the framing passes exactly these bytes on.
+ */
+uint64_t http_chunked_data_left(const struct http_chunked *c);
+
 #endif /* PROXYD_HTTP_PARSE_H */

@@ -21,6 +21,7 @@ struct logger {
 	char	*error_path;	/* NULL: stderr */
 	int	 access_fd;	/* atomic; -1 = off */
 	int	 error_fd;	/* atomic */
+	int	 debug;		/* set before the workers start */
 };
 
 static int
@@ -171,20 +172,17 @@ log_access(struct logger *l, const struct access_entry *e)
 	log_write(fd, line, n, sizeof(line));
 }
 
-void
-log_error(struct logger *l, const char *fmt, ...)
+static void
+log_verror(struct logger *l, const char *fmt, va_list ap)
 {
 	char line[1024], when[40];
-	va_list ap;
 	int fd, n, m;
 
 	fd = l ? __atomic_load_n(&l->error_fd, __ATOMIC_RELAXED) :
 	    STDERR_FILENO;
 	log_time(when, sizeof(when));
 	n = snprintf(line, sizeof(line), "%s proxyd[%d]: ", when, (int)getpid());
-	va_start(ap, fmt);
 	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
 	if (m < 0)
 		return;
 	n += m;
@@ -192,4 +190,33 @@ log_error(struct logger *l, const char *fmt, ...)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
 	log_write(fd, line, n, sizeof(line));
+}
+
+void
+log_error(struct logger *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_verror(l, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_set_debug(struct logger *l, int on)
+{
+	if (l)
+		l->debug = on;
+}
+
+void
+log_debug(struct logger *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (l == NULL || !l->debug)
+		return;
+	va_start(ap, fmt);
+	log_verror(l, fmt, ap);
+	va_end(ap);
 }

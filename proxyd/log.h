@@ -42,4 +42,9 @@ void		 log_access(struct logger *l, const struct access_entry *e);
 void		 log_error(struct logger *l, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 
+/* Debug lines (proxyd -d): to the error log, only when enabled. */
+void		 log_set_debug(struct logger *l, int on);
+void		 log_debug(struct logger *l, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 #endif /* PROXYD_LOG_H */

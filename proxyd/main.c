@@ -34,11 +34,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: proxyd [-t] [-c FILE]\n"
+	    "usage: proxyd [-dt] [-c FILE]\n"
 	    "       proxyd --explain TARGET [-c FILE]\n"
 	    "       proxyd -V | -h\n"
 	    "  -c FILE  configuration file (default: built-in defaults,\n"
 	    "           listen 127.0.0.1:3128, loopback clients only)\n"
+	    "  -d       debug lines in the error log (why each client closed)\n"
 	    "  -t       check the configuration and exit (0 ok, 1 errors)\n"
 	    "  --explain TARGET\n"
 	    "           print the route a URL (GET) or host:port (CONNECT)\n"
@@ -213,15 +214,19 @@ main(int argc, char *argv[])
 	struct daemon d;
 	static const struct option longopts[] = {
 		{ "explain", required_argument, NULL, 'E' },
+		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = NULL, *explain = NULL;
-	int ch, test = 0, rc;
+	int ch, test = 0, debug = 0, rc;
 
-	while ((ch = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dthV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
 		case 'E':
 			explain = optarg;
 			break;
@@ -267,6 +272,7 @@ main(int argc, char *argv[])
 		daemon_free(&d);
 		return 1;
 	}
+	log_set_debug(d.log, debug);
 	rc = daemon_run(&d);
 	daemon_free(&d);
 	return rc;

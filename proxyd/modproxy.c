@@ -19,7 +19,6 @@
 
 #include "client.h"
 #include "exchange.h"
-#include "forward.h"
 #include "goproxy.h"
 #include "modproxy.h"
 #include "pool.h"
@@ -27,18 +26,35 @@
 #include "tls.h"
 #include "upstream.h"
 
-static void	mirror_connect(struct exchange *ex);
+/* A GOPROXY exchange: the engine's exchange plus the module request. */
+struct mirror {
+	struct exchange	 ex;		/* first: cast target */
+	char		*modpath;	/* protocol path, escaped */
+	char		 modlog[1400];	/* module=... version=... kind=... */
+	char		 tried[400];	/* mirrors tried, with outcomes */
+	int64_t		 attempt_start;
+};
+
+static int	mirror_connect(struct exchange *ex);
 static void	mirror_send_head(struct exchange *ex, struct evbuffer *out);
 static int	mirror_response(struct exchange *ex,
 		    const struct http_response *res);
-static void	mirror_failed(struct exchange *ex, int status, const char *why);
+static int	mirror_failed(struct exchange *ex, int status, const char *why);
+static void	mirror_release(struct exchange *ex);
 
 static const struct exchange_ops mirror_ops = {
 	mirror_connect,
 	mirror_send_head,
 	mirror_response,
 	mirror_failed,
+	mirror_release,
 };
+
+static void
+mirror_release(struct exchange *ex)
+{
+	free(((struct mirror *)ex)->modpath);
+}
 
 static const char *const kind_names[] = {
 	[GOPROXY_LIST] = "list", [GOPROXY_INFO] = "info",
@@ -88,10 +104,11 @@ mirror_is_https(const struct upstream_conf *uc)
 static void
 mirror_note(struct exchange *ex, const char *outcome)
 {
-	const struct upstream_conf *uc = &ex->route->upstreams[ex->upi];
-	size_t len = strlen(ex->tried);
+	struct mirror *m = (struct mirror *)ex;
+	const struct upstream_conf *uc = &ex->rq.route->upstreams[ex->rq.upi];
+	size_t len = strlen(m->tried);
 
-	snprintf(ex->tried + len, sizeof(ex->tried) - len, "%s%s %s",
+	snprintf(m->tried + len, sizeof(m->tried) - len, "%s%s %s",
 	    len ? ", " : "", uc->type == UPSTREAM_MIRROR ? uc->url : uc->label,
 	    outcome);
 }
@@ -103,27 +120,27 @@ mirror_note(struct exchange *ex, const char *outcome)
 static int
 mirror_may_fall_back(const struct exchange *ex, int notfound)
 {
-	const struct upstream_conf *uc = &ex->route->upstreams[ex->upi];
+	const struct upstream_conf *uc = &ex->rq.route->upstreams[ex->rq.upi];
 
-	if ((size_t)ex->upi + 1 >= ex->route->nupstreams)
+	if ((size_t)ex->rq.upi + 1 >= ex->rq.route->nupstreams)
 		return 0;
 	return uc->fallback == '|' || (uc->fallback == ',' && notfound);
 }
 
 /* Give up on the current upstream and start the next one. */
-static void
+static int
 mirror_next(struct exchange *ex)
 {
 	exchange_drop_upstream(ex);
 	ex->resp_state = RESP_WAIT;
 	ex->reused = 0;
 	ex->retried = 0;
-	ex->peer[0] = '\0';
-	ex->upi++;
-	mirror_connect(ex);
+	ex->rq.peer[0] = '\0';
+	ex->rq.upi++;
+	return mirror_connect(ex);
 }
 
-static void
+static int
 mirror_failed(struct exchange *ex, int status, const char *why)
 {
 	char outcome[200];
@@ -133,12 +150,10 @@ mirror_failed(struct exchange *ex, int status, const char *why)
 	/* A mirror that accepts but never answers fails here, after the
 	 * connect: count it too, so that it is skipped for a while. */
 	if (ex->up != NULL)
-		upstream_report(ex->route, ex->upi, 0, now_ms(ex->c->w->base));
-	if (mirror_may_fall_back(ex, 0)) {
-		mirror_next(ex);
-		return;
-	}
-	exchange_fail(ex, status, why);
+		upstream_report(ex->rq.route, ex->rq.upi, 0, now_ms(ex->c->w->base));
+	if (mirror_may_fall_back(ex, 0))
+		return mirror_next(ex);
+	return exchange_fail(ex, status, why);
 }
 
 static int
@@ -151,20 +166,21 @@ mirror_response(struct exchange *ex, const struct http_response *res)
 	mirror_note(ex, outcome);
 	if ((notfound || res->status >= 500) &&
 	    mirror_may_fall_back(ex, notfound)) {
-		mirror_next(ex);
-		return 1;
+		(void)mirror_next(ex);
+		return 2;
 	}
-	return 0;
+	return 1;
 }
 
 static void
 mirror_send_head(struct exchange *ex, struct evbuffer *out)
 {
-	const struct upstream_conf *uc = &ex->route->upstreams[ex->upi];
+	const struct upstream_conf *uc = &ex->rq.route->upstreams[ex->rq.upi];
 	int defport = uc->port == (mirror_is_https(uc) ? 443 : 80);
 
-	evbuffer_add_printf(out, "%s %s%s HTTP/1.1\r\nHost: %s", ex->method,
-	    mirror_base_path(uc), ex->modpath, uc->host);
+	evbuffer_add_printf(out, "%s %s%s HTTP/1.1\r\nHost: %s",
+	    ex->rq.method, mirror_base_path(uc), ((struct mirror *)ex)->modpath,
+	    uc->host);
 	if (!defport)
 		evbuffer_add_printf(out, ":%u", uc->port);
 	evbuffer_add(out, "\r\n", 2);
@@ -177,7 +193,7 @@ mirror_plain_connected(struct bufferevent *bev, const struct http_error *err,
     const char *peer, void *arg)
 {
 	struct exchange *ex = arg;
-	const struct upstream_conf *uc = &ex->route->upstreams[ex->upi];
+	const struct upstream_conf *uc = &ex->rq.route->upstreams[ex->rq.upi];
 	int64_t left;
 
 	ex->connecting = NULL;
@@ -185,85 +201,81 @@ mirror_plain_connected(struct bufferevent *bev, const struct http_error *err,
 		exchange_connected(bev, err, peer, ex);
 		return;
 	}
-	snprintf(ex->peer, sizeof(ex->peer), "%s", peer);
-	left = ex->attempt_start + ex->route->connect_timeout -
+	snprintf(ex->rq.peer, sizeof(ex->rq.peer), "%s", peer);
+	left = ((struct mirror *)ex)->attempt_start + ex->rq.route->connect_timeout -
 	    now_ms(ex->c->w->base);
 	ex->connecting = tls_connect(ex->c->w->tls, ex->c->w, bev, uc->host,
 	    uc->port, left > 1 ? (int)left : 1, exchange_connected, ex);
 	if (ex->connecting == NULL)
-		exchange_fail(ex, 503, "out of memory");
+		(void)exchange_fail(ex, 503, "out of memory");
 }
 
 /* Answer for a "direct" or "deny" upstream reached in a module route. */
-static void
+static int
 mirror_refuse(struct exchange *ex, const struct upstream_conf *uc)
 {
-	char *why = ex->c->w->reason;
-	size_t len = sizeof(ex->c->w->reason);
+	const char *modpath = ((struct mirror *)ex)->modpath;
+	char *why = ex->rq.why;
+	size_t len = sizeof(ex->rq.why);
 
 	if (uc->type == UPSTREAM_DENY) {
-		snprintf(why, len, "%s: not allowed (route '%s' says deny)",
-		    ex->modpath, ex->route->name);
+		snprintf(why, len, "%s: not allowed (route '%s' says %s)",
+		    modpath, ex->rq.route->name, uc->label);
 		mirror_note(ex, "403");
-		exchange_fail(ex, 403, why);
-		return;
+		return exchange_fail(ex, 403, why);
 	}
 	snprintf(why, len, "%s: not proxied (route '%s' says direct); "
-	    "fetch it directly, e.g. with GOPROXY=...,direct", ex->modpath,
-	    ex->route->name);
+	    "fetch it directly, e.g. with GOPROXY=...,direct", modpath,
+	    ex->rq.route->name);
 	mirror_note(ex, "404");
-	exchange_fail(ex, 404, why);
+	return exchange_fail(ex, 404, why);
 }
 
 /* Connect to the current upstream, or answer for it. */
-static void
+static int
 mirror_connect(struct exchange *ex)
 {
-	const struct route *r = ex->route;
-	const struct upstream_conf *uc = &r->upstreams[ex->upi];
+	const struct route *r = ex->rq.route;
+	const struct upstream_conf *uc = &r->upstreams[ex->rq.upi];
 	const struct upstream_conf *via = r->nvia ? &r->via[0] : NULL;
 	struct worker *w = ex->c->w;
 	struct bufferevent *up;
 
-	if (uc->type == UPSTREAM_DIRECT || uc->type == UPSTREAM_DENY) {
-		mirror_refuse(ex, uc);
-		return;
-	}
-	if (uc->type != UPSTREAM_MIRROR) {
-		mirror_failed(ex, 502, "not a mirror (http and socks5 parents "
-		    "of module routes belong in via =)");
-		return;
-	}
+	if (uc->type == UPSTREAM_DIRECT || uc->type == UPSTREAM_DENY)
+		return mirror_refuse(ex, uc);
+	if (uc->type != UPSTREAM_MIRROR)
+		return mirror_failed(ex, 502, "not a mirror (http and socks5 "
+		    "parents of module routes belong in via =)");
 	if (upstream_is_down(uc, now_ms(w->base)) &&
 	    mirror_may_fall_back(ex, 0)) {
 		mirror_note(ex, "skipped (failing)");
-		mirror_next(ex);
-		return;
+		return mirror_next(ex);
 	}
 	snprintf(ex->key, sizeof(ex->key), "mirror %s%s%s", uc->url,
 	    via ? " via " : "", via ? via->label : "");
-	if (!ex->retried && (up = pool_get(w->pool, ex->key, ex->peer))) {
+	if (!ex->retried &&
+	    (up = pool_get(w->pool, ex->key, ex->rq.peer)) != NULL) {
 		ex->reused = 1;
-		exchange_attach(ex, up);
-		return;
+		return exchange_attach(ex, up);
 	}
-	ex->attempt_start = now_ms(w->base);
+	((struct mirror *)ex)->attempt_start = now_ms(w->base);
 	ex->connecting = upstream_connect(via ? upstream_kind_of(via->type) :
 	    &upstream_direct, w, via, uc->host, uc->port, r->connect_timeout,
 	    mirror_plain_connected, ex);
 	if (ex->connecting == NULL)
-		exchange_fail(ex, 503, "out of memory");
+		return exchange_fail(ex, 503, "out of memory");
+	return 1;
 }
 
 /* "module=M version=V kind=K" (or "sumdb=N kind=K") for the log. */
 static void
-modproxy_describe(struct exchange *ex, const struct goproxy_req *g)
+modproxy_describe(struct mirror *m, const struct goproxy_req *g)
 {
 	if (is_sumdb(g->kind))
-		snprintf(ex->modlog, sizeof(ex->modlog), "sumdb=%s kind=%s",
+		snprintf(m->modlog, sizeof(m->modlog), "sumdb=%s kind=%s",
 		    g->sumdb, kind_names[g->kind]);
 	else
-		snprintf(ex->modlog, sizeof(ex->modlog),
+		snprintf(m->modlog, sizeof(m->modlog),
 		    "module=%s version=%s kind=%s", g->module,
 		    g->version[0] ? g->version : "-", kind_names[g->kind]);
 }
@@ -301,42 +313,32 @@ modproxy_parse(struct client *c, const struct http_request *req,
 	return 0;
 }
 
-/* The route of a GOPROXY request: by module path, or by sumdb name. */
-static const struct route *
-modproxy_route(struct client *c, const struct http_request *req,
-    const struct goproxy_req *g)
-{
-	struct route_query q;
-
-	memset(&q, 0, sizeof(q));
-	q.method = req->method;
-	q.method_len = req->method_len;
-	q.target = req->target;
-	q.target_len = req->target_len;
-	q.module = is_sumdb(g->kind) ? g->sumdb : g->module;
-	q.module_len = strlen(q.module);
-	q.host = "";
-	q.client = (const struct sockaddr *)&c->addr;
-	return route_lookup(c->w->cfg, &q, c->w->md, NULL);
-}
-
-/* ex is set up for path: go. */
+/*
+ * A GOPROXY request for path[0..len) (checked: g) on route r: a mirror
+ * exchange, run.
+ */
 static void
-modproxy_run(struct exchange *ex, const struct goproxy_req *g,
-    const char *path, size_t len, size_t head_len)
+modproxy_run(struct client *c, const struct http_request *req,
+    const struct route *r, const struct goproxy_req *g, const char *path,
+    size_t len, size_t head_len)
 {
-	ex->ops = &mirror_ops;
-	ex->upi = 0;
-	modproxy_describe(ex, g);
-	len = path_without_query(path, len);
-	if ((ex->modpath = strndup(path, len)) == NULL) {
-		struct client *c = ex->c;
+	struct mirror *m;
 
-		forward_free(ex);
-		client_answer(c, 503, "out of memory");
+	m = (struct mirror *)exchange_new(c, req, &mirror_ops, sizeof(*m));
+	if (m == NULL)
+		return;
+	modproxy_describe(m, g);
+	m->ex.rq.module = m->modlog;
+	m->ex.rq.tried = m->tried;
+	m->ex.rq.route = r;
+	m->ex.rq.upi = 0;
+	if ((m->modpath = strndup(path, path_without_query(path, len))) ==
+	    NULL) {
+		exchange_free(&m->ex);
+		client_refuse(c, req, 503, "out of memory");
 		return;
 	}
-	exchange_run(ex, head_len);
+	exchange_run(&m->ex, head_len);
 }
 
 void
@@ -344,25 +346,20 @@ modproxy_start(struct client *c, const struct http_request *req,
     size_t head_len)
 {
 	struct goproxy_req g;
-	struct exchange *ex;
 
-	if (modproxy_parse(c, req, req->target, req->target_len, &g) == -1 ||
-	    (ex = exchange_new(c, req, &mirror_ops)) == NULL)
+	if (modproxy_parse(c, req, req->target, req->target_len, &g) == -1)
 		return;
-	ex->route = modproxy_route(c, req, &g);
-	modproxy_run(ex, &g, req->target, req->target_len, head_len);
+	modproxy_run(c, req, request_route_module(c, req, is_sumdb(g.kind) ?
+	    g.sumdb : g.module), &g, req->target, req->target_len, head_len);
 }
 
 void
-modproxy_take(struct exchange *ex, const struct http_request *req,
-    const char *path, size_t len, size_t head_len)
+modproxy_start_path(struct client *c, const struct http_request *req,
+    const struct route *r, const char *path, size_t len, size_t head_len)
 {
-	struct client *c = ex->c;
 	struct goproxy_req g;
 
-	if (modproxy_parse(c, req, path, len, &g) == -1) {
-		forward_free(ex);
+	if (modproxy_parse(c, req, path, len, &g) == -1)
 		return;
-	}
-	modproxy_run(ex, &g, path, len, head_len);
+	modproxy_run(c, req, r, &g, path, len, head_len);
 }

@@ -14,8 +14,6 @@
 
 #include "proxyd.h"
 
-struct exchange;
-
 /* An origin-form request (head_len bytes, not yet drained). */
 void	modproxy_start(struct client *c, const struct http_request *req,
 	    size_t head_len);
@@ -24,10 +22,12 @@ void	modproxy_start(struct client *c, const struct http_request *req,
 int	modproxy_wants(const struct route *r);
 
 /*
- * Turn ex, an absolute-form request whose route lists mirrors, into a
- * GOPROXY request for path[0..len) and run it.
+ * An absolute-form request for a GOPROXY host whose route r lists
+ * mirrors: a GOPROXY request for path[0..len) (head_len bytes, not yet
+ * drained).
  */
-void	modproxy_take(struct exchange *ex, const struct http_request *req,
-	    const char *path, size_t len, size_t head_len);
+void	modproxy_start_path(struct client *c, const struct http_request *req,
+	    const struct route *r, const char *path, size_t len,
+	    size_t head_len);
 
 #endif /* PROXYD_MODPROXY_H */

@@ -4,7 +4,7 @@
  *
  * Ownership: a worker owns its event_base, evdns_base, listeners, upstream
  * pool, log buffer and every client accepted on it.  A client owns its
- * bufferevent and at most one exchange (forward.c) or tunnel (tunnel.c);
+ * bufferevent and at most one exchange (exchange.c) or tunnel (tunnel.c);
  * client_close() is the one teardown path for all of them.
  */
 #ifndef PROXYD_PROXYD_H
@@ -62,9 +62,10 @@ struct worker {
 	char			*scratch;	/* tunnel relay, TUNNEL_CHUNK */
 	struct regex_md		*md;		/* PCRE2 match data, reused */
 	struct tls_client	*tls;		/* TLS to mirrors */
-	char			 reason[320];	/* built error reasons */
 	size_t			 nhdrs;
 	TAILQ_HEAD(, client)	 clients;
+	TAILQ_HEAD(, client)	 closed;	/* freed by reap_ev */
+	struct event		*reap_ev;	/* activated by client_close */
 	int			 nclients;
 	int			 max_clients;	/* this worker's share */
 };
@@ -73,7 +74,8 @@ enum client_state {
 	CLIENT_HEAD,		/* reading a request head */
 	CLIENT_FORWARD,		/* an exchange is in progress */
 	CLIENT_TUNNEL,		/* CONNECT: connecting or relaying */
-	CLIENT_CLOSING		/* answer written, waiting to flush */
+	CLIENT_CLOSING,		/* answer written, waiting to flush */
+	CLIENT_CLOSED		/* torn down; freed from the event loop */
 };
 
 struct client {

@@ -24,10 +24,10 @@
 
 #include <event2/buffer.h>
 
-#include "admit.h"
 #include "client.h"
 #include "limit.h"
 #include "log.h"
+#include "request.h"
 #include "tunnel.h"
 #include "upstream.h"
 
@@ -48,9 +48,8 @@ struct flow {
 };
 
 struct tunnel {
+	struct request		 rq;
 	struct client		*c;
-	const struct route	*route;
-	int			 upi;		/* upstream in use */
 	struct upconn		*connecting;
 	int			 cfd;		/* client socket, once relaying */
 	int			 ufd;		/* upstream socket */
@@ -58,12 +57,7 @@ struct tunnel {
 	struct flow		 down;		/* upstream -> client */
 	char			 host[256];
 	uint16_t		 port;
-	char			 target[272];
-	char			 peer[56];
-	int			 status;
-	int64_t			 start;
 	int64_t			 last_active;
-	struct admission	 adm;		/* the route's limits */
 	int			 shaped;	/* the route limits bandwidth */
 };
 
@@ -84,24 +78,12 @@ flow_clear(struct flow *f)
 void
 tunnel_free(struct tunnel *t, const char *reason)
 {
-	struct access_entry e;
-
-	memset(&e, 0, sizeof(e));
-	e.client = t->c->peer;
-	e.method = "CONNECT";
-	e.target = t->target;
-	e.status = t->status;
-	e.bytes_in = t->toup.bytes;
-	e.bytes_out = t->down.bytes;
-	e.ms = now_ms(t->c->w->base) - t->start;
-	e.upstream = t->peer[0] ? t->peer : "-";
-	e.route = t->route ? t->route->name : "-";
-	e.via = t->route && t->upi >= 0 && t->peer[0] ?
-	    t->route->upstreams[t->upi].label : "-";
-	e.note = t->status == 200 ? NULL : reason;
-	e.wait_ms = t->adm.waited;
-	log_access(t->c->w->log, &e);
-	admit_done(&t->adm);
+	t->rq.bytes_in = t->toup.bytes;
+	t->rq.bytes_out = t->down.bytes;
+	if (t->rq.status == 0)
+		t->rq.status = 503;	/* cut while connecting */
+	request_log(&t->rq, t->rq.status == 200 ? NULL : reason);
+	request_release(&t->rq);
 	if (t->connecting)
 		upstream_cancel(t->connecting);
 	flow_clear(&t->toup);
@@ -153,7 +135,7 @@ flow_block(struct flow *f, const char *buf, size_t len)
 	f->pend_off = 0;
 	f->pend_len = len;
 	event_del(f->rd);
-	event_add(f->wr, ms_to_tv(f->t->route->tunnel_idle_timeout, &tv));
+	event_add(f->wr, ms_to_tv(f->t->rq.route->tunnel_idle_timeout, &tv));
 	return 0;
 }
 
@@ -193,7 +175,7 @@ flow_shape_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	event_add(f->rd, ms_to_tv(f->t->route->tunnel_idle_timeout, &tv));
+	event_add(f->rd, ms_to_tv(f->t->rq.route->tunnel_idle_timeout, &tv));
 	flow_pump(f);
 }
 
@@ -211,7 +193,7 @@ flow_allowance(struct flow *f)
 
 	if (!t->shaped)
 		return TUNNEL_CHUNK;
-	n = limiter_bytes(t->route->limiter, (struct sockaddr *)&t->c->addr,
+	n = limiter_bytes(t->rq.route->limiter, (struct sockaddr *)&t->c->addr,
 	    TUNNEL_CHUNK, now_ms(t->c->w->base), &wait);
 	if (n > 0)
 		return n;
@@ -238,7 +220,7 @@ flow_pump(struct flow *f)
 			return;
 		n = read(f->from, buf, allowed);
 		if (t->shaped && (n < 0 || (size_t)n < allowed))
-			limiter_bytes_unused(t->route->limiter,
+			limiter_bytes_unused(t->rq.route->limiter,
 			    (struct sockaddr *)&t->c->addr,
 			    allowed - (n > 0 ? (size_t)n : 0));
 		if (n > 0) {
@@ -269,7 +251,7 @@ static void
 flow_idle(struct flow *f)
 {
 	struct tunnel *t = f->t;
-	int idle = t->route->tunnel_idle_timeout;
+	int idle = t->rq.route->tunnel_idle_timeout;
 	int64_t quiet = now_ms(t->c->w->base) - t->last_active;
 	struct timeval tv;
 
@@ -320,7 +302,7 @@ flow_write_cb(evutil_socket_t fd, short what, void *arg)
 		flow_shut(f);
 		return;
 	}
-	event_add(f->rd, ms_to_tv(f->t->route->tunnel_idle_timeout, &tv));
+	event_add(f->rd, ms_to_tv(f->t->rq.route->tunnel_idle_timeout, &tv));
 	flow_pump(f);
 }
 
@@ -338,7 +320,7 @@ flow_init(struct tunnel *t, struct flow *f, int from, int to)
 	if (f->rd == NULL || f->wr == NULL)
 		return -1;
 	return event_add(f->rd,
-	    ms_to_tv(t->route->tunnel_idle_timeout, &tv));
+	    ms_to_tv(t->rq.route->tunnel_idle_timeout, &tv));
 }
 
 /*
@@ -386,7 +368,7 @@ tunnel_relay(struct tunnel *t, struct bufferevent *up)
 	struct evbuffer *early, *first;
 	int r;
 
-	t->status = 200;
+	t->rq.status = 200;
 	/* A parent may pass on what a server-speaks-first origin said. */
 	t->ufd = tunnel_take_fd(up, &first);
 	t->cfd = tunnel_take_fd(c->bev, &early);
@@ -418,12 +400,9 @@ static void
 tunnel_fail(struct tunnel *t, int status, const char *why)
 {
 	struct client *c = t->c;
-	char reason[400];
+	char keep[400];
 
-	/* why may live in t (a limit's reason): keep it past the free. */
-	snprintf(reason, sizeof(reason), "%s", why);
-	why = reason;
-	t->status = status;
+	why = request_end(&t->rq, status, why, keep, sizeof(keep));
 	c->tun = NULL;
 	tunnel_free(t, why);
 	client_answer(c, status, why);
@@ -434,63 +413,42 @@ tunnel_connected(struct bufferevent *bev, const struct http_error *err,
     const char *peer, void *arg)
 {
 	struct tunnel *t = arg;
-	int64_t now = now_ms(t->c->w->base);
-	int next;
 
 	t->connecting = NULL;
-	snprintf(t->peer, sizeof(t->peer), "%s", peer);
-	upstream_report(t->route, t->upi, bev != NULL, now);
+	snprintf(t->rq.peer, sizeof(t->rq.peer), "%s", peer);
+	upstream_report(t->rq.route, t->rq.upi, bev != NULL,
+	    now_ms(t->c->w->base));
 	if (bev != NULL) {
 		tunnel_relay(t, bev);
 		return;
 	}
-	if ((next = upstream_next(t->route, t->upi, 0, now)) == -1) {
+	if (!request_failover(&t->rq, err->reason)) {
 		tunnel_fail(t, err->status, err->reason);
 		return;
 	}
-	log_error(t->c->w->log, "route %s: %s failed (%s), trying %s",
-	    t->route->name, t->route->upstreams[t->upi].label, err->reason,
-	    t->route->upstreams[next].label);
-	t->upi = next;
 	tunnel_connect(t);
 }
 
+/* The limits said go (status 0) or no. */
 static void
-tunnel_admitted(void *arg, int status, const char *why, int retry_after)
+tunnel_admitted(void *arg, int status, const char *why)
 {
 	struct tunnel *t = arg;
 
-	if (status != 0) {
-		t->c->retry_after = retry_after;
+	if (status != 0)
 		tunnel_fail(t, status, why);
-		return;
-	}
-	tunnel_connect(t);
-}
-
-/* Wait for the route's limits, then connect. */
-static void
-tunnel_admit(struct tunnel *t)
-{
-	int status, retry, r;
-
-	r = admit_start(&t->adm, t->c->w, t->route,
-	    (struct sockaddr *)&t->c->addr, tunnel_admitted, t, &status,
-	    &retry);
-	if (r == 1)
+	else
 		tunnel_connect(t);
-	else if (r == -1)
-		tunnel_admitted(t, status, t->adm.why, retry);
 }
 
 /* Connect through the current upstream (an http parent gets CONNECT). */
 static void
 tunnel_connect(struct tunnel *t)
 {
-	const struct upstream_conf *uc = &t->route->upstreams[t->upi];
+	const struct upstream_conf *uc = &t->rq.route->upstreams[t->rq.upi];
 
 	t->connecting = upstream_connect(upstream_kind_of(uc->type), t->c->w,
-	    uc, t->host, t->port, t->route->connect_timeout,
+	    uc, t->host, t->port, t->rq.route->connect_timeout,
 	    tunnel_connected, t);
 	if (t->connecting == NULL)
 		tunnel_fail(t, 503, "out of memory");
@@ -515,28 +473,31 @@ tunnel_start(struct client *c, const struct http_request *req,
 		client_refuse(c, req, 403, "CONNECT to this port is not allowed");
 		return;
 	}
-	if ((t = calloc(1, sizeof(*t))) == NULL) {
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    request_init(&t->rq, c, req->method, req->method_len,
+	    req->target, req->target_len) == -1) {
+		if (t)
+			request_release(&t->rq);
+		free(t);
 		client_refuse(c, req, 503, "out of memory");
 		return;
 	}
 	t->c = c;
 	t->cfd = t->ufd = -1;
-	t->start = now_ms(c->w->base);
 	t->port = uri.port;
 	snprintf(t->host, sizeof(t->host), "%.*s", (int)uri.host_len,
 	    uri.host);
-	snprintf(t->target, sizeof(t->target), "%.*s", (int)req->target_len,
-	    req->target);
-	t->route = client_route(c, req, uri.host, uri.host_len, uri.port);
-	t->upi = upstream_next(t->route, -1, 0, t->start);
+	t->rq.route = request_route_host(c, req, uri.host, uri.host_len,
+	    uri.port);
+	t->rq.upi = upstream_next(t->rq.route, -1, 0, t->rq.start);
 	evbuffer_drain(bufferevent_get_input(c->bev), head_len);
 	c->tun = t;
 	c->state = CLIENT_TUNNEL;
 	/* No client timeout while connecting: the connect timeout bounds it. */
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
-	t->shaped = t->route->bandwidth || t->route->client_bandwidth;
-	if (t->upi == -1)
-		tunnel_fail(t, 403, client_denied_reason(c, t->route));
+	t->shaped = t->rq.route->bandwidth || t->rq.route->client_bandwidth;
+	if (t->rq.upi == -1)
+		tunnel_fail(t, 403, request_denied(&t->rq));
 	else
-		tunnel_admit(t);
+		request_admit(&t->rq, tunnel_admitted, t);
 }

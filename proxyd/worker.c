@@ -142,6 +142,7 @@ worker_tls(struct worker *w, const struct config *cfg)
 
 static void	stop_cb(evutil_socket_t, short, void *);
 static void	stop_timer_cb(evutil_socket_t, short, void *);
+static void	reap_cb(evutil_socket_t, short, void *);
 
 int
 worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
@@ -154,6 +155,7 @@ worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
 	w->log = log;
 	w->max_clients = max_clients;
 	TAILQ_INIT(&w->clients);
+	TAILQ_INIT(&w->closed);
 	w->nhdrs = cfg->max_headers;
 	if ((w->hdrs = calloc(w->nhdrs, sizeof(*w->hdrs))) == NULL ||
 	    (w->scratch = malloc(TUNNEL_CHUNK)) == NULL ||
@@ -167,7 +169,8 @@ worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
 	    pipe2(w->stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1 ||
 	    (w->stop_ev = event_new(w->base, w->stop_pipe[0], EV_READ,
 	    stop_cb, w)) == NULL || event_add(w->stop_ev, NULL) == -1 ||
-	    (w->stop_timer = evtimer_new(w->base, stop_timer_cb, w)) == NULL)
+	    (w->stop_timer = evtimer_new(w->base, stop_timer_cb, w)) == NULL ||
+	    (w->reap_ev = event_new(w->base, -1, 0, reap_cb, w)) == NULL)
 		return -1;
 	for (i = 0; i < w->nlisteners; i++) {
 		w->listeners[i] = evconnlistener_new(w->base, accept_cb, w,
@@ -194,6 +197,15 @@ int
 worker_start(struct worker *w)
 {
 	return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
+}
+
+/* Free the clients closed during the last callbacks. */
+static void
+reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	client_reap(arg);
 }
 
 /* In the worker: stop accepting, close idle clients, arm the deadline. */
@@ -260,8 +272,12 @@ worker_free(struct worker *w)
 	struct client *c;
 	size_t i;
 
+	/* Whatever is still in flight is logged as cut by the shutdown. */
 	while ((c = TAILQ_FIRST(&w->clients)) != NULL)
-		client_close(c, "worker exit");
+		client_close(c, "shutdown");
+	client_reap(w);
+	if (w->reap_ev)
+		event_free(w->reap_ev);
 	for (i = 0; i < CONFIG_MAX_LISTEN; i++) {
 		if (w->listeners[i])
 			evconnlistener_free(w->listeners[i]);

@@ -1,0 +1,193 @@
+/*
+ * request.c - the parts every request shares: route choice, admission,
+ * failover, the owned reason and the access-log line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "log.h"
+#include "request.h"
+#include "route.h"
+#include "upstream.h"
+
+int
+request_init(struct request *r, struct client *c, const char *method,
+    size_t method_len, const char *target, size_t target_len)
+{
+	memset(r, 0, sizeof(*r));
+	r->c = c;
+	r->upi = -1;
+	r->start = now_ms(c->w->base);
+	if ((r->text = malloc(method_len + target_len + 2)) == NULL)
+		return -1;
+	memcpy(r->text, method, method_len);
+	r->text[method_len] = '\0';
+	memcpy(r->text + method_len + 1, target, target_len);
+	r->text[method_len + 1 + target_len] = '\0';
+	r->method = r->text;
+	r->target = r->text + method_len + 1;
+	return 0;
+}
+
+void
+request_release(struct request *r)
+{
+	admit_done(&r->adm);
+	free(r->text);
+	r->text = NULL;
+	r->method = r->target = NULL;
+}
+
+/* The query fields every lookup has: method, target, client. */
+static void
+request_query(struct route_query *q, struct client *c,
+    const struct http_request *req)
+{
+	memset(q, 0, sizeof(*q));
+	q->method = req->method;
+	q->method_len = req->method_len;
+	q->target = req->target;
+	q->target_len = req->target_len;
+	q->client = (const struct sockaddr *)&c->addr;
+}
+
+const struct route *
+request_route_host(struct client *c, const struct http_request *req,
+    const char *host, size_t host_len, uint16_t port)
+{
+	struct route_query q;
+
+	request_query(&q, c, req);
+	q.host = host;
+	q.host_len = host_len;
+	q.port = port;
+	return route_lookup(c->w->cfg, &q, c->w->md, NULL);
+}
+
+const struct route *
+request_route_module(struct client *c, const struct http_request *req,
+    const char *module)
+{
+	struct route_query q;
+
+	request_query(&q, c, req);
+	q.module = module;
+	q.module_len = strlen(module);
+	q.host = "";
+	return route_lookup(c->w->cfg, &q, c->w->md, NULL);
+}
+
+const char *
+request_denied(struct request *r)
+{
+	snprintf(r->why, sizeof(r->why), "denied by route '%s'",
+	    r->route->name);
+	return r->why;
+}
+
+static void
+request_admitted(void *arg, int status, const char *why, int retry_after)
+{
+	struct request *r = arg;
+
+	if (status != 0)
+		r->c->retry_after = retry_after;
+	r->go(r->go_arg, status, why);
+}
+
+void
+request_admit(struct request *r,
+    void (*go)(void *arg, int status, const char *why), void *arg)
+{
+	int status, retry, n;
+
+	r->go = go;
+	r->go_arg = arg;
+	n = admit_start(&r->adm, r->c->w, r->route,
+	    (struct sockaddr *)&r->c->addr, request_admitted, r, &status,
+	    &retry);
+	if (n == 1)
+		go(arg, 0, NULL);
+	else if (n == -1)
+		request_admitted(r, status, r->adm.why, retry);
+}
+
+int
+request_failover(struct request *r, const char *why)
+{
+	int next;
+
+	next = upstream_next(r->route, r->upi, 0, now_ms(r->c->w->base));
+	if (next == -1)
+		return 0;
+	log_error(r->c->w->log, "route %s: %s failed (%s), trying %s",
+	    r->route->name, r->route->upstreams[r->upi].label, why,
+	    r->route->upstreams[next].label);
+	r->upi = next;
+	r->peer[0] = '\0';
+	return 1;
+}
+
+const char *
+request_end(struct request *r, int status, const char *why, char *keep,
+    size_t len)
+{
+	/* why may live in the object being ended (a limit's reason). */
+	snprintf(keep, len, "%s", why);
+	if (status)
+		r->status = status;
+	request_log(r, keep);
+	return keep;
+}
+
+void
+request_log(struct request *r, const char *note)
+{
+	struct access_entry e;
+
+	if (r->logged)
+		return;
+	r->logged = 1;
+	memset(&e, 0, sizeof(e));
+	e.client = r->c->peer;
+	e.method = r->method ? r->method : "-";
+	e.target = r->target ? r->target : "-";
+	e.status = r->status;
+	e.bytes_in = r->bytes_in;
+	e.bytes_out = r->bytes_out;
+	e.ms = now_ms(r->c->w->base) - r->start;
+	e.upstream = r->peer[0] ? r->peer : "-";
+	e.route = r->route ? r->route->name : "-";
+	e.via = r->route && r->upi >= 0 && r->peer[0] ?
+	    r->route->upstreams[r->upi].label : "-";
+	e.note = note;
+	e.wait_ms = r->adm.waited;
+	e.module = r->module && r->module[0] ? r->module : NULL;
+	e.tried = r->tried && r->tried[0] ? r->tried : NULL;
+	log_access(r->c->w->log, &e);
+}
+
+void
+request_log_refusal(struct client *c, const struct http_request *req,
+    int status, const char *reason)
+{
+	struct request r;
+	char method[24] = "-", target[1024] = "-";
+
+	if (req) {
+		snprintf(method, sizeof(method), "%.*s", (int)req->method_len,
+		    req->method);
+		snprintf(target, sizeof(target), "%.*s", (int)req->target_len,
+		    req->target);
+	}
+	memset(&r, 0, sizeof(r));
+	r.c = c;
+	r.upi = -1;
+	r.method = method;
+	r.target = target;
+	r.status = status;
+	r.start = now_ms(c->w->base);
+	request_log(&r, reason);
+}
