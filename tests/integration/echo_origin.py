@@ -11,7 +11,9 @@ Endpoints (any method):
   /echo...         JSON: method, target, version, headers, body_len,
                    body_sha256, body_chunked
   /chunked?size=N  a chunked response of pattern(N) (close-delimited
-                   for an HTTP/1.0 request, as a correct origin does)
+                   for an HTTP/1.0 request, as a correct origin does);
+                   &te=V (repeatable, may be empty) sends these
+                   Transfer-Encoding lines instead of `chunked`
   /close?size=N    a close-delimited response (no Content-Length)
   /slow?ms=N       waits N ms before answering
   /drip?size=N&pause_ms=M  sends half of pattern(N) (Content-Length N),
@@ -136,7 +138,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         except ValueError as e:
             self.log.write(event="bad", method=self.command, target=self.path,
-                           tag=tag, why=str(e))
+                           tag=tag, why=str(e), headers=list(self.headers.items()))
             self.close_connection = True
             self.send(400, b"bad body\n", "text/plain")
             return
@@ -147,7 +149,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path.startswith("/echo"):
             self.echo(body, chunked)
         elif path == "/chunked":
-            self.chunked(pattern(size))
+            te = urllib.parse.parse_qs(url.query, keep_blank_values=True).get("te")
+            self.chunked(pattern(size), te or ["chunked"])
         elif path == "/close":
             self.close_delimited(pattern(size))
         elif path == "/slow":
@@ -192,14 +195,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         }
         self.send(200, json.dumps(info).encode() + b"\n", "application/json")
 
-    def chunked(self, data):
+    def chunked(self, data, te=("chunked",)):
         if self.request_version == "HTTP/1.0":
             # A correct origin never sends chunked to HTTP/1.0.
             self.close_delimited(data)
             return
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Transfer-Encoding", "chunked")
+        for value in te:
+            self.send_header("Transfer-Encoding", value)
         self.end_headers()
         if self.command == "HEAD":
             return
