@@ -16,7 +16,6 @@
 #include <event2/buffer.h>
 
 #include "client.h"
-#include "exchange.h"
 #include "forward.h"
 #include "log.h"
 #include "modproxy.h"
@@ -25,7 +24,6 @@
 #include "route.h"
 #include "tunnel.h"
 #include "upstream.h"
-#include "worker.h"
 
 #define LINGER_MS	2000
 
@@ -85,11 +83,12 @@ client_close(struct client *c, const char *reason)
 	if (c->state == CLIENT_CLOSED)
 		return;
 	log_debug(w->log, "client %s: closed: %s", c->peer, reason);
-	if (c->ex)
-		exchange_close(c->ex, reason);
-	if (c->tun)
-		tunnel_free(c->tun, reason);
-	c->tun = NULL;
+	if (c->state == CLIENT_OWNED) {
+		c->state = CLIENT_CLOSING;	/* no event reaches the owner */
+		c->ops->close(c->owner, reason);
+	}
+	c->ops = NULL;
+	c->owner = NULL;
 	if (c->bev)
 		bufferevent_free(c->bev);
 	c->bev = NULL;
@@ -112,7 +111,23 @@ client_reap(struct worker *w)
 		TAILQ_REMOVE(&w->closed, c, link);
 		free(c);
 	}
-	worker_client_gone(w);
+}
+
+void
+client_own(struct client *c, const struct client_ops *ops, void *owner)
+{
+	c->state = CLIENT_OWNED;
+	c->ops = ops;
+	c->owner = owner;
+}
+
+void
+client_disown(struct client *c)
+{
+	c->ops = NULL;
+	c->owner = NULL;
+	if (c->state == CLIENT_OWNED)
+		c->state = CLIENT_HEAD;	/* the caller moves it on at once */
 }
 
 /* Send what is queued, then shut our side and drop what the peer still sends. */
@@ -153,7 +168,7 @@ client_exchange_done(struct client *c, int keep_alive)
 {
 	struct timeval tv;
 
-	c->ex = NULL;
+	client_disown(c);
 	if (!keep_alive || c->read_eof || c->w->stopping) {
 		client_linger(c);
 		return;
@@ -216,26 +231,45 @@ client_head_ready(struct client *c, struct evbuffer *in, size_t len)
 	return 0;
 }
 
-/* A parsed head: refuse it, or hand it to the forwarder or the tunnel. */
+static int
+is_connect(const struct http_request *req)
+{
+	return req->method_len == 7 && memcmp(req->method, "CONNECT", 7) == 0;
+}
+
+/* Addressed to proxyd itself: GOPROXY=http://proxyd:3128 */
+static int
+is_origin_form(const struct http_request *req)
+{
+	return req->target_len > 0 && req->target[0] == '/';
+}
+
+/* The kinds of request, tried in order; the last takes the rest. */
+static const struct {
+	int	(*wants)(const struct http_request *req);
+	void	(*start)(struct client *c, const struct http_request *req,
+		    size_t head_len);
+} request_kinds[] = {
+	{ is_connect, tunnel_start },
+	{ is_origin_form, modproxy_start },
+	{ NULL, forward_start },
+};
+
+/* A parsed head: refuse it, or hand it to its kind of request. */
 static void
 client_dispatch(struct client *c, const struct http_request *req,
     size_t head_len)
 {
+	size_t i;
+
 	c->nrequests++;
 	if (c->refuse_status) {
 		client_refuse(c, req, c->refuse_status, c->refuse_reason);
 		return;
 	}
-	if (req->method_len == 7 && memcmp(req->method, "CONNECT", 7) == 0) {
-		tunnel_start(c, req, head_len);
-		return;
-	}
-	if (req->target_len > 0 && req->target[0] == '/') {
-		/* Addressed to proxyd itself: GOPROXY=http://proxyd:3128 */
-		modproxy_start(c, req, head_len);
-		return;
-	}
-	forward_start(c, req, head_len);
+	for (i = 0; request_kinds[i].wants && !request_kinds[i].wants(req); i++)
+		continue;
+	request_kinds[i].start(c, req, head_len);
 }
 
 /*
@@ -303,15 +337,15 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	case CLIENT_HEAD:
 		client_parse_head(c);
 		break;
-	case CLIENT_FORWARD:
-		exchange_client_read(c->ex);
+	case CLIENT_OWNED:
+		if (c->ops->read)
+			c->ops->read(c->owner);
 		break;
 	case CLIENT_CLOSING:
 		evbuffer_drain(in, evbuffer_get_length(in));
 		break;
-	case CLIENT_TUNNEL:
 	case CLIENT_CLOSED:
-		break;	/* bytes wait until the tunnel is up */
+		break;
 	}
 }
 
@@ -320,8 +354,9 @@ client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct client *c = arg;
 
-	if (c->state == CLIENT_FORWARD) {
-		exchange_client_write(c->ex);
+	if (c->state == CLIENT_OWNED) {
+		if (c->ops->write)
+			c->ops->write(c->owner);
 	} else if (c->state == CLIENT_CLOSING &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 		if (c->read_eof) {
@@ -353,8 +388,8 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	case CLIENT_HEAD:
 		client_head_event(c, what);
 		break;
-	case CLIENT_FORWARD:
-		exchange_client_event(c->ex, what);
+	case CLIENT_OWNED:
+		c->ops->event(c->owner, what);
 		break;
 	case CLIENT_CLOSING:
 		if ((what & BEV_EVENT_EOF) &&
@@ -363,9 +398,6 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		client_close(c, "closed after answer");
-		break;
-	case CLIENT_TUNNEL:
-		client_close(c, "client gone while connecting");
 		break;
 	case CLIENT_CLOSED:
 		break;

@@ -17,13 +17,22 @@ void	client_accept(struct worker *w, int fd, const struct sockaddr *sa,
  * request once, with reason as the note if it had none), frees the
  * bufferevent (closing the socket) and schedules the struct itself to
  * be freed from the event loop, so that a caller inside a callback may
- * still read c after this returns (never use c->ex, c->tun or c->bev).
+ * still read c after this returns (never use c->owner or c->bev).
  * reason goes to the debug log.  Calling it twice is harmless.
  */
 void	client_close(struct client *c, const char *reason);
 
 /* Free the clients closed since the last call (the worker's reap event). */
 void	client_reap(struct worker *w);
+
+/*
+ * Hand the client to owner (an exchange, a tunnel): its events go to
+ * ops, and client_close() tears owner down through ops->close.
+ * client_disown() takes it back (the owner answers or frees next).
+ */
+void	client_own(struct client *c, const struct client_ops *ops,
+	    void *owner);
+void	client_disown(struct client *c);
 
 /*
  * Answer status with a one-line body "proxyd: reason", then close once

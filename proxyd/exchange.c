@@ -28,6 +28,18 @@
 
 static int	exchange_pump_request(struct exchange *ex);
 static int	exchange_pump_response(struct exchange *ex);
+static void	exchange_client_read(void *arg);
+static void	exchange_client_write(void *arg);
+static void	exchange_client_event(void *arg, short what);
+static void	exchange_close(void *arg, const char *note);
+
+/* The client's events while an exchange owns it. */
+static const struct client_ops exchange_client_ops = {
+	exchange_client_read,
+	exchange_client_write,
+	exchange_client_event,
+	exchange_close,
+};
 
 static void
 body_init(struct body *b, const struct http_framing *f)
@@ -290,8 +302,7 @@ exchange_run(struct exchange *ex, size_t head_len)
 
 	evbuffer_drain(bufferevent_get_input(c->bev), head_len);
 	ex->rq.bytes_in = head_len;
-	c->ex = ex;
-	c->state = CLIENT_FORWARD;
+	client_own(c, &exchange_client_ops, ex);
 	bufferevent_set_timeouts(c->bev,
 	    ms_to_tv(ex->rq.route->idle_timeout, &tv),
 	    ms_to_tv(ex->rq.route->idle_timeout, &tv));
@@ -334,7 +345,7 @@ exchange_fail(struct exchange *ex, int status, const char *why)
 
 	why = request_end(&ex->rq, started ? 0 : status, why, keep,
 	    sizeof(keep));
-	c->ex = NULL;
+	client_disown(c);
 	exchange_free(ex);
 	if (started)
 		client_close(c, why);
@@ -343,13 +354,15 @@ exchange_fail(struct exchange *ex, int status, const char *why)
 	return 0;
 }
 
-void
-exchange_close(struct exchange *ex, const char *note)
+/* client_ops.close: the client is being torn down (reason). */
+static void
+exchange_close(void *arg, const char *note)
 {
+	struct exchange *ex = arg;
+
 	if (ex->rq.status == 0)
 		ex->rq.status = 503;	/* cut before any response */
 	request_log(&ex->rq, note);
-	ex->c->ex = NULL;
 	exchange_free(ex);
 }
 
@@ -375,7 +388,6 @@ exchange_done(struct exchange *ex)
 		pool_put(c->w->pool, ex->key, up, ex->rq.peer);
 	else
 		bufferevent_free(up);
-	c->ex = NULL;
 	exchange_free(ex);
 	client_exchange_done(c, keep);
 	return 0;
@@ -742,15 +754,17 @@ exchange_pump_response(struct exchange *ex)
 	return 1;
 }
 
-void
-exchange_client_read(struct exchange *ex)
+static void
+exchange_client_read(void *arg)
 {
-	(void)exchange_pump_request(ex);
+	(void)exchange_pump_request(arg);
 }
 
-void
-exchange_client_write(struct exchange *ex)
+static void
+exchange_client_write(void *arg)
 {
+	struct exchange *ex = arg;
+
 	if (!ex->up_paused)
 		return;
 	ex->up_paused = 0;
@@ -760,17 +774,19 @@ exchange_client_write(struct exchange *ex)
 	(void)exchange_pump_response(ex);
 }
 
-void
-exchange_client_event(struct exchange *ex, short what)
+/*
+ * An EOF from the client ends the exchange, request complete or not, as
+ * in squid (half_closed_clients off) and nginx (proxy_ignore_client_abort
+ * off): a client that went away (go cancels a request by closing) must
+ * not keep an upstream transfer and a connection slot busy.  Tunnels
+ * pass half-closes on; plain HTTP has no use for them.
+ */
+static void
+exchange_client_event(void *arg, short what)
 {
+	struct exchange *ex = arg;
 	const char *note;
 
-	if ((what & BEV_EVENT_EOF) && ex->req.done) {
-		/* Half-close after a complete request: still answer it. */
-		ex->c->read_eof = 1;
-		ex->client_keep_alive = 0;
-		return;
-	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
 		if (ex->req.done) {
 			/* Waiting for the upstream, not for the client. */

@@ -8,8 +8,10 @@
  *
  * Lifetime rule: every function that can end an exchange returns 1 while
  * it is still alive and 0 once it is gone (freed); callers check it and
- * never touch the exchange after a 0.  exchange_close() is the one
- * teardown path.
+ * never touch the exchange after a 0.  An exchange ends in
+ * exchange_fail() (answered or cut), when done, or through the client's
+ * teardown (client_close: logged with its reason, status 503 unless one
+ * was set); exchange_free() is the one free.
  */
 #ifndef PROXYD_EXCHANGE_H
 #define PROXYD_EXCHANGE_H
@@ -103,12 +105,6 @@ int		 exchange_attach(struct exchange *ex, struct bufferevent *up);
  */
 int		 exchange_fail(struct exchange *ex, int status, const char *why);
 
-/*
- * The one teardown path, for the client's teardown: log (status 503
- * unless one is set) with note, free.  No answer is written.
- */
-void		 exchange_close(struct exchange *ex, const char *note);
-
 /* Free an exchange that never ran (no log, no answer). */
 void		 exchange_free(struct exchange *ex);
 
@@ -131,10 +127,5 @@ int		 exchange_resendable(const struct exchange *ex);
 
 /* Release the current upstream (not reusable: a response was abandoned). */
 void		 exchange_drop_upstream(struct exchange *ex);
-
-/* The client's bufferevent became readable / drained / had an event. */
-void		 exchange_client_read(struct exchange *ex);
-void		 exchange_client_write(struct exchange *ex);
-void		 exchange_client_event(struct exchange *ex, short what);
 
 #endif /* PROXYD_EXCHANGE_H */

@@ -72,10 +72,21 @@ struct worker {
 
 enum client_state {
 	CLIENT_HEAD,		/* reading a request head */
-	CLIENT_FORWARD,		/* an exchange is in progress */
-	CLIENT_TUNNEL,		/* CONNECT: connecting or relaying */
+	CLIENT_OWNED,		/* an exchange or a tunnel has it */
 	CLIENT_CLOSING,		/* answer written, waiting to flush */
 	CLIENT_CLOSED		/* torn down; freed from the event loop */
+};
+
+/*
+ * What the owner of a client (an exchange, a tunnel) does with the
+ * client's events: the client calls down through this table only, so
+ * the kinds of request depend on client.c and not the other way round.
+ */
+struct client_ops {
+	void	(*read)(void *owner);		/* NULL: bytes wait */
+	void	(*write)(void *owner);		/* NULL: nothing to do */
+	void	(*event)(void *owner, short what);
+	void	(*close)(void *owner, const char *reason); /* teardown */
 };
 
 struct client {
@@ -92,8 +103,8 @@ struct client {
 	int			 read_eof;	/* client half-closed */
 	int			 retry_after;	/* for a 429/503 answer */
 	unsigned		 nrequests;
-	struct exchange		*ex;
-	struct tunnel		*tun;
+	const struct client_ops	*ops;		/* CLIENT_OWNED */
+	void			*owner;
 	TAILQ_ENTRY(client)	 link;
 };
 

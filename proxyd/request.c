@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
 #include "log.h"
 #include "request.h"
 #include "route.h"

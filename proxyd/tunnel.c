@@ -61,6 +61,26 @@ struct tunnel {
 	int			 shaped;	/* the route limits bandwidth */
 };
 
+/* The client's events before the relay takes its socket. */
+static void
+tunnel_client_event(void *arg, short what)
+{
+	struct tunnel *t = arg;
+
+	(void)what;
+	client_close(t->c, "client gone while connecting");
+}
+
+static void	tunnel_free(void *arg, const char *reason);
+
+/* Bytes the client sends while connecting wait in its input. */
+static const struct client_ops tunnel_client_ops = {
+	NULL,
+	NULL,
+	tunnel_client_event,
+	tunnel_free,
+};
+
 static void
 flow_clear(struct flow *f)
 {
@@ -75,9 +95,12 @@ flow_clear(struct flow *f)
 	f->pend = NULL;
 }
 
-void
-tunnel_free(struct tunnel *t, const char *reason)
+/* client_ops.close, and the end of a tunnel that never came up. */
+static void
+tunnel_free(void *arg, const char *reason)
 {
+	struct tunnel *t = arg;
+
 	t->rq.bytes_in = t->toup.bytes;
 	t->rq.bytes_out = t->down.bytes;
 	if (t->rq.status == 0)
@@ -403,7 +426,7 @@ tunnel_fail(struct tunnel *t, int status, const char *why)
 	char keep[400];
 
 	why = request_end(&t->rq, status, why, keep, sizeof(keep));
-	c->tun = NULL;
+	client_disown(c);
 	tunnel_free(t, why);
 	client_answer(c, status, why);
 }
@@ -491,8 +514,7 @@ tunnel_start(struct client *c, const struct http_request *req,
 	    uri.port);
 	t->rq.upi = upstream_next(t->rq.route, -1, 0, t->rq.start);
 	evbuffer_drain(bufferevent_get_input(c->bev), head_len);
-	c->tun = t;
-	c->state = CLIENT_TUNNEL;
+	client_own(c, &tunnel_client_ops, t);
 	/* No client timeout while connecting: the connect timeout bounds it. */
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	t->shaped = t->rq.route->bandwidth || t->rq.route->client_bandwidth;

@@ -1,7 +1,8 @@
 /*
  * tunnel.h - CONNECT tunnels: connect upstream, answer 200, relay bytes
  * both ways with backpressure and half-close, idle timeout.  Owns struct
- * tunnel; the client owns the tunnel pointer and takes over its bufferevent.
+ * tunnel; the client is handed to it (client_own), and once relaying the
+ * tunnel owns both sockets; the client's teardown frees it (and logs).
  */
 #ifndef PROXYD_TUNNEL_H
 #define PROXYD_TUNNEL_H
@@ -11,8 +12,5 @@
 /* Start a tunnel for a parsed CONNECT request (head_len bytes to drain). */
 void	tunnel_start(struct client *c, const struct http_request *req,
 	    size_t head_len);
-
-/* Free the tunnel, its upstream, and log it. */
-void	tunnel_free(struct tunnel *t, const char *reason);
 
 #endif /* PROXYD_TUNNEL_H */

@@ -143,6 +143,7 @@ worker_tls(struct worker *w, const struct config *cfg)
 static void	stop_cb(evutil_socket_t, short, void *);
 static void	stop_timer_cb(evutil_socket_t, short, void *);
 static void	reap_cb(evutil_socket_t, short, void *);
+static void	worker_client_gone(struct worker *w);
 
 int
 worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
@@ -206,6 +207,7 @@ reap_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	client_reap(arg);
+	worker_client_gone(arg);
 }
 
 /* In the worker: stop accepting, close idle clients, arm the deadline. */
@@ -241,7 +243,8 @@ stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(w->base);
 }
 
-void
+/* A client of this worker is gone; lets a stopping worker exit early. */
+static void
 worker_client_gone(struct worker *w)
 {
 	if (w->stopping && w->nclients == 0)

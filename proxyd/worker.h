@@ -24,7 +24,4 @@ void		 worker_stop(struct worker *w);
 void		 worker_join(struct worker *w);
 void		 worker_free(struct worker *w);
 
-/* A client of this worker is gone; lets a stopping worker exit early. */
-void		 worker_client_gone(struct worker *w);
-
 #endif /* PROXYD_WORKER_H */
