@@ -3,7 +3,18 @@
  *
  * Both are plain files opened O_APPEND; a line is built on the stack and
  * written with a single write(2), which keeps lines from several worker
- * threads whole.  The fds are swapped atomically on reopen.
+ * threads whole.
+ *
+ * The descriptor numbers never change once log_open() has returned, so
+ * writers read them without locks or atomics: log_open() runs before
+ * the worker threads exist and log_close() after they have been joined
+ * (pthread_create and pthread_join order the accesses).  log_reopen()
+ * does not swap numbers; it opens the file anew and dup3()s the new
+ * description onto the old number, which replaces it atomically
+ * (POSIX dup2: closing and reusing the number are one step).  A writer
+ * that is between reading the number and write(2) lands either in the
+ * rotated file or in the new one, never on a number closed or handed to
+ * an accepted socket meanwhile, which closing the old number did.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,11 +29,52 @@
 
 struct logger {
 	char	*access_path;	/* NULL: no access log; "-": stdout */
-	char	*error_path;	/* NULL: stderr */
-	int	 access_fd;	/* atomic; -1 = off */
-	int	 error_fd;	/* atomic */
+	char	*error_path;	/* NULL: stderr; "-": stdout */
+	int	 access_fd;	/* -1 = off; fixed from log_open() on */
+	int	 error_fd;	/* fixed from log_open() on */
 	int	 debug;		/* set before the workers start */
 };
+
+/* Is path a file of ours, as opposed to off, stdout or stderr? */
+static int
+log_is_file(const char *path)
+{
+	return path != NULL && strcmp(path, "-") != 0;
+}
+
+/*
+ * The logger writes to stdout and stderr by number.  If one of 0, 1, 2
+ * is closed when we start, the next open() or accept() would get it:
+ * then a log file could sit on fd 1 and, worse, an error line meant for
+ * stderr could go to a client socket.  Put /dev/null there first, so the
+ * log files we open are always above 2 and stdio numbers stay stdio.
+ */
+static int
+log_guard_stdio(void)
+{
+	int fd;
+
+	for (;;) {
+		if (fcntl(STDIN_FILENO, F_GETFD) != -1 &&
+		    fcntl(STDOUT_FILENO, F_GETFD) != -1 &&
+		    fcntl(STDERR_FILENO, F_GETFD) != -1)
+			return 0;
+		/* The lowest free number: one of the closed ones. */
+		if ((fd = open("/dev/null", O_RDWR)) == -1)
+			return -1;
+		if (fd > STDERR_FILENO) {
+			close(fd);
+			return 0;
+		}
+	}
+}
+
+/* Open a log file of ours.  Returns the fd or -1 with errno. */
+static int
+log_open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
 
 static int
 log_open_path(const char *path, int fallback)
@@ -33,8 +85,7 @@ log_open_path(const char *path, int fallback)
 		return fallback;
 	if (strcmp(path, "-") == 0)
 		return STDOUT_FILENO;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd == -1)
+	if ((fd = log_open_file(path)) == -1)
 		fprintf(stderr, "proxyd: %s: %s\n", path, strerror(errno));
 	return fd;
 }
@@ -44,6 +95,10 @@ log_open(const char *access_path, const char *error_path)
 {
 	struct logger *l;
 
+	if (log_guard_stdio() == -1) {
+		fprintf(stderr, "proxyd: /dev/null: %s\n", strerror(errno));
+		return NULL;
+	}
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
 	l->access_fd = l->error_fd = -1;
@@ -83,24 +138,42 @@ log_close(struct logger *l)
 }
 
 /*
- * Reopen after rotation.  Old fds are closed only after the new ones are
- * in place; a writer racing with us may write one line to the old file.
+ * Point the number fd at a fresh open of path.  Only for files of ours:
+ * stdout ("-") and the stderr fallback are the process's, there is
+ * nothing to reopen, and they are never written over.  log_guard_stdio()
+ * keeps our files above 2; the check is there all the same.  On failure
+ * fd keeps its old file and the error log says why.
+ */
+static void
+log_reopen_one(struct logger *l, const char *path, int fd)
+{
+	int nfd, r;
+
+	if (!log_is_file(path) || fd <= STDERR_FILENO)
+		return;
+	if ((nfd = log_open_file(path)) == -1) {
+		log_error(l, "reopen %s: %s", path, strerror(errno));
+		return;
+	}
+	/* Linux dup2/dup3 may fail with EBUSY while racing an open(). */
+	do
+		r = dup3(nfd, fd, O_CLOEXEC);
+	while (r == -1 && (errno == EINTR || errno == EBUSY));
+	if (r == -1)
+		log_error(l, "reopen %s: dup3: %s", path, strerror(errno));
+	close(nfd);
+}
+
+/*
+ * Reopen after rotation.  The fds keep their numbers (see the top of the
+ * file); a line being written while we do it goes to the old file or to
+ * the new one.  Not concurrently with itself, log_open or log_close.
  */
 void
 log_reopen(struct logger *l)
 {
-	int fd, old;
-
-	if (l->access_path && strcmp(l->access_path, "-") != 0 &&
-	    (fd = log_open_path(l->access_path, -1)) != -1) {
-		old = __atomic_exchange_n(&l->access_fd, fd, __ATOMIC_SEQ_CST);
-		log_close_fd(old);
-	}
-	if (l->error_path && strcmp(l->error_path, "-") != 0 &&
-	    (fd = log_open_path(l->error_path, -1)) != -1) {
-		old = __atomic_exchange_n(&l->error_fd, fd, __ATOMIC_SEQ_CST);
-		log_close_fd(old);
-	}
+	log_reopen_one(l, l->access_path, l->access_fd);
+	log_reopen_one(l, l->error_path, l->error_fd);
 }
 
 /* ISO 8601 UTC with milliseconds. */
@@ -147,7 +220,7 @@ log_access(struct logger *l, const struct access_entry *e)
 	char line[2560], when[40], target[2048], wait[32] = "";
 	int fd, n;
 
-	fd = __atomic_load_n(&l->access_fd, __ATOMIC_RELAXED);
+	fd = l->access_fd;
 	if (fd == -1)
 		return;
 	log_time(when, sizeof(when));
@@ -178,8 +251,7 @@ log_verror(struct logger *l, const char *fmt, va_list ap)
 	char line[1024], when[40];
 	int fd, n, m;
 
-	fd = l ? __atomic_load_n(&l->error_fd, __ATOMIC_RELAXED) :
-	    STDERR_FILENO;
+	fd = l ? l->error_fd : STDERR_FILENO;
 	log_time(when, sizeof(when));
 	n = snprintf(line, sizeof(line), "%s proxyd[%d]: ", when, (int)getpid());
 	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);

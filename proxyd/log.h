@@ -29,11 +29,23 @@ struct access_entry {
 	const char	*tried;		/* mirrors tried and outcomes, or NULL */
 };
 
-/* Open the logs named by the config (NULL path = off / stderr). */
+/*
+ * Open the logs named by the config: a NULL access path is no access
+ * log, a NULL error path is stderr, "-" is stdout.  Call before any
+ * thread logs; it also opens /dev/null on any of fds 0-2 that is closed,
+ * so that no file or socket of ours ever gets a stdio number.
+ */
 struct logger	*log_open(const char *access_path, const char *error_path);
+
+/* Only once no other thread can log any more. */
 void		 log_close(struct logger *l);
 
-/* Reopen both files (SIGUSR1, after rotation). */
+/*
+ * Reopen the log files (SIGUSR1, after rotation) under the same fd
+ * numbers, so threads may log meanwhile: each line lands whole in the
+ * old file or in the new one.  stdout and stderr are left alone.  On
+ * failure a log keeps its old file.  Not concurrently with itself.
+ */
 void		 log_reopen(struct logger *l);
 
 void		 log_access(struct logger *l, const struct access_entry *e);

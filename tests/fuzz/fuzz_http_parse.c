@@ -12,6 +12,8 @@
  *    shorter prefix of it is INCOMPLETE; a prefix refused as INVALID
  *    means the whole input is refused too;
  *  - parsed fields point into the head and obey the grammar;
+ *  - http_te_normalize() stays within its buffer, fails only on what
+ *    framing refuses, and its value frames the message the same way;
  *  - the chunked scanner gives the same answer however the input is cut.
  *
  * Every call sees an exactly-sized heap copy, so ASan catches a read
@@ -155,25 +157,117 @@ parse_copy(int response, const uint8_t *data, size_t len,
 	return r;
 }
 
-static void
-check_framing(int response, const struct http_request *req,
-    const struct http_response *res, int head_request)
+static int
+frame(int response, const struct http_request *req,
+    const struct http_response *res, int head_request, struct http_framing *f)
 {
-	struct http_framing	f;
 	struct http_error	err = { 0, NULL };
 	int			r;
 
 	if (response)
-		r = http_response_framing(res, head_request, &f, &err);
+		r = http_response_framing(res, head_request, f, &err);
 	else
-		r = http_request_framing(req, &f, &err);
+		r = http_request_framing(req, f, &err);
 	require(r == 0 || r == -1);
 	if (r == -1) {
 		require(err.reason != NULL);
 		require(response ? err.status == 502 : (err.status == 400 ||
 		    err.status == 501 || err.status == 417));
+	}
+	return r;
+}
+
+/*
+ * http_te_normalize() on a parsed head: it never writes past outlen;
+ * given the documented room it fails only on what framing refuses; and
+ * the message with the normalized value as its one Transfer-Encoding
+ * field frames exactly as the original did and normalizes to the same
+ * value again.
+ */
+static void
+check_te(int response, const struct http_request *req,
+    const struct http_response *res, int head_request, int ret,
+    const struct http_framing *f)
+{
+	const struct http_header	*h = response ? res->headers :
+					    req->headers;
+	size_t				 n = response ? res->num_headers :
+					    req->num_headers;
+	struct http_header		 hdrs[MAX_HDRS + 1];
+	struct http_request		 req2;
+	struct http_response		 res2;
+	struct http_framing		 f2;
+	size_t				 i, m = 0, room = 1;
+	char				*out, *out2;
+	ssize_t				 len, len2;
+
+	for (i = 0; i < n; i++)
+		if (http_header_is(&h[i], "Transfer-Encoding"))
+			room += 2 * (h[i].value_len + 1);
+	/* Exactly sized, so ASan sees a write past outlen. */
+	out = malloc(room);
+	require(out != NULL);
+	len = http_te_normalize(h, n, out, room);
+	require(len == -1 || ((size_t)len < room && out[len] == '\0' &&
+	    strlen(out) == (size_t)len));
+	if (len > 0) {
+		/* One byte short fails; a tight buffer is written within. */
+		require(http_te_normalize(h, n, out, (size_t)len) == -1);
+		len = http_te_normalize(h, n, out, (size_t)len + 1);
+	}
+	/* Framing that read a Transfer-Encoding accepted its codings. */
+	if (ret == 0 && f->body != HTTP_BODY_NONE)
+		require(len >= 0);
+	if (ret == 0 && f->body == HTTP_BODY_CHUNKED) {
+		require(len >= 7 && memcmp(out + len - 7, "chunked", 7) == 0);
+		require(len == 7 || memcmp(out + len - 9, ", chunked", 9) == 0);
+	}
+	if (len <= 0 || n >= MAX_HDRS + 1) {
+		free(out);
 		return;
 	}
+	for (i = 0; i < n; i++)
+		if (!http_header_is(&h[i], "Transfer-Encoding"))
+			hdrs[m++] = h[i];
+	hdrs[m].name = "Transfer-Encoding";
+	hdrs[m].name_len = 17;
+	hdrs[m].value = out;
+	hdrs[m].value_len = (size_t)len;
+	m++;
+	if (response) {
+		res2 = *res;
+		res2.headers = hdrs;
+		res2.num_headers = m;
+	} else {
+		req2 = *req;
+		req2.headers = hdrs;
+		req2.num_headers = m;
+	}
+	if (ret == 0) {
+		require(frame(response, &req2, &res2, head_request, &f2) == 0);
+		require(f2.body == f->body && f2.keep_alive == f->keep_alive &&
+		    f2.content_length == f->content_length &&
+		    f2.expect_continue == f->expect_continue);
+	}
+	out2 = malloc((size_t)len + 1);
+	require(out2 != NULL);
+	len2 = http_te_normalize(hdrs, m, out2, (size_t)len + 1);
+	require(len2 == len && memcmp(out, out2, (size_t)len + 1) == 0);
+	free(out2);
+	free(out);
+}
+
+static void
+check_framing(int response, const struct http_request *req,
+    const struct http_response *res, int head_request)
+{
+	struct http_framing	f;
+	int			r;
+
+	r = frame(response, req, res, head_request, &f);
+	check_te(response, req, res, head_request, r, &f);
+	if (r == -1)
+		return;
 	require(f.keep_alive == 0 || f.keep_alive == 1);
 	require(f.body == HTTP_BODY_LENGTH || f.content_length == 0);
 	require(response || f.body != HTTP_BODY_CLOSE);
