@@ -9,7 +9,6 @@
  * Also the staged connect (upstream.h), on which the http, socks5 and
  * TLS attempts are built, and the failover bookkeeping of routes.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,6 +20,7 @@
 #include <event2/dns.h>
 #include <event2/util.h>
 
+#include "addr.h"
 #include "upstream.h"
 
 struct direct_conn {
@@ -213,15 +213,6 @@ upconn_dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 	upconn_try_next(u);
 }
 
-static int
-is_ip_literal(const char *host)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, host, buf) == 1 ||
-	    inet_pton(AF_INET6, host, buf) == 1;
-}
-
 static void
 direct_cancel(struct upconn *base)
 {
@@ -261,8 +252,8 @@ direct_connect(struct worker *w, const struct upstream_conf *uc,
 	 * ADDRCONFIG spares AAAA lookups on IPv4-only hosts, but libevent
 	 * would then refuse an IPv6 literal such as ::1: not for literals.
 	 */
-	hints.ai_flags = is_ip_literal(host) ? EVUTIL_AI_NUMERICHOST :
-	    EVUTIL_AI_ADDRCONFIG;
+	hints.ai_flags = addr_ip_literal(host, strlen(host), NULL) ?
+	    EVUTIL_AI_NUMERICHOST : EVUTIL_AI_ADDRCONFIG;
 	snprintf(portstr, sizeof(portstr), "%u", port);
 
 	u->starting = 1;
@@ -281,10 +272,7 @@ const struct upstream_kind upstream_direct = {
 void
 upstream_hostport(char *buf, size_t len, const char *host, uint16_t port)
 {
-	if (strchr(host, ':') != NULL && host[0] != '[')
-		snprintf(buf, len, "[%s]:%u", host, port);
-	else
-		snprintf(buf, len, "%s:%u", host, port);
+	addr_format(buf, len, host, port, 0);
 }
 
 /* --- the staged connect --- */
