@@ -52,6 +52,7 @@
 /* Never define INI_HANDLER_LINENO: the library is built without it. */
 #include <ini.h>
 
+#include "addr.h"
 #include "config.h"
 #include "limit.h"
 #include "route.h"
@@ -697,46 +698,36 @@ split_list(struct parse_state *st, const struct key *k, const char *v,
 
 /*
  * Parse "a.b.c.d:port" or "[v6]:port" (numeric only, port 1..65535)
- * into *la.  -1 if s[0..len) is neither.
+ * into *la.  -1 if s[0..len) is neither.  No names: a listener is bound
+ * before anything could resolve them.
  */
 static int
 listen_parse(const char *s, size_t len, struct listen_addr *la)
 {
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&la->ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&la->ss;
-	char			 host[INET6_ADDRSTRLEN];
-	const char		*colon, *h = la->text, *p;
-	uintmax_t		 port;
-	int			 v6 = s[0] == '[';
+	struct addr_hostport	 hp;
+	unsigned char		 ip[sizeof(struct in6_addr)];
 
 	memset(la, 0, sizeof(*la));
-	if (len >= sizeof(la->text))
+	if (len >= sizeof(la->text) || addr_split(s, len, 0, &hp) == -1)
 		return -1;
 	memcpy(la->text, s, len);
-	if ((colon = strrchr(la->text, ':')) == NULL)
-		return -1;
-	if (v6 && (colon - h < 2 || colon[-1] != ']'))
-		return -1;
-	h += v6;
-	if ((size_t)(colon - h - v6) >= sizeof(host))
-		return -1;
-	memcpy(host, h, (size_t)(colon - h - v6));
-	host[colon - h - v6] = '\0';
-	p = colon + 1;
-	if (scan_number(&p, &port) == -1 || *p != '\0' || port == 0 ||
-	    port > 65535)
-		return -1;
-
-	if (v6) {
+	switch (addr_ip_literal(hp.host, hp.hostlen, ip)) {
+	case AF_INET6:
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
+		sin6->sin6_port = htons(hp.port);
+		memcpy(&sin6->sin6_addr, ip, sizeof(sin6->sin6_addr));
 		la->len = sizeof(*sin6);
-		return inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1 ? 0 : -1;
+		return 0;
+	case AF_INET:
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(hp.port);
+		memcpy(&sin->sin_addr, ip, sizeof(sin->sin_addr));
+		la->len = sizeof(*sin);
+		return 0;
 	}
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	la->len = sizeof(*sin);
-	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
+	return -1;
 }
 
 /*
@@ -1074,13 +1065,6 @@ static const struct upstream_kind upstream_kinds[] = {
 	{ NULL, 0, NULL, NULL }
 };
 
-/* HOST[:PORT], split. */
-struct hostport {
-	const char	*host;		/* without [] */
-	size_t		 hostlen;
-	uint16_t	 port;
-};
-
 /*
  * Is s[0..len) a host name or IPv4 address?  Letters, digits, '.', '-'
  * and '_', not starting with '.' or '-'; all digits and dots must be an
@@ -1090,8 +1074,6 @@ static int
 host_name_ok(const char *s, size_t len)
 {
 	static const char	 digits[] = "0123456789.";
-	char			 buf[INET_ADDRSTRLEN];
-	struct in_addr		 in;
 	size_t			 i;
 
 	if (len == 0 || len > 253 || s[0] == '.' || s[0] == '-')
@@ -1102,27 +1084,7 @@ host_name_ok(const char *s, size_t len)
 			return 0;
 	for (i = 0; i < len && strchr(digits, s[i]) != NULL; i++)
 		continue;
-	if (i < len)
-		return 1;
-	if (len >= sizeof(buf))
-		return 0;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	return inet_pton(AF_INET, buf, &in) == 1;
-}
-
-/* Is s[0..len) an IPv6 address? */
-static int
-host_v6_ok(const char *s, size_t len)
-{
-	char		buf[INET6_ADDRSTRLEN];
-	struct in6_addr	in6;
-
-	if (len >= sizeof(buf))
-		return 0;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	return inet_pton(AF_INET6, buf, &in6) == 1;
+	return i < len || addr_ip_literal(s, len, NULL) == AF_INET;
 }
 
 /*
@@ -1131,55 +1093,30 @@ host_v6_ok(const char *s, size_t len)
  */
 static int
 split_hostport(const char *s, size_t len, uint16_t defport,
-    struct hostport *hp)
+    struct addr_hostport *hp)
 {
-	const char	*end = s + len, *colon, *p;
-	uintmax_t	 port;
-
-	if (len > 0 && s[0] == '[') {
-		if ((colon = memchr(s, ']', len)) == NULL ||
-		    !host_v6_ok(s + 1, (size_t)(colon - s - 1)))
-			return -1;
-		hp->host = s + 1;
-		hp->hostlen = (size_t)(colon - s - 1);
-		colon++;
-		if (colon < end && *colon != ':')
-			return -1;
-	} else {
-		if ((colon = memrchr(s, ':', len)) == NULL)
-			colon = end;
-		hp->host = s;
-		hp->hostlen = (size_t)(colon - s);
-		if (!host_name_ok(s, hp->hostlen))
-			return -1;
-	}
-	hp->port = defport;
-	if (colon == end)
-		return defport != 0 ? 0 : -1;
-	p = colon + 1;
-	if (scan_number(&p, &port) == -1 || p != end || port == 0 ||
-	    port > 65535)
+	if (addr_split(s, len, defport, hp) == -1)
 		return -1;
-	hp->port = (uint16_t)port;
-	return 0;
+	return hp->bracketed || host_name_ok(hp->host, hp->hostlen) ? 0 : -1;
 }
 
 /* Decode the %XX escapes of s in place.  -1 if one is bad or a NUL. */
 static int
 pct_decode(char *s)
 {
-	char	*w = s, hex[3] = { 0 };
+	char	*w = s;
+	int	 hi, lo;
 
 	for (; *s != '\0'; s++) {
 		if (*s != '%') {
 			*w++ = *s;
 			continue;
 		}
-		if (!isxdigit((unsigned char)s[1]) ||
-		    !isxdigit((unsigned char)s[2]))
+		/* s[1] is NUL at the end: no value, so s[2] is not read. */
+		if ((hi = addr_hex_value((unsigned char)s[1])) == -1 ||
+		    (lo = addr_hex_value((unsigned char)s[2])) == -1)
 			return -1;
-		memcpy(hex, s + 1, 2);
-		if ((*w++ = (char)strtol(hex, NULL, 16)) == '\0')
+		if ((*w++ = (char)(hi << 4 | lo)) == '\0')
 			return -1;
 		s += 2;
 	}
@@ -1224,7 +1161,7 @@ bad:
 
 /* Set u->host and u->port from hp; -1 (reported) on ENOMEM. */
 static int
-set_hostport(struct parse_state *st, const struct hostport *hp,
+set_hostport(struct parse_state *st, const struct addr_hostport *hp,
     struct upstream_conf *u)
 {
 	if ((u->host = strndup(hp->host, hp->hostlen)) == NULL) {
@@ -1241,9 +1178,9 @@ parse_proxy(struct parse_state *st, const struct key *k,
     const struct upstream_kind *kind, const char *arg,
     struct upstream_conf *u)
 {
-	const char	*at = strrchr(arg, '@'), *hps = at ? at + 1 : arg;
-	struct hostport	 hp;
-	int		 v6;
+	const char		*at = strrchr(arg, '@'), *hps = at ? at + 1 : arg;
+	struct addr_hostport	 hp;
+	int			 n;
 
 	if (at != NULL && parse_userinfo(st, k, kind, arg,
 	    (size_t)(at - arg), u) == -1)
@@ -1255,9 +1192,9 @@ parse_proxy(struct parse_state *st, const struct key *k,
 	}
 	if (set_hostport(st, &hp, u) == -1)
 		return -1;
-	v6 = strchr(u->host, ':') != NULL;
-	snprintf(u->label, sizeof(u->label), "%s %s%s%s:%u", kind->name,
-	    v6 ? "[" : "", u->host, v6 ? "]" : "", (unsigned)u->port);
+	n = snprintf(u->label, sizeof(u->label), "%s ", kind->name);
+	addr_format(u->label + n, sizeof(u->label) - (size_t)n, u->host,
+	    u->port, 0);
 	return 0;
 }
 
@@ -1278,7 +1215,7 @@ parse_mirror(struct parse_state *st, const struct key *k,
 	} schemes[] = { { "http://", 80 }, { "https://", 443 } };
 	const char	*auth, *hps, *path, *at;
 	size_t		 i, n, pathlen;
-	struct hostport	 hp;
+	struct addr_hostport	 hp;
 
 	for (i = 0; i < 2; i++)
 		if (strncasecmp(arg, schemes[i].scheme,
@@ -1640,17 +1577,6 @@ enter_section(struct parse_state *st, enum section sec, void *base)
 	}
 }
 
-/* FNV-1a. */
-static size_t
-name_hash(const char *s, size_t len)
-{
-	uint32_t	h = 2166136261u;
-
-	while (len-- > 0)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
 /*
  * The route names seen so far are a hash set of route index + 1, so that
  * a duplicate is found without comparing every pair of 100000 routes.
@@ -1664,7 +1590,7 @@ route_find(const struct parse_state *st, const char *name, size_t len)
 
 	if (st->namecap == 0)
 		return 0;
-	for (i = name_hash(name, len) & mask; st->names[i] != 0;
+	for (i = addr_fnv1a(name, len) & mask; st->names[i] != 0;
 	    i = (i + 1) & mask) {
 		r = &st->cfg->routes[st->names[i] - 1];
 		if (strncmp(r->name, name, len) == 0 && r->name[len] == '\0')
@@ -1679,7 +1605,7 @@ name_insert(size_t *set, size_t cap, const struct route *routes, size_t id)
 	const char	*name = routes[id - 1].name;
 	size_t		 i;
 
-	for (i = name_hash(name, strlen(name)) & (cap - 1); set[i] != 0;
+	for (i = addr_fnv1a(name, strlen(name)) & (cap - 1); set[i] != 0;
 	    i = (i + 1) & (cap - 1))
 		continue;
 	set[i] = id;
