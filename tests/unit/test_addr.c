@@ -127,8 +127,8 @@ test_ip_literal(void)
 	static const char *names[] = {
 		"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.-4",
 		"example.com", "[::1]", "fe80::1%eth0", "fe80::1%25eth0",
-		"1:2:3:4:5:6:7:8:9", ":::", " 1.2.3.4", "1.2.3.4 ", "0x7f.0.0.1",
-		"localhost",
+		"1:2:3:4:5:6:7:8:9", ":::", " 1.2.3.4", "1.2.3.4 ",
+		"0x7f.0.0.1", "localhost",
 	};
 	unsigned char	out[16];
 	char		long_name[100];
