@@ -59,6 +59,14 @@ enum up_state {
 	UP_SEP			/* after a ',' or '|' */
 };
 
+/* An "upstream" or "via" list being read, over its lines. */
+struct up_list {
+	enum up_state	 state;
+	int		 last_ok;	/* the last item was added */
+	char		 sep;		/* separator waiting for an item */
+	int		 sep_line;
+};
+
 struct parse_state;
 struct key;
 
@@ -112,10 +120,9 @@ struct parse_state {
 	int		 rseen[NROUTEKEYS];
 	int		 route_nerrors;	/* nerrors after its header */
 	char		*list_text;	/* its hosts or modules list so far */
-	enum up_state	 up_state;	/* its upstream list */
-	int		 up_last_ok;	/* the last upstream item was added */
-	char		 up_sep;	/* separator waiting for an upstream */
-	int		 up_sep_line;
+	struct up_list	 upstream;	/* its upstream list */
+	struct up_list	 via;		/* its via list, apart: they may
+					   end on different lines */
 
 	/* config_route.c and config_check.c: all routes so far. */
 	size_t		 routecap;	/* cfg->routes allocated */
@@ -192,7 +199,10 @@ void	cfg_strings_free(char **v, size_t n);
 void	cfg_parse_upstream(struct parse_state *st, const struct key *k,
 	    const char *v);
 
-/* config_upstream.c: an upstream list that ends badly, reported. */
+/*
+ * config_upstream.c: report the route's upstream or via list if it ends
+ * after a separator or holds nothing.
+ */
 void	cfg_upstream_list_end(struct parse_state *st);
 
 /* config_upstream.c: free us[0..*n) and set *n to 0. */

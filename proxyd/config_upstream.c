@@ -310,17 +310,27 @@ upstream_fill(struct parse_state *st, const struct key *k,
 	return 0;
 }
 
-/* One upstream item, s[0..len), added to the key's array if it is good. */
+/* The state of k's list: "upstream" or "via". */
+static struct up_list *
+up_list(struct parse_state *st, const struct key *k)
+{
+	return k == &cfg_route_keys[R_VIA] ? &st->via : &st->upstream;
+}
+
+/*
+ * One upstream item, s[0..len), added to the key's array if it is good;
+ * l->last_ok says whether it was.
+ */
 static void
-upstream_item(struct parse_state *st, const struct key *k, const char *s,
-    size_t len)
+upstream_item(struct parse_state *st, const struct key *k,
+    struct up_list *l, const char *s, size_t len)
 {
 	struct upstream_conf		*us = cfg_field(st, k);
 	size_t				*np = cfg_count_field(st, k), wlen;
 	const struct upstream_kind	*kind;
 	char				*item, *arg;
 
-	st->up_last_ok = 0;
+	l->last_ok = 0;
 	if ((item = strndup(s, len)) == NULL) {
 		cfg_nomem(st);
 		return;
@@ -336,7 +346,7 @@ upstream_item(struct parse_state *st, const struct key *k, const char *s,
 	else if (upstream_check(st, k, kind, arg, us, *np) == 0) {
 		if (upstream_fill(st, k, kind, arg, &us[*np]) == 0) {
 			(*np)++;
-			st->up_last_ok = 1;
+			l->last_ok = 1;
 		} else
 			upstream_conf_free(&us[*np]);
 	}
@@ -345,21 +355,22 @@ upstream_item(struct parse_state *st, const struct key *k, const char *s,
 
 /* A ',' or '|' after an item: record it on the item (if it was good). */
 static void
-upstream_separator(struct parse_state *st, const struct key *k, char sep)
+upstream_separator(struct parse_state *st, const struct key *k,
+    struct up_list *l, char sep)
 {
 	struct upstream_conf	*us = cfg_field(st, k);
 	size_t			 n = *cfg_count_field(st, k);
 
-	if (st->up_state != UP_ITEM) {
+	if (l->state != UP_ITEM) {
 		cfg_error(st, st->lineno, "%s: expected an upstream before "
 		    "\"%c\"", k->name, sep);
 		return;
 	}
-	if (st->up_last_ok)
+	if (l->last_ok)
 		us[n - 1].fallback = sep;
-	st->up_state = UP_SEP;
-	st->up_sep = sep;
-	st->up_sep_line = st->lineno;
+	l->state = UP_SEP;
+	l->sep = sep;
+	l->sep_line = st->lineno;
 }
 
 /*
@@ -370,37 +381,55 @@ upstream_separator(struct parse_state *st, const struct key *k, char sep)
 void
 cfg_parse_upstream(struct parse_state *st, const struct key *k, const char *v)
 {
+	struct up_list	*l = up_list(st, k);
 	const char	*end;
 	size_t		 len;
 
 	if (!st->cont) {
 		cfg_upstreams_free(cfg_field(st, k), cfg_count_field(st, k));
-		st->up_state = UP_START;
+		l->state = UP_START;
 	}
 	for (;;) {
 		end = v + strcspn(v, ",|");
 		if ((len = cfg_trim(&v, end)) > 0) {
-			if (st->up_state == UP_ITEM)
+			if (l->state == UP_ITEM)
 				cfg_error(st, st->lineno, "%s: expected "
 				    "\",\" or \"|\" at the end of the "
 				    "previous line", k->name);
-			upstream_item(st, k, v, len);
-			st->up_state = UP_ITEM;
+			upstream_item(st, k, l, v, len);
+			l->state = UP_ITEM;
 		}
 		if (*end == '\0')
 			return;
-		upstream_separator(st, k, *end);
+		upstream_separator(st, k, l, *end);
 		v = end + 1;
 	}
 }
 
+/* Report list l of key k, set on line, if it ends badly. */
+static void
+list_end(struct parse_state *st, const struct key *k,
+    const struct up_list *l, int line)
+{
+	if (l->state == UP_SEP)
+		cfg_error(st, l->sep_line, "%s: expected an upstream after "
+		    "\"%c\"", k->name, l->sep);
+	else if (l->state == UP_START)
+		cfg_error(st, line, "%s: expected at least one upstream",
+		    k->name);
+}
+
+/*
+ * Only the lists this route set: an unset upstream is the default's,
+ * and an unset via has no state, or a previous route's.
+ */
 void
 cfg_upstream_list_end(struct parse_state *st)
 {
-	if (st->up_state == UP_SEP)
-		cfg_error(st, st->up_sep_line, "upstream: expected an upstream "
-		    "after \"%c\"", st->up_sep);
-	else if (st->up_state == UP_START)
-		cfg_error(st, st->rseen[R_UPSTREAM], "upstream: expected at "
-		    "least one upstream");
+	if (st->rseen[R_UPSTREAM] != 0)
+		list_end(st, &cfg_route_keys[R_UPSTREAM], &st->upstream,
+		    st->rseen[R_UPSTREAM]);
+	if (st->rseen[R_VIA] != 0)
+		list_end(st, &cfg_route_keys[R_VIA], &st->via,
+		    st->rseen[R_VIA]);
 }

@@ -1177,6 +1177,20 @@ test_route_upstreams(void)
 		    c->routes[0].upstreams[9].fallback == '|' &&
 		    c->routes[0].upstreams[15].fallback == 0, "16 upstreams");
 	config_unref(c);
+
+	c = load_ok("via",
+	    "[route m]\n"
+	    "modules = corp.example\n"
+	    "upstream = mirror https://m.example\n"
+	    "via = http p:1,\n"
+	    "  socks5 [::1]:1080\n");
+	if (c != NULL && (r = route_named(c, "m")) != NULL)
+		CHECK(r->nupstreams == 1 && r->nvia == 2 &&
+		    strcmp(r->via[0].label, "http p:1") == 0 &&
+		    r->via[0].fallback == ',' &&
+		    strcmp(r->via[1].label, "socks5 [::1]:1080") == 0 &&
+		    r->via[1].fallback == 0, "via: %zu parents", r->nvia);
+	config_unref(c);
 }
 
 static void
@@ -1565,6 +1579,24 @@ test_route_errors(void)
 	    "F:11: upstream: expected an upstream after \"|\"\n"
 	    "F:14: upstream: expected at least one upstream\n"
 	    "F:17: upstream: deny must be the only upstream\n");
+	load_bad("upstream and via lists end apart",
+	    "[route v1]\n"
+	    "modules = v1.example\n"
+	    "upstream = mirror https://m1.example ,\n"
+	    "via = http p:1\n"
+	    "[route v2]\n"
+	    "modules = v2.example\n"
+	    "upstream = mirror https://m2.example\n"
+	    "via =\n"
+	    "[route v3]\n"
+	    "modules = v3.example\n"
+	    "via = http p:1 |\n"
+	    "[route v4]\n"
+	    "modules = v4.example\n"
+	    "upstream = mirror https://m4.example\n",
+	    "F:3: upstream: expected an upstream after \",\"\n"
+	    "F:8: via: expected at least one upstream\n"
+	    "F:11: via: expected an upstream after \"|\"\n");
 	load_bad("17 upstreams",
 	    "[route many]\n"
 	    "upstream = direct, direct, direct, direct, direct, direct,\n"
