@@ -1,14 +1,14 @@
 /*
  * config_upstream.c - the grammar of "upstream" and "via" lists:
  *
- *	direct | deny
+ *	direct | deny | off		(off: GOPROXY's word for deny)
  *	http [user:pass@]HOST:PORT	socks5 [user:pass@]HOST:PORT
  *	mirror http[s]://[user:pass@]HOST[:PORT][/PATH]
  *
- * separated by ',' or '|' (recorded on the item before: GOPROXY's "try
- * the next one on any error" and "only on 404/410"), over as many lines
- * as it takes.  Credentials are percent-decoded and never quoted in a
- * message or a label.
+ * separated by ',' or '|', recorded on the item before (as in GOPROXY,
+ * a mirror falls back to the next after ',' only on 404/410, after '|'
+ * on any error), over as many lines as it takes.  Credentials are
+ * percent-decoded and never quoted in a message or a label.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -38,6 +38,8 @@ static upstream_fn	parse_proxy, parse_mirror;
 static const struct upstream_kind upstream_kinds[] = {
 	{ "direct", UPSTREAM_DIRECT, NULL, NULL },
 	{ "deny", UPSTREAM_DENY, NULL, NULL },
+	/* GOPROXY=off: the same, so that a GOPROXY value can be pasted. */
+	{ "off", UPSTREAM_DENY, NULL, NULL },
 	{ "http", UPSTREAM_HTTP, parse_proxy, "[user:pass@]HOST:PORT" },
 	{ "socks5", UPSTREAM_SOCKS5, parse_proxy, "[user:pass@]HOST:PORT" },
 	{ "mirror", UPSTREAM_MIRROR, parse_mirror,
@@ -265,8 +267,8 @@ cfg_upstreams_free(struct upstream_conf *us, size_t *n)
 }
 
 /*
- * May an upstream of kind, with arg, follow the n in us?  "deny" goes
- * alone, and the array has room for k->max.
+ * May an upstream of kind, with arg, follow the n in us?  "deny" (or
+ * "off") goes alone, and the array has room for k->max.
  */
 static int
 upstream_check(struct parse_state *st, const struct key *k,
@@ -282,8 +284,9 @@ upstream_check(struct parse_state *st, const struct key *k,
 		    kind->name);
 	else if (n > 0 && (kind->type == UPSTREAM_DENY ||
 	    us[0].type == UPSTREAM_DENY))
-		cfg_error(st, st->lineno, "%s: deny must be the only upstream",
-		    k->name);
+		cfg_error(st, st->lineno, "%s: %s must be the only upstream",
+		    k->name, kind->type == UPSTREAM_DENY ? kind->name :
+		    us[0].label);
 	else if (n == k->max)
 		cfg_error(st, st->lineno, "%s: more than %ju upstreams",
 		    k->name, k->max);

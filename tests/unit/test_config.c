@@ -1193,6 +1193,101 @@ test_route_upstreams(void)
 	config_unref(c);
 }
 
+/* Is route r exactly one "off" upstream, which denies? */
+static int
+is_off(const struct route *r)
+{
+	return r != NULL && r->nupstreams == 1 &&
+	    r->upstreams[0].type == UPSTREAM_DENY &&
+	    strcmp(r->upstreams[0].label, "off") == 0 &&
+	    r->upstreams[0].fallback == 0;
+}
+
+/*
+ * upstream = list, and list with every "deny" spelt "off", must load
+ * alike: both or neither, to the same kinds, with the same messages but
+ * for the word.
+ */
+static void
+off_like_deny(const char *list)
+{
+	struct config	*cd, *co;
+	char		*text, *off_text, *md, *mo;
+	size_t		 i;
+	int		 same;
+
+	if (asprintf(&text, "[route r]\nhosts = r.example\nupstream = %s\n",
+	    list) == -1)
+		return;
+	off_text = replace_all(strdup(text), "deny", "off");
+	cd = load_text(text, &md);
+	co = load_text(off_text, &mo);
+	md = replace_all(md, "deny", "off");
+	same = (cd == NULL) == (co == NULL) && strcmp(md, mo) == 0;
+	for (i = 0; same && cd != NULL && i < cd->routes[0].nupstreams; i++)
+		same = co->routes[0].nupstreams == cd->routes[0].nupstreams &&
+		    co->routes[0].upstreams[i].type ==
+		    cd->routes[0].upstreams[i].type;
+	CHECK(same, "off like deny in \"%s\":\n--- deny:\n%s--- off:\n%s",
+	    list, md, mo);
+	config_unref(cd);
+	config_unref(co);
+	free(md);
+	free(mo);
+	free(text);
+	free(off_text);
+}
+
+/* "off", GOPROXY's spelling of "deny", wherever deny goes. */
+static void
+test_route_off(void)
+{
+	static const char *lists[] = {
+		"deny", "deny, direct", "direct | deny", "deny,", "deny deny",
+		"http p:1, deny", "deny |\n  direct", "deny x", "deny, deny",
+	};
+	struct config	*c;
+	size_t		 i;
+
+	c = load_ok("upstream = off",
+	    "[route go-off]\n"
+	    "modules = corp.example\n"
+	    "upstream = off\n"
+	    "[route host-off]\n"
+	    "hosts = off.example\n"
+	    "upstream = off\n");
+	if (c != NULL) {
+		CHECK(is_off(route_named(c, "go-off")), "module route off");
+		CHECK(is_off(route_named(c, "host-off")), "host route off");
+	}
+	config_unref(c);
+
+	setenv("PROXYD_TEST_GOPROXY", "off", 1);
+	c = load_ok("upstream = $GOPROXY, which is off",
+	    "[route go]\nmodules = *\nupstream = $PROXYD_TEST_GOPROXY\n");
+	if (c != NULL)
+		CHECK(is_off(route_named(c, "go")), "GOPROXY=off pasted");
+	config_unref(c);
+	unsetenv("PROXYD_TEST_GOPROXY");
+
+	load_bad("off goes alone, like deny",
+	    "[route o1]\nhosts = o1.example\nupstream = off, direct\n"
+	    "[route o2]\nhosts = o2.example\n"
+	    "upstream = mirror https://m.example |\n  off\n"
+	    "[route o3]\nhosts = o3.example\nupstream = deny | off\n"
+	    "[route o4]\nhosts = o4.example\nupstream = off now\n"
+	    "[route o5]\nmodules = o5.example\n"
+	    "upstream = mirror https://m.example\nvia = off\n",
+	    "F:3: upstream: off must be the only upstream\n"
+	    "F:7: upstream: off must be the only upstream\n"
+	    "F:10: upstream: off must be the only upstream\n"
+	    "F:13: upstream: off takes no argument\n"
+	    "F:17: via: only http and socks5 parents can lead to mirrors, "
+	    "not off\n");
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		off_like_deny(lists[i]);
+}
+
 static void
 test_route_env(void)
 {
@@ -1721,6 +1816,7 @@ main(void)
 	test_route_values();
 	test_route_timeouts();
 	test_route_upstreams();
+	test_route_off();
 	test_route_env();
 	test_route_continuation();
 	test_route_fallback();
