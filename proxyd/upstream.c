@@ -93,7 +93,7 @@ upconn_finish(struct direct_conn *u, struct bufferevent *bev, int status,
     const char *why)
 {
 	struct http_error err = { status, NULL };
-	char reason[384], peer[56];
+	char reason[384], peer[56], where[272];
 	upstream_cb *cb = u->cb;
 	void *arg = u->arg;
 	struct timeval zero = { 0, 0 };
@@ -106,7 +106,9 @@ upconn_finish(struct direct_conn *u, struct bufferevent *bev, int status,
 	}
 	if (bev)
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-	snprintf(reason, sizeof(reason), "%s:%u: %s", u->host, u->port, why);
+	/* "[::1]:443: ...", as staged_dial() expects it. */
+	addr_format(where, sizeof(where), u->host, u->port, 0);
+	snprintf(reason, sizeof(reason), "%s: %s", where, why);
 	err.reason = reason;
 	snprintf(peer, sizeof(peer), "%s", u->peer[0] ? u->peer : "-");
 	upconn_free(u);
@@ -447,8 +449,11 @@ staged_dialed(struct bufferevent *bev, const struct http_error *err,
 int
 staged_dial(struct staged_conn *s, const char *host, uint16_t port)
 {
-	snprintf(s->dial_prefix, sizeof(s->dial_prefix), "%s:%u: ", host,
-	    port);
+	char where[272];
+
+	/* What upconn_fail() puts before its reason. */
+	addr_format(where, sizeof(where), host, port, 0);
+	snprintf(s->dial_prefix, sizeof(s->dial_prefix), "%s: ", where);
 	/* The direct kind never calls back from inside its connect call. */
 	s->starting = 0;
 	s->inner = upstream_connect(&upstream_direct, s->w, NULL, host, port,
