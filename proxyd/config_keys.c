@@ -165,7 +165,6 @@ const struct key cfg_route_keys[NROUTEKEYS] = {
 	    "http HOST:PORT or socks5 HOST:PORT" },
 };
 
-
 /* A number suffix and what it multiplies by; "" is the bare number. */
 struct unit {
 	const char	*suffix;
@@ -199,7 +198,6 @@ static const struct unit bandwidth_units[] = {
 static const struct unit rate_units[] = {
 	{ "", 1 }, { "/s", 1 }, { "/m", 60 }, { "/h", 60 * 60 }, { NULL, 0 }
 };
-
 
 /*
  * Read the decimal digits at *sp into *v and move *sp past them.
