@@ -12,6 +12,7 @@
 
 #include <event2/buffer.h>
 
+#include "addr.h"
 #include "pool.h"
 
 #define POOL_BUCKETS	256
@@ -38,11 +39,7 @@ struct pool {
 static unsigned
 pool_hash(const char *key)
 {
-	unsigned h = 2166136261u;	/* FNV-1a */
-
-	while (*key)
-		h = (h ^ (unsigned char)*key++) * 16777619u;
-	return h % POOL_BUCKETS;
+	return addr_fnv1a(key, strlen(key)) % POOL_BUCKETS;
 }
 
 struct pool *

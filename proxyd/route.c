@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "http_parse.h"
 #include "route.h"
 
@@ -34,16 +35,6 @@ struct route_index {
 	uint32_t	 *scan;		/* unindexed routes, ascending */
 	size_t		  nscan;
 };
-
-static uint32_t
-ix_hash(const char *s, size_t len)
-{
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	while (len--)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
 
 /* Does r's method list allow the query's method? */
 static int
@@ -121,7 +112,7 @@ ix_candidates(const struct route_index *ix, const char *host, size_t len,
 	for (;;) {
 		const char *s = host + off;
 		size_t slen = len - off;
-		uint32_t h = ix_hash(s, slen) & (ix->nbuckets - 1);
+		uint32_t h = addr_fnv1a(s, slen) & (ix->nbuckets - 1);
 
 		for (e = ix->buckets[h]; e; e = e->next) {
 			if (e->len != slen || memcmp(e->name, s, slen) != 0 ||
@@ -250,7 +241,7 @@ ix_add_route(struct route_index *ix, const struct route *r, uint32_t i,
 			break;
 		(*next)++;
 		e->route = i;
-		h = ix_hash(e->name, e->len) & (ix->nbuckets - 1);
+		h = addr_fnv1a(e->name, e->len) & (ix->nbuckets - 1);
 		e->next = ix->buckets[h];
 		ix->buckets[h] = e;
 	}

@@ -19,7 +19,6 @@
  * name is safe: a session is only ever made by a handshake that verified
  * that very name, and another server of that name cannot decrypt it.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -36,6 +35,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "addr.h"
 #include "tls.h"
 
 /* Sessions kept per worker; a proxy talks to a handful of mirrors. */
@@ -430,15 +430,6 @@ static const struct staged_ops tls_ops = {
 	.finish = tc_finish,
 };
 
-static int
-is_ip_literal(const char *host)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, host, buf) == 1 ||
-	    inet_pton(AF_INET6, host, buf) == 1;
-}
-
 /*
  * Copy host into u->name as certificates spell it: without the trailing
  * dot of an absolute name.  Returns 0, or -1 when it cannot be a name.
@@ -470,7 +461,7 @@ tc_set_name(struct tls_conn *u, const char *host)
 static int
 tc_set_peer_identity(struct tls_conn *u, SSL *ssl)
 {
-	if (is_ip_literal(u->name))
+	if (addr_ip_literal(u->name, strlen(u->name), NULL))
 		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
 		    u->name) == 1 ? 0 : -1;
 	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);

@@ -9,7 +9,6 @@
  * Also the staged connect (upstream.h), on which the http, socks5 and
  * TLS attempts are built, and the failover bookkeeping of routes.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,6 +20,7 @@
 #include <event2/dns.h>
 #include <event2/util.h>
 
+#include "addr.h"
 #include "upstream.h"
 
 struct direct_conn {
@@ -93,7 +93,7 @@ upconn_finish(struct direct_conn *u, struct bufferevent *bev, int status,
     const char *why)
 {
 	struct http_error err = { status, NULL };
-	char reason[384], peer[56];
+	char reason[384], peer[56], where[272];
 	upstream_cb *cb = u->cb;
 	void *arg = u->arg;
 	struct timeval zero = { 0, 0 };
@@ -106,7 +106,9 @@ upconn_finish(struct direct_conn *u, struct bufferevent *bev, int status,
 	}
 	if (bev)
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-	snprintf(reason, sizeof(reason), "%s:%u: %s", u->host, u->port, why);
+	/* "[::1]:443: ...", as staged_dial() expects it. */
+	addr_format(where, sizeof(where), u->host, u->port, 0);
+	snprintf(reason, sizeof(reason), "%s: %s", where, why);
 	err.reason = reason;
 	snprintf(peer, sizeof(peer), "%s", u->peer[0] ? u->peer : "-");
 	upconn_free(u);
@@ -213,15 +215,6 @@ upconn_dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 	upconn_try_next(u);
 }
 
-static int
-is_ip_literal(const char *host)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, host, buf) == 1 ||
-	    inet_pton(AF_INET6, host, buf) == 1;
-}
-
 static void
 direct_cancel(struct upconn *base)
 {
@@ -261,8 +254,8 @@ direct_connect(struct worker *w, const struct upstream_conf *uc,
 	 * ADDRCONFIG spares AAAA lookups on IPv4-only hosts, but libevent
 	 * would then refuse an IPv6 literal such as ::1: not for literals.
 	 */
-	hints.ai_flags = is_ip_literal(host) ? EVUTIL_AI_NUMERICHOST :
-	    EVUTIL_AI_ADDRCONFIG;
+	hints.ai_flags = addr_ip_literal(host, strlen(host), NULL) ?
+	    EVUTIL_AI_NUMERICHOST : EVUTIL_AI_ADDRCONFIG;
 	snprintf(portstr, sizeof(portstr), "%u", port);
 
 	u->starting = 1;
@@ -281,10 +274,7 @@ const struct upstream_kind upstream_direct = {
 void
 upstream_hostport(char *buf, size_t len, const char *host, uint16_t port)
 {
-	if (strchr(host, ':') != NULL && host[0] != '[')
-		snprintf(buf, len, "[%s]:%u", host, port);
-	else
-		snprintf(buf, len, "%s:%u", host, port);
+	addr_format(buf, len, host, port, 0);
 }
 
 /* --- the staged connect --- */
@@ -459,8 +449,11 @@ staged_dialed(struct bufferevent *bev, const struct http_error *err,
 int
 staged_dial(struct staged_conn *s, const char *host, uint16_t port)
 {
-	snprintf(s->dial_prefix, sizeof(s->dial_prefix), "%s:%u: ", host,
-	    port);
+	char where[272];
+
+	/* What upconn_fail() puts before its reason. */
+	addr_format(where, sizeof(where), host, port, 0);
+	snprintf(s->dial_prefix, sizeof(s->dial_prefix), "%s: ", where);
 	/* The direct kind never calls back from inside its connect call. */
 	s->starting = 0;
 	s->inner = upstream_connect(&upstream_direct, s->w, NULL, host, port,

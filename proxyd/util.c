@@ -1,9 +1,8 @@
 /*
  * util.c - small helpers shared by the daemon's files: clocks, timevals,
- * socket address text.
+ * buffer sizes, Basic credentials.  sockaddr_text(), declared in
+ * proxyd.h, lives in addr.c with the other address text.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -65,25 +64,4 @@ basic_credentials(const char *user, const char *pass, char *out, size_t len)
 	}
 	out[o] = '\0';
 	return 0;
-}
-
-void
-sockaddr_text(const struct sockaddr *sa, char *buf, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN];
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
-		snprintf(buf, len, "%s:%u", addr, ntohs(in->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 =
-		    (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
-		snprintf(buf, len, "[%s]:%u", addr, ntohs(in6->sin6_port));
-	} else {
-		snprintf(buf, len, "unix");
-	}
 }

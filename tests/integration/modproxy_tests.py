@@ -386,6 +386,7 @@ def _(env):
     routes = [("private", {"modules": "example.com/private, *.corp.test",
                            "upstream": "direct"}),
               ("offlimits", {"modules": "bad.test", "upstream": "deny"}),
+              ("off-too", {"modules": "off.test", "upstream": "off"}),
               ("go", {"modules": "*", "upstream": "mirror " + murl(env, "b")})]
     with mod_proxy(env, *routes) as p:
         for path in (PRIVATE, "git.corp.test/lib"):
@@ -401,6 +402,10 @@ def _(env):
         r = fetch(env, p.url + "/bad.test/x/@v/list")
         expect_status(r, 403, "list of a module of a deny route")
         expect("route 'offlimits' says deny" in body_text(r), "403 body: %r" % r.body)
+
+        r = fetch(env, p.url + "/off.test/x/@v/list")
+        expect_status(r, 403, "list of a module of an off route")
+        expect("route 'off-too' says deny" in body_text(r), "403 body: %r" % r.body)
 
         require = [(PRIVATE, "v1.0.0")]
         src, genv = workspace(env, p.url, require=require)

@@ -97,6 +97,19 @@ def _(env):
                "access log of the denied request: %s" % line)
 
 
+@test("route_off_403_body")
+def _(env):
+    """off, GOPROXY's word for deny, denies as deny does."""
+    proxyd_only(env)
+    routes = [("no-echo", {"hosts": "echo.test", "upstream": "off"})]
+    with env.own_proxy(routes=routes) as p:
+        expect_denied(raw_get(env, p, env.echo_url("/echo?off=1")), "no-echo")
+        expect_denied(raw_get(env, p, env.echo_authority(), method="CONNECT"), "no-echo")
+        expect_eq(raw_get(env, p, env.http_url("/1k")).status, 200, "status of origin.test")
+        with open(env.origin.echo.log_path) as f:
+            expect("off=1" not in f.read(), "a request to an off route reached the origin")
+
+
 @test("route_fallback_deny")
 def _(env):
     proxyd_only(env)

@@ -1177,6 +1177,115 @@ test_route_upstreams(void)
 		    c->routes[0].upstreams[9].fallback == '|' &&
 		    c->routes[0].upstreams[15].fallback == 0, "16 upstreams");
 	config_unref(c);
+
+	c = load_ok("via",
+	    "[route m]\n"
+	    "modules = corp.example\n"
+	    "upstream = mirror https://m.example\n"
+	    "via = http p:1,\n"
+	    "  socks5 [::1]:1080\n");
+	if (c != NULL && (r = route_named(c, "m")) != NULL)
+		CHECK(r->nupstreams == 1 && r->nvia == 2 &&
+		    strcmp(r->via[0].label, "http p:1") == 0 &&
+		    r->via[0].fallback == ',' &&
+		    strcmp(r->via[1].label, "socks5 [::1]:1080") == 0 &&
+		    r->via[1].fallback == 0, "via: %zu parents", r->nvia);
+	config_unref(c);
+}
+
+/* Is route r exactly one "off" upstream, which denies? */
+static int
+is_off(const struct route *r)
+{
+	return r != NULL && r->nupstreams == 1 &&
+	    r->upstreams[0].type == UPSTREAM_DENY &&
+	    strcmp(r->upstreams[0].label, "off") == 0 &&
+	    r->upstreams[0].fallback == 0;
+}
+
+/*
+ * upstream = list, and list with every "deny" spelt "off", must load
+ * alike: both or neither, to the same kinds, with the same messages but
+ * for the word.
+ */
+static void
+off_like_deny(const char *list)
+{
+	struct config	*cd, *co;
+	char		*text, *off_text, *md, *mo;
+	size_t		 i;
+	int		 same;
+
+	if (asprintf(&text, "[route r]\nhosts = r.example\nupstream = %s\n",
+	    list) == -1)
+		return;
+	off_text = replace_all(strdup(text), "deny", "off");
+	cd = load_text(text, &md);
+	co = load_text(off_text, &mo);
+	md = replace_all(md, "deny", "off");
+	same = (cd == NULL) == (co == NULL) && strcmp(md, mo) == 0;
+	for (i = 0; same && cd != NULL && i < cd->routes[0].nupstreams; i++)
+		same = co->routes[0].nupstreams == cd->routes[0].nupstreams &&
+		    co->routes[0].upstreams[i].type ==
+		    cd->routes[0].upstreams[i].type;
+	CHECK(same, "off like deny in \"%s\":\n--- deny:\n%s--- off:\n%s",
+	    list, md, mo);
+	config_unref(cd);
+	config_unref(co);
+	free(md);
+	free(mo);
+	free(text);
+	free(off_text);
+}
+
+/* "off", GOPROXY's spelling of "deny", wherever deny goes. */
+static void
+test_route_off(void)
+{
+	static const char *lists[] = {
+		"deny", "deny, direct", "direct | deny", "deny,", "deny deny",
+		"http p:1, deny", "deny |\n  direct", "deny x", "deny, deny",
+	};
+	struct config	*c;
+	size_t		 i;
+
+	c = load_ok("upstream = off",
+	    "[route go-off]\n"
+	    "modules = corp.example\n"
+	    "upstream = off\n"
+	    "[route host-off]\n"
+	    "hosts = off.example\n"
+	    "upstream = off\n");
+	if (c != NULL) {
+		CHECK(is_off(route_named(c, "go-off")), "module route off");
+		CHECK(is_off(route_named(c, "host-off")), "host route off");
+	}
+	config_unref(c);
+
+	setenv("PROXYD_TEST_GOPROXY", "off", 1);
+	c = load_ok("upstream = $GOPROXY, which is off",
+	    "[route go]\nmodules = *\nupstream = $PROXYD_TEST_GOPROXY\n");
+	if (c != NULL)
+		CHECK(is_off(route_named(c, "go")), "GOPROXY=off pasted");
+	config_unref(c);
+	unsetenv("PROXYD_TEST_GOPROXY");
+
+	load_bad("off goes alone, like deny",
+	    "[route o1]\nhosts = o1.example\nupstream = off, direct\n"
+	    "[route o2]\nhosts = o2.example\n"
+	    "upstream = mirror https://m.example |\n  off\n"
+	    "[route o3]\nhosts = o3.example\nupstream = deny | off\n"
+	    "[route o4]\nhosts = o4.example\nupstream = off now\n"
+	    "[route o5]\nmodules = o5.example\n"
+	    "upstream = mirror https://m.example\nvia = off\n",
+	    "F:3: upstream: off must be the only upstream\n"
+	    "F:7: upstream: off must be the only upstream\n"
+	    "F:10: upstream: off must be the only upstream\n"
+	    "F:13: upstream: off takes no argument\n"
+	    "F:17: via: only http and socks5 parents can lead to mirrors, "
+	    "not off\n");
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		off_like_deny(lists[i]);
 }
 
 static void
@@ -1565,6 +1674,24 @@ test_route_errors(void)
 	    "F:11: upstream: expected an upstream after \"|\"\n"
 	    "F:14: upstream: expected at least one upstream\n"
 	    "F:17: upstream: deny must be the only upstream\n");
+	load_bad("upstream and via lists end apart",
+	    "[route v1]\n"
+	    "modules = v1.example\n"
+	    "upstream = mirror https://m1.example ,\n"
+	    "via = http p:1\n"
+	    "[route v2]\n"
+	    "modules = v2.example\n"
+	    "upstream = mirror https://m2.example\n"
+	    "via =\n"
+	    "[route v3]\n"
+	    "modules = v3.example\n"
+	    "via = http p:1 |\n"
+	    "[route v4]\n"
+	    "modules = v4.example\n"
+	    "upstream = mirror https://m4.example\n",
+	    "F:3: upstream: expected an upstream after \",\"\n"
+	    "F:8: via: expected at least one upstream\n"
+	    "F:11: via: expected an upstream after \"|\"\n");
 	load_bad("17 upstreams",
 	    "[route many]\n"
 	    "upstream = direct, direct, direct, direct, direct, direct,\n"
@@ -1689,6 +1816,7 @@ main(void)
 	test_route_values();
 	test_route_timeouts();
 	test_route_upstreams();
+	test_route_off();
 	test_route_env();
 	test_route_continuation();
 	test_route_fallback();
