@@ -405,7 +405,7 @@ def _(env):
 
         r = fetch(env, p.url + "/off.test/x/@v/list")
         expect_status(r, 403, "list of a module of an off route")
-        expect("route 'off-too' says deny" in body_text(r), "403 body: %r" % r.body)
+        expect("route 'off-too' says off" in body_text(r), "403 body: %r" % r.body)
 
         require = [(PRIVATE, "v1.0.0")]
         src, genv = workspace(env, p.url, require=require)
