@@ -189,25 +189,6 @@ head_copy_headers(struct evbuffer *out, const struct http_header *hdrs,
 }
 
 /*
- * The Transfer-Encoding of a chunked message we pass on, generated, not
- * copied: empty list elements and odd spacing that a recipient might
- * read differently never leave proxyd ("gzip, chunked" stays so).
- */
-static void
-head_add_te(struct evbuffer *out, const struct http_header *hdrs, size_t n)
-{
-	char te[512];
-	ssize_t len;
-
-	len = http_te_normalize(hdrs, n, te, sizeof(te));
-	if (len <= 0) {
-		evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
-		return;
-	}
-	evbuffer_add_printf(out, "Transfer-Encoding: %.*s\r\n", (int)len, te);
-}
-
-/*
  * The end-to-end headers, the same for every upstream: Host is added per
  * upstream (an origin's, or a mirror's), the rest ends the head.  A
  * request's only accepted coding is a lone chunked.
@@ -393,18 +374,24 @@ exchange_done(struct exchange *ex)
 	return 0;
 }
 
-/* The response head the client gets. */
+/*
+ * The response head the client gets.  Its Transfer-Encoding (te, may be
+ * empty) is generated, not copied: empty list elements and odd spacing
+ * that a recipient might read differently never leave proxyd ("gzip,
+ * chunked" stays so; a close-delimited "gzip" is kept too).
+ */
 static void
 exchange_write_resp_head(struct exchange *ex, const struct http_response *res,
-    int keep)
+    const char *te, int keep)
 {
 	struct evbuffer *out = bufferevent_get_output(ex->c->bev);
 
 	evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", res->status,
 	    (int)res->reason_len, res->reason);
 	head_copy_headers(out, res->headers, res->num_headers, NULL);
-	if (ex->resp.kind == HTTP_BODY_CHUNKED && !ex->resp.dechunk)
-		head_add_te(out, res->headers, res->num_headers);
+	if (te[0] != '\0' && !ex->resp.dechunk &&
+	    (ex->resp.kind != HTTP_BODY_NONE || ex->head_request))
+		evbuffer_add_printf(out, "Transfer-Encoding: %s\r\n", te);
 	evbuffer_add_printf(out, "Via: 1.%d proxyd\r\nConnection: %s\r\n\r\n",
 	    res->minor_version, keep ? "keep-alive" : "close");
 }
@@ -437,10 +424,17 @@ exchange_final(struct exchange *ex, const struct http_response *res,
 {
 	struct http_framing f;
 	struct timeval tv;
+	char te[1024];
 	int keep;
 
 	if (http_response_framing(res, ex->head_request, &f, err) == -1)
 		return -1;
+	if (http_te_normalize(res->headers, res->num_headers, te,
+	    sizeof(te)) < 0) {
+		err->status = 502;
+		err->reason = "upstream Transfer-Encoding too long";
+		return -1;
+	}
 	body_init(&ex->resp, &f);
 	ex->resp.dechunk = f.body == HTTP_BODY_CHUNKED && ex->client_minor == 0;
 	ex->resp_keep_alive = f.keep_alive;
@@ -449,7 +443,7 @@ exchange_final(struct exchange *ex, const struct http_response *res,
 	    !ex->resp.dechunk && ex->req.done && !ex->c->w->stopping;
 	if (!keep)
 		ex->client_keep_alive = 0;
-	exchange_write_resp_head(ex, res, keep);
+	exchange_write_resp_head(ex, res, te, keep);
 	ex->resp_started = 1;
 	ex->resp_state = RESP_BODY;
 	evbuffer_free(ex->head);

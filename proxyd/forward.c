@@ -11,6 +11,7 @@
 
 #include <event2/buffer.h>
 
+#include "addr.h"
 #include "client.h"
 #include "exchange.h"
 #include "forward.h"
@@ -82,14 +83,7 @@ forward_set_origin(struct forward *fw, const struct http_uri *uri)
 	for (i = 0; fw->host[i]; i++)
 		fw->host[i] = (char)tolower((unsigned char)fw->host[i]);
 	fw->port = uri->port;
-	/* TODO(addr.c): one host:port formatter. */
-	snprintf(fw->hostport, sizeof(fw->hostport), "%s%s%s",
-	    strchr(fw->host, ':') ? "[" : "", fw->host,
-	    strchr(fw->host, ':') ? "]" : "");
-	if (uri->port != 80)
-		snprintf(fw->hostport + strlen(fw->hostport),
-		    sizeof(fw->hostport) - strlen(fw->hostport), ":%u",
-		    uri->port);
+	addr_format(fw->hostport, sizeof(fw->hostport), fw->host, fw->port, 80);
 }
 
 void

@@ -204,6 +204,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         for value in te:
             self.send_header("Transfer-Encoding", value)
+        if not te[-1].replace(" ", "").lower().rstrip(",").endswith("chunked"):
+            # Not chunked last: the body is delimited by the close.
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         if self.command == "HEAD":
             return

@@ -601,6 +601,12 @@ def _(env):
         expect(tes == ["chunked"], "origin's Transfer-Encoding %r reached the client as %r, "
                "want one line `chunked`" % (values, tes))
         expect(body == want, "body of the %r response differs" % values)
+    # A close-delimited body with a coding keeps its Transfer-Encoding:
+    # without it the client could not know the bytes are encoded.
+    tes, body = te_response(env, env.proxy, ["gzip"])
+    expect_eq(tes, ["gzip"], "client's Transfer-Encoding for a close-delimited `gzip`")
+    expect(body.startswith(b"1b58\r\n"), "close-delimited gzip body was changed: %r"
+           % body[:20])
 
 
 # ---------------------------------------------------------------- 7: chunk sizes with leading zeros
