@@ -134,10 +134,9 @@ forward_response(struct exchange *ex, const struct http_response *res)
 
 	if (uc->type != UPSTREAM_HTTP || res->status != 407)
 		return 1;
-	snprintf(ex->rq.why, sizeof(ex->rq.why), "parent proxy %s:%u "
-	    "requires authentication (407)%s", uc->host, uc->port,
-	    uc->user ? ": our credentials were rejected" : "");
-	return exchange_fail(ex, 502, ex->rq.why);
+	return exchange_fail(ex, 502, request_why(&ex->rq, "parent proxy "
+	    "%s:%u requires authentication (407)%s", uc->host, uc->port,
+	    uc->user ? ": our credentials were rejected" : ""));
 }
 
 /*

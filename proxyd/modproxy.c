@@ -215,20 +215,17 @@ static int
 mirror_refuse(struct exchange *ex, const struct upstream_conf *uc)
 {
 	const char *modpath = ((struct mirror *)ex)->modpath;
-	char *why = ex->rq.why;
-	size_t len = sizeof(ex->rq.why);
 
 	if (uc->type == UPSTREAM_DENY) {
-		snprintf(why, len, "%s: not allowed (route '%s' says %s)",
-		    modpath, ex->rq.route->name, uc->label);
 		mirror_note(ex, "403");
-		return exchange_fail(ex, 403, why);
+		return exchange_fail(ex, 403, request_why(&ex->rq,
+		    "%s: not allowed (route '%s' says %s)", modpath,
+		    ex->rq.route->name, uc->label));
 	}
-	snprintf(why, len, "%s: not proxied (route '%s' says direct); "
-	    "fetch it directly, e.g. with GOPROXY=...,direct", modpath,
-	    ex->rq.route->name);
 	mirror_note(ex, "404");
-	return exchange_fail(ex, 404, why);
+	return exchange_fail(ex, 404, request_why(&ex->rq, "%s: not proxied "
+	    "(route '%s' says direct); fetch it directly, e.g. with "
+	    "GOPROXY=...,direct", modpath, ex->rq.route->name));
 }
 
 /* Connect to the current upstream, or answer for it. */

@@ -2,6 +2,7 @@
  * request.c - the parts every request shares: route choice, admission,
  * failover, the owned reason and the access-log line.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,8 @@ request_release(struct request *r)
 {
 	admit_done(&r->adm);
 	free(r->text);
-	r->text = NULL;
+	free(r->why);
+	r->text = r->why = NULL;
 	r->method = r->target = NULL;
 }
 
@@ -79,11 +81,26 @@ request_route_module(struct client *c, const struct http_request *req,
 }
 
 const char *
+request_why(struct request *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *why;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&why, fmt, ap);
+	va_end(ap);
+	if (n == -1)
+		return "out of memory";
+	free(r->why);
+	r->why = why;
+	return why;
+}
+
+const char *
 request_denied(struct request *r)
 {
-	snprintf(r->why, sizeof(r->why), "denied by route '%s'",
-	    r->route->name);
-	return r->why;
+	return request_why(r, "denied by route '%s'", r->route->name);
 }
 
 static void

@@ -32,7 +32,7 @@ struct request {
 	const char		*module;	/* log: "module=... kind=..." */
 	const char		*tried;		/* log: mirrors and outcomes */
 	int			 logged;
-	char			 why[400];	/* reason owned by the request */
+	char			*why;		/* reason owned by the request */
 
 	void			(*go)(void *arg, int status, const char *why);
 	void			*go_arg;
@@ -58,6 +58,14 @@ const struct route *request_route_host(struct client *c,
 	    uint16_t port);
 const struct route *request_route_module(struct client *c,
 	    const struct http_request *req, const char *module);
+
+/*
+ * Set the request's own reason (printf) and return it; it lives as long
+ * as the request.  Allocated only when a reason is built (an idle tunnel
+ * carries none); "out of memory" when it cannot be.
+ */
+const char *request_why(struct request *r, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 /* The 403 reason for a route that sends nothing anywhere (deny, off). */
 const char *request_denied(struct request *r);

@@ -55,7 +55,7 @@ struct tunnel {
 	int			 ufd;		/* upstream socket */
 	struct flow		 toup;		/* client -> upstream */
 	struct flow		 down;		/* upstream -> client */
-	char			 host[256];
+	char			*host;		/* to connect to, unbracketed */
 	uint16_t		 port;
 	int64_t			 last_active;
 	int			 shaped;	/* the route limits bandwidth */
@@ -107,6 +107,7 @@ tunnel_free(void *arg, const char *reason)
 		t->rq.status = 503;	/* cut while connecting */
 	request_log(&t->rq, t->rq.status == 200 ? NULL : reason);
 	request_release(&t->rq);
+	free(t->host);
 	if (t->connecting)
 		upstream_cancel(t->connecting);
 	flow_clear(&t->toup);
@@ -498,9 +499,12 @@ tunnel_start(struct client *c, const struct http_request *req,
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    request_init(&t->rq, c, req->method, req->method_len,
-	    req->target, req->target_len) == -1) {
-		if (t)
+	    req->target, req->target_len) == -1 ||
+	    (t->host = strndup(uri.host, uri.host_len)) == NULL) {
+		if (t) {
 			request_release(&t->rq);
+			free(t->host);
+		}
 		free(t);
 		client_refuse(c, req, 503, "out of memory");
 		return;
@@ -508,8 +512,6 @@ tunnel_start(struct client *c, const struct http_request *req,
 	t->c = c;
 	t->cfd = t->ufd = -1;
 	t->port = uri.port;
-	snprintf(t->host, sizeof(t->host), "%.*s", (int)uri.host_len,
-	    uri.host);
 	t->rq.route = request_route_host(c, req, uri.host, uri.host_len,
 	    uri.port);
 	t->rq.upi = upstream_next(t->rq.route, -1, 0, t->rq.start);
