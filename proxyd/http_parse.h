@@ -13,6 +13,13 @@
  * Strict by default: bare LF line endings, obs-fold, NUL and control bytes,
  * whitespace before a header colon, invalid tokens, oversized request lines
  * (414) and oversized heads or header counts (431) are all rejected.
+ *
+ * This is the one header callers include.  Who implements what:
+ *	http_parse.c	heads, header field helpers, request targets
+ *	http_body.c	framing (http_*_framing, http_te_normalize) and
+ *			the chunked scanner (http_chunked_*)
+ *	http_chars.h	the character classes and list splitter both
+ *			use (private to them)
  */
 #ifndef PROXYD_HTTP_PARSE_H
 #define PROXYD_HTTP_PARSE_H

@@ -1,5 +1,6 @@
 /*
- * fuzz_http_parse.c - libFuzzer target for http_parse.c.
+ * fuzz_http_parse.c - libFuzzer target for the HTTP parser (http_parse.c,
+ * http_body.c).
  *
  * The input is used as a request head, a response head, a request
  * target and a chunked body, each under generous and under tight limits.
