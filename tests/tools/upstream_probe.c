@@ -34,7 +34,7 @@
  * Not part of the build; for example:
  *   gcc -std=c11 -D_GNU_SOURCE -Iproxyd -g -fsanitize=address,undefined \
  *     tests/tools/upstream_probe.c proxyd/upstream.c proxyd/upstream_http.c \
- *     proxyd/upstream_socks5.c proxyd/util.c proxyd/http_parse.c \
+ *     proxyd/upstream_socks5.c proxyd/util.c proxyd/addr.c proxyd/http_parse.c \
  *     proxyd/tls.c $(pkg-config --cflags --libs libevent \
  *     libevent_openssl libssl libcrypto) -o /tmp/probe
  */
