@@ -301,9 +301,7 @@ exchange_connected(struct bufferevent *bev, const struct http_error *err,
 	struct exchange *ex = arg;
 
 	ex->connecting = NULL;
-	snprintf(ex->rq.peer, sizeof(ex->rq.peer), "%s", peer);
-	upstream_report(ex->rq.route, ex->rq.upi, bev != NULL,
-	    now_ms(ex->c->w->base));
+	request_connected(&ex->rq, bev != NULL, peer);
 	if (bev != NULL) {
 		ex->reused = 0;
 		exchange_attach(ex, bev);

@@ -130,6 +130,13 @@ request_admit(struct request *r,
 		request_admitted(r, status, r->adm.why, retry);
 }
 
+void
+request_connected(struct request *r, int ok, const char *peer)
+{
+	snprintf(r->peer, sizeof(r->peer), "%s", peer);
+	upstream_report(r->route, r->upi, ok, now_ms(r->c->w->base));
+}
+
 int
 request_failover(struct request *r, const char *why)
 {

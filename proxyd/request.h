@@ -78,6 +78,10 @@ const char *request_denied(struct request *r);
 void	request_admit(struct request *r,
 	    void (*go)(void *arg, int status, const char *why), void *arg);
 
+/* A connect of the current upstream ended (ok or not) at peer:
+ * remember the peer for the log and record the upstream's health. */
+void	request_connected(struct request *r, int ok, const char *peer);
+
 /*
  * Failover: the current upstream failed (why).  Moves r to the route's
  * next usable upstream and logs the step; returns 1, or 0 when none is

@@ -439,9 +439,7 @@ tunnel_connected(struct bufferevent *bev, const struct http_error *err,
 	struct tunnel *t = arg;
 
 	t->connecting = NULL;
-	snprintf(t->rq.peer, sizeof(t->rq.peer), "%s", peer);
-	upstream_report(t->rq.route, t->rq.upi, bev != NULL,
-	    now_ms(t->c->w->base));
+	request_connected(&t->rq, bev != NULL, peer);
 	if (bev != NULL) {
 		tunnel_relay(t, bev);
 		return;
