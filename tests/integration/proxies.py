@@ -111,9 +111,10 @@ class BaseProxy:
 class Proxyd(BaseProxy):
     kind = "proxyd"
 
-    def __init__(self, wd, binary, routes=(), proc_env=None, **settings):
+    def __init__(self, wd, binary, routes=(), proc_env=None, args=(), **settings):
         super().__init__(wd, **settings)
         self.binary = binary
+        self.args = list(args)          # extra command-line options (-d)
         self.routes = [(name, dict(keys)) for name, keys in routes]
         if proc_env:
             env = dict(os.environ)
@@ -145,7 +146,7 @@ class Proxyd(BaseProxy):
     def command(self):
         if not os.access(self.binary, os.X_OK):
             raise TestFailure("proxyd binary %s is missing or not executable" % self.binary)
-        return [self.binary, "-c", self.conf]
+        return [self.binary, "-c", self.conf] + self.args
 
 
 def _duration_seconds(text):

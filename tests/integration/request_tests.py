@@ -417,6 +417,25 @@ def _(env):
         expect_failover_logged(p, silent.port, tags["GET"])
 
 
+@test("request_failover_counts_toward_fail_threshold")
+def _(env):
+    """A response timeout counts as a failure of the parent, like a
+    connect failure: with fail_threshold = 1 the second GET skips the
+    silent parent and is served by direct at once."""
+    with SilentListener() as silent, checked_proxy(env, routes=[("fo", {
+            "hosts": "echo.test",
+            "upstream": "http %s:%d, direct" % (LOOPBACK, silent.port),
+            "connect_timeout": "1s", "response_timeout": "2s",
+            "fail_threshold": 1, "fail_cooldown": "60s"})]) as p:
+        first = timed_requests(p, {"GET": (method_request(env, "GET", uniq("fo-t1")), False)})
+        expect_eq(first["GET"][0], 200, "first GET past the silent parent")
+        second = timed_requests(p, {"GET": (method_request(env, "GET", uniq("fo-t2")), False)})
+        status, took = second["GET"]
+        expect_eq(status, 200, "second GET")
+        expect(took < 1.0, "second GET took %.2fs: the silent parent was tried again "
+               "(its response timeout did not count toward fail_threshold)" % took)
+
+
 @test("request_no_failover_with_body_sent")
 def _(env):
     """The same route: a POST, and a PUT with a body, went out whole to
@@ -742,3 +761,27 @@ def _(env):
             expect(r.header("Content-Length") is not None, "no Content-Length in answer %d" % i)
             expect_eq((r.header("Connection") or "").lower(), "keep-alive",
                       "Connection header of answer %d to a 1.0 keep-alive client" % (i + 1))
+
+
+# ---------------------------------------------------------------- client_close keeps its reason
+
+@test("request_debug_log_names_close_reason")
+def _(env):
+    """proxyd -d: every client close is in the error log with its
+    reason (client_close(c, reason) no longer drops it); without -d, none."""
+    for debug in (True, False):
+        with checked_proxy(env, args=["-d"] if debug else []) as p:
+            with Conn(p.port, timeout=5) as c:
+                c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                r = c.read_response()
+            expect_status(r, 404)       # origin form, not a GOPROXY path
+            def logged():
+                with open(p.error_log, errors="replace") as fh:
+                    return [l for l in fh if "closed:" in l]
+            if debug:
+                wait_until(logged, 5)
+                expect(any("client 127.0.0.1:" in l for l in logged()),
+                       "debug close line does not name the client: %r" % logged())
+            else:
+                time.sleep(0.3)
+                expect(not logged(), "debug lines without -d: %r" % logged())
