@@ -116,6 +116,7 @@ struct limiter {
 	char			 pad[64];
 	atomic_int		 queued;
 	atomic_int		 conns;
+	atomic_int		 refs;		/* routes of snapshots sharing it */
 };
 
 /* ---- token buckets */
@@ -564,6 +565,7 @@ limiter_new(const struct route *r)
 	l->conns_max = r->max_conns > 0 ? r->max_conns : INT_MAX;
 	atomic_init(&l->queued, 0);
 	atomic_init(&l->conns, 0);
+	atomic_init(&l->refs, 1);
 	if ((limited(&l->client_req) || limited(&l->client_bytes)) &&
 	    (l->clients = table_new()) == NULL) {
 		free(l);
@@ -579,10 +581,19 @@ limiter_new(const struct route *r)
 	return l;
 }
 
+struct limiter *
+limiter_ref(struct limiter *l)
+{
+	if (l != NULL)
+		atomic_fetch_add(&l->refs, 1);
+	return l;
+}
+
 void
 limiter_free(struct limiter *l)
 {
-	if (l == NULL)
+	/* Both snapshots of a reload may hold it: the last one frees. */
+	if (l == NULL || atomic_fetch_sub(&l->refs, 1) != 1)
 		return;
 	pthread_mutex_destroy(&l->mu);
 	table_free(l->clients);

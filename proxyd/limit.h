@@ -42,6 +42,13 @@ int		 limit_route_has_limits(const struct route *r);
  * are copied.  A burst of 0 means one second of the rate (at least 1).
  */
 struct limiter	*limiter_new(const struct route *r);
+
+/*
+ * Share l with one more route (a reload keeps the state of a route whose
+ * limits did not change): each holder calls limiter_free() once, the
+ * last one frees.  Returns l; NULL is accepted.
+ */
+struct limiter	*limiter_ref(struct limiter *l);
 void		 limiter_free(struct limiter *l);
 
 /*
