@@ -210,7 +210,6 @@ exchange_free(struct exchange *ex)
 {
 	if (ex->ops && ex->ops->release)
 		ex->ops->release(ex);
-	request_release(&ex->rq);
 	if (ex->shape_timer)
 		event_free(ex->shape_timer);
 	if (ex->connecting)
@@ -219,6 +218,8 @@ exchange_free(struct exchange *ex)
 		bufferevent_free(ex->up);
 	if (ex->head)
 		evbuffer_free(ex->head);
+	/* Last: what was cancelled above may point into the snapshot. */
+	request_release(&ex->rq);
 	free(ex);
 }
 
@@ -461,7 +462,7 @@ exchange_final(struct exchange *ex, const struct http_response *res,
 static int
 exchange_parse_response(struct exchange *ex)
 {
-	const struct config *cfg = ex->c->w->cfg;
+	const struct config *cfg = ex->rq.cfg;	/* the request's snapshot */
 	struct evbuffer *in = bufferevent_get_input(ex->up);
 	struct http_limits lim = { cfg->max_header_size, cfg->max_header_size,
 	    cfg->max_headers };
@@ -682,7 +683,7 @@ exchange_shaped_pump(struct exchange *ex, struct body *b,
 static int
 exchange_pump_request(struct exchange *ex)
 {
-	const struct config *cfg = ex->c->w->cfg;
+	const struct config *cfg = ex->rq.cfg;	/* the request's snapshot */
 	struct evbuffer *out;
 	ssize_t n;
 

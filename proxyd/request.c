@@ -18,6 +18,7 @@ request_init(struct request *r, struct client *c, const char *method,
 {
 	memset(r, 0, sizeof(*r));
 	r->c = c;
+	r->cfg = config_ref(c->w->cfg);
 	r->upi = -1;
 	r->start = now_ms(c->w->base);
 	if ((r->text = malloc(method_len + target_len + 2)) == NULL)
@@ -39,6 +40,9 @@ request_release(struct request *r)
 	free(r->why);
 	r->text = r->why = NULL;
 	r->method = r->target = NULL;
+	/* After admit_done(): the route's limiter lives in the snapshot. */
+	config_unref(r->cfg);
+	r->cfg = NULL;
 }
 
 /* The query fields every lookup has: method, target, client. */

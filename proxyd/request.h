@@ -18,6 +18,9 @@ struct route_query;
 
 struct request {
 	struct client		*c;
+	/* The snapshot the request started on, referenced: its route and
+	 * limits point into it, and a reload must not free them under it. */
+	struct config		*cfg;
 	const struct route	*route;
 	int			 upi;		/* upstream in use, or -1 */
 	char			*text;		/* owns method and target */
@@ -45,7 +48,7 @@ struct request {
 int	request_init(struct request *r, struct client *c, const char *method,
 	    size_t method_len, const char *target, size_t target_len);
 
-/* Give back the limits held and the text; does not log. */
+/* Give back the limits held, the text and the snapshot; does not log. */
 void	request_release(struct request *r);
 
 /*

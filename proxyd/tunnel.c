@@ -106,7 +106,6 @@ tunnel_free(void *arg, const char *reason)
 	if (t->rq.status == 0)
 		t->rq.status = 503;	/* cut while connecting */
 	request_log(&t->rq, t->rq.status == 200 ? NULL : reason);
-	request_release(&t->rq);
 	free(t->host);
 	if (t->connecting)
 		upstream_cancel(t->connecting);
@@ -116,6 +115,8 @@ tunnel_free(void *arg, const char *reason)
 		close(t->cfd);
 	if (t->ufd != -1)
 		close(t->ufd);
+	/* Last: what was cancelled above may point into the snapshot. */
+	request_release(&t->rq);
 	free(t);
 }
 
