@@ -18,7 +18,9 @@
 
 #include <event2/event.h>
 
+#include "fdlimit.h"
 #include "log.h"
+#include "reload.h"
 #include "route.h"
 #include "worker.h"
 
@@ -28,6 +30,7 @@ struct daemon {
 	struct worker		*workers;
 	int			 nworkers;
 	struct event_base	*base;
+	int			 failed_reloads;
 };
 
 static void
@@ -79,6 +82,24 @@ daemon_stop(struct daemon *d)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* SIGHUP: the new snapshot, or the old one keeps serving unchanged. */
+static void
+daemon_reload(struct daemon *d)
+{
+	struct config *c;
+
+	c = reload_config(d->cfg, d->workers, d->nworkers, d->log);
+	if (c == NULL) {
+		d->failed_reloads++;
+		log_error(d->log, "reload failed (%d so far): the previous "
+		    "configuration keeps serving, unchanged",
+		    d->failed_reloads);
+		return;
+	}
+	config_unref(d->cfg);
+	d->cfg = c;
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -96,8 +117,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		log_reopen(d->log);
 		break;
 	case SIGHUP:
-		log_error(d->log, "SIGHUP: reload is not supported yet; "
-		    "restart to apply a new configuration");
+		daemon_reload(d);
 		break;
 	}
 }
@@ -135,6 +155,7 @@ daemon_bind(struct daemon *d)
 		for (j = 0; j < CONFIG_MAX_LISTEN; j++)
 			d->workers[i].listen_fds[j] = -1;
 		d->workers[i].stop_pipe[0] = d->workers[i].stop_pipe[1] = -1;
+		d->workers[i].swap_pipe[0] = d->workers[i].swap_pipe[1] = -1;
 		if (worker_bind(&d->workers[i], d->cfg) == -1)
 			return -1;
 	}
@@ -267,13 +288,17 @@ main(int argc, char *argv[])
 	}
 	signal(SIGPIPE, SIG_IGN);
 	daemon_signals(SIG_BLOCK);
-	if ((d.log = log_open(d.cfg->access_log, d.cfg->error_log)) == NULL ||
-	    daemon_bind(&d) == -1 || drop_privileges(d.cfg->user) == -1) {
-		daemon_free(&d);
-		return 1;
-	}
+	if ((d.log = log_open(d.cfg->access_log, d.cfg->error_log)) == NULL)
+		goto fail;
+	fdlimit_raise(d.log);
+	fdlimit_check(d.cfg, d.log);
+	if (daemon_bind(&d) == -1 || drop_privileges(d.cfg->user) == -1)
+		goto fail;
 	log_set_debug(d.log, debug);
 	rc = daemon_run(&d);
 	daemon_free(&d);
 	return rc;
+fail:
+	daemon_free(&d);
+	return 1;
 }

@@ -57,6 +57,12 @@ pool_new(struct event_base *base, int idle_timeout_ms)
 	return p;
 }
 
+void
+pool_set_idle_timeout(struct pool *p, int idle_timeout_ms)
+{
+	p->idle_timeout_ms = idle_timeout_ms;
+}
+
 static void
 idle_conn_drop(struct idle_conn *ic)
 {

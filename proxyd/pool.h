@@ -11,6 +11,9 @@
 struct pool	*pool_new(struct event_base *base, int idle_timeout_ms);
 void		 pool_free(struct pool *p);
 
+/* For connections parked from now on (a reload changed it). */
+void		 pool_set_idle_timeout(struct pool *p, int idle_timeout_ms);
+
 /* Park a connected, quiet bufferevent (the pool owns it afterwards). */
 void		 pool_put(struct pool *p, const char *key,
 		    struct bufferevent *bev, const char *peer);

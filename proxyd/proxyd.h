@@ -57,6 +57,8 @@ struct worker {
 	int			 stop_pipe[2];	/* main thread writes a byte */
 	struct event		*stop_timer;	/* drain deadline */
 	int			 stopping;
+	struct event		*swap_ev;	/* reads swap_pipe[0] */
+	int			 swap_pipe[2];	/* reload: worker_swap.c */
 
 	struct http_header	*hdrs;		/* parse scratch, max_headers */
 	char			*scratch;	/* tunnel relay, TUNNEL_CHUNK */

@@ -24,12 +24,13 @@
 #include "pool.h"
 #include "tls.h"
 #include "worker.h"
+#include "worker_swap.h"
 
 #define ACCEPT_BACKLOG		1024
 #define ACCEPT_RETRY_MS		100
 
-static int
-listen_socket(const struct listen_addr *la)
+int
+worker_listen_socket(const struct listen_addr *la)
 {
 	int fd, one = 1;
 
@@ -60,7 +61,7 @@ worker_bind(struct worker *w, const struct config *cfg)
 	size_t i;
 
 	for (i = 0; i < cfg->nlisten; i++) {
-		w->listen_fds[i] = listen_socket(&cfg->listen[i]);
+		w->listen_fds[i] = worker_listen_socket(&cfg->listen[i]);
 		if (w->listen_fds[i] == -1) {
 			fprintf(stderr, "proxyd: listen %s: %s\n",
 			    cfg->listen[i].text, strerror(errno));
@@ -107,6 +108,20 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	for (i = 0; i < w->nlisteners; i++)
 		evconnlistener_disable(w->listeners[i]);
 	evtimer_add(w->accept_retry, ms_to_tv(ACCEPT_RETRY_MS, &tv));
+}
+
+struct evconnlistener *
+worker_listener(struct worker *w, int fd)
+{
+	struct evconnlistener *l;
+
+	l = evconnlistener_new(w->base, accept_cb, w,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, ACCEPT_BACKLOG, fd);
+	if (l == NULL)
+		close(fd);
+	else
+		evconnlistener_set_error_cb(l, accept_error_cb);
+	return l;
 }
 
 static int
@@ -171,16 +186,14 @@ worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
 	    (w->stop_ev = event_new(w->base, w->stop_pipe[0], EV_READ,
 	    stop_cb, w)) == NULL || event_add(w->stop_ev, NULL) == -1 ||
 	    (w->stop_timer = evtimer_new(w->base, stop_timer_cb, w)) == NULL ||
-	    (w->reap_ev = event_new(w->base, -1, 0, reap_cb, w)) == NULL)
+	    (w->reap_ev = event_new(w->base, -1, 0, reap_cb, w)) == NULL ||
+	    worker_swap_init(w) == -1)
 		return -1;
 	for (i = 0; i < w->nlisteners; i++) {
-		w->listeners[i] = evconnlistener_new(w->base, accept_cb, w,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-		    ACCEPT_BACKLOG, w->listen_fds[i]);
+		w->listeners[i] = worker_listener(w, w->listen_fds[i]);
+		w->listen_fds[i] = -1;	/* owned by the listener now */
 		if (w->listeners[i] == NULL)
 			return -1;
-		w->listen_fds[i] = -1;	/* owned by the listener now */
-		evconnlistener_set_error_cb(w->listeners[i], accept_error_cb);
 	}
 	return 0;
 }
@@ -298,6 +311,7 @@ worker_free(struct worker *w)
 		close(w->stop_pipe[1]);
 	if (w->stop_timer)
 		event_free(w->stop_timer);
+	worker_swap_free(w);
 	if (w->dns)
 		evdns_base_free(w->dns, 0);
 	if (w->base)

@@ -14,6 +14,18 @@
  */
 int		 worker_bind(struct worker *w, const struct config *cfg);
 
+/*
+ * A socket bound to la (SO_REUSEADDR, SO_REUSEPORT), not yet listening;
+ * -1 with errno.  Listeners added by a reload are opened with it too.
+ */
+int		 worker_listen_socket(const struct listen_addr *la);
+
+/*
+ * A listener of w accepting on fd, a socket from worker_listen_socket():
+ * fd belongs to the listener, or is closed when NULL is returned.
+ */
+struct evconnlistener *worker_listener(struct worker *w, int fd);
+
 /* Create the event base, resolver and pool; 0 or -1. */
 int		 worker_init(struct worker *w, int id, struct config *cfg,
 		    struct logger *log, int max_clients);
