@@ -304,6 +304,30 @@ test_queue_and_conns(void)
 	limiter_free(l);
 }
 
+/* A shared limiter (a reload kept it) keeps its state for each holder
+ * and lives until the last limiter_free(). */
+static void
+test_shared(void)
+{
+	struct route	 r;
+	struct limiter	*l;
+
+	memset(&r, 0, sizeof(r));
+	r.max_conns = 1;
+	if ((l = limiter_new(&r)) == NULL) {
+		CHECK(0, "limiter_new: %s", strerror(errno));
+		return;
+	}
+	CHECK(limiter_ref(l) == l, "limiter_ref returns its argument");
+	CHECK(limiter_ref(NULL) == NULL, "limiter_ref(NULL)");
+	CHECK(limiter_conn_acquire(l) == 0, "the one slot");
+	limiter_free(l);		/* the old snapshot's route goes */
+	CHECK(limiter_conn_acquire(l) == -1, "the slot is still taken");
+	limiter_conn_release(l);
+	CHECK(limiter_conn_acquire(l) == 0, "released through the new one");
+	limiter_free(l);		/* the last: freed (ASan checks) */
+}
+
 /*
  * Readers of n clients, each asking want bytes whenever it may, from
  * time 0 to end_ms, taking turns like the callbacks of an event loop; got[i] receives what client i was granted.  Checks
@@ -640,6 +664,7 @@ main(void)
 	test_client_rate();
 	test_both_or_neither();
 	test_queue_and_conns();
+	test_shared();
 	test_bandwidth();
 	test_eviction();
 	test_threads();
