@@ -336,9 +336,18 @@ def _(env):
         t = threading.Thread(target=go, daemon=True)
         t.start()
         expect(wait_until(lambda: env.origin.echo.events(tag), 5), "the slow request never arrived")
+        keep = Conn(p.port, timeout=10)     # a kept-alive client, idle during the reload
+        echo = env.echo_url("/echo")
+        req = b"GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (echo.encode(), env.echo_authority().encode())
+        keep.send(req)
+        expect_eq(keep.read_response().status, 200, "keep-alive request before the reload")
         p.routes[0] = ("slowroute", {"hosts": "echo.test", "upstream": "deny"})
         rewrite(p)
         reload(p)
+        time.sleep(0.2)     # the workers swap from their loops, at once
+        keep.send(req)
+        expect_eq(keep.read_response().status, 403, "next request of a kept-alive connection")
+        keep.close()
         expect(wait_until(lambda: get(p.port, env.echo_url("/echo"))[0] == 403, 5),
                "new requests not denied after the reload")
         t.join(10)
