@@ -12,6 +12,7 @@ Everything listens on 127.0.0.1 only.
 
 import atexit
 import os
+import random
 import shutil
 import signal
 import socket
@@ -221,8 +222,26 @@ def install_cleanup(workdir):
 LOOPBACK = "127.0.0.1"
 
 
+_ports_given = set()
+
+
 def free_port():
-    """A port nothing listens on right now (bound then released)."""
+    """A port nothing listens on right now (bound then released), below
+    the kernel's ephemeral range (32768-60999 on Linux): a port taken from
+    that range can be handed to an outgoing connection before the server
+    meant for it binds, which made tests fail at random on a busy machine.
+    Never the same port twice in one run."""
+    for _ in range(1000):
+        port = random.randint(20000, 32700)
+        if port in _ports_given:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((LOOPBACK, port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((LOOPBACK, 0))
         return s.getsockname()[1]
