@@ -39,6 +39,7 @@ enum upstream_type {
 struct upstream_health {
 	int		fails;		/* consecutive failures */
 	int64_t		down_until;	/* ms, monotonic; 0 = up */
+	int64_t		logged;		/* ms of the last "down" line */
 };
 
 struct upstream_conf {
