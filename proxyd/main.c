@@ -273,6 +273,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	log_set_debug(d.log, debug);
+	log_set_json(d.log, d.cfg->access_log_json);
 	rc = daemon_run(&d);
 	daemon_free(&d);
 	return rc;
