@@ -463,52 +463,59 @@ env_sumdb(const struct config *cfg, struct regex_md *md)
 
 /* ------------------------------------------------------------- whole */
 
+/* Is la loopback (127/8, ::1) or a wildcard (0.0.0.0, ::)? */
+static int
+listen_is_local(const struct listen_addr *la, int *wildcard)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&la->ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&la->ss;
+
+	if (sin->sin_family == AF_INET) {
+		*wildcard = sin->sin_addr.s_addr == htonl(INADDR_ANY);
+		return *wildcard || (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	*wildcard = IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+	return *wildcard || IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+}
+
+/* la as "host:port" ("[v6]:port"), a wildcard as its loopback twin. */
+static void
+listen_dial_text(const struct listen_addr *la, char *buf, size_t len)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&la->ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&la->ss;
+	char host[INET6_ADDRSTRLEN] = "127.0.0.1";
+	int wildcard;
+
+	listen_is_local(la, &wildcard);
+	if (sin->sin_family == AF_INET) {
+		if (!wildcard)
+			inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, (unsigned)ntohs(sin->sin_port));
+		return;
+	}
+	if (wildcard)
+		snprintf(host, sizeof(host), "::1");
+	else
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+	snprintf(buf, len, "[%s]:%u", host, (unsigned)ntohs(sin6->sin6_port));
+}
+
 void
 env_proxy_address(const struct config *cfg, char *buf, size_t len,
     FILE *warn)
 {
 	const struct listen_addr *la = &cfg->listen[0];
-	const struct sockaddr_in *sin;
-	const struct sockaddr_in6 *sin6;
-	char host[INET6_ADDRSTRLEN];
-	uint16_t port;
 	size_t i;
+	int wildcard;
 
-	for (i = 0; i < cfg->nlisten; i++) {
-		sin = (const struct sockaddr_in *)&cfg->listen[i].ss;
-		sin6 = (const struct sockaddr_in6 *)&cfg->listen[i].ss;
-		if ((sin->sin_family == AF_INET &&
-		    (ntohl(sin->sin_addr.s_addr) >> 24) != 127 &&
-		    sin->sin_addr.s_addr != htonl(INADDR_ANY)) ||
-		    (sin6->sin6_family == AF_INET6 &&
-		    !IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) &&
-		    !IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))) {
+	for (i = 0; i < cfg->nlisten; i++)
+		if (!listen_is_local(&cfg->listen[i], &wildcard)) {
 			la = &cfg->listen[i];
 			break;
 		}
-	}
-	sin = (const struct sockaddr_in *)&la->ss;
-	sin6 = (const struct sockaddr_in6 *)&la->ss;
-	if (sin->sin_family == AF_INET) {
-		port = ntohs(sin->sin_port);
-		if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
-			snprintf(host, sizeof(host), "127.0.0.1");
-		else
-			inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		snprintf(buf, len, "%s:%u", host, (unsigned)port);
-	} else {
-		port = ntohs(sin6->sin6_port);
-		if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
-			snprintf(host, sizeof(host), "::1");
-		else
-			inet_ntop(AF_INET6, &sin6->sin6_addr, host,
-			    sizeof(host));
-		snprintf(buf, len, "[%s]:%u", host, (unsigned)port);
-	}
-	if ((sin->sin_family == AF_INET &&
-	    sin->sin_addr.s_addr == htonl(INADDR_ANY)) ||
-	    (sin->sin_family == AF_INET6 &&
-	    IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr)))
+	listen_dial_text(la, buf, len);
+	if (listen_is_local(la, &wildcard) && wildcard)
 		fprintf(warn, WARN "listen %s is a wildcard: printed as %s, "
 		    "right on this host (and in its pod); other machines "
 		    "need the proxy's name\n", la->text, buf);
