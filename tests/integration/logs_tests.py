@@ -10,7 +10,7 @@ import socket
 import subprocess
 import time
 
-from harness import LOOPBACK, TestSkip, expect, expect_eq, test, wait_until
+from harness import LOOPBACK, TestSkip, expect, expect_eq, free_port, test, wait_until
 from proxies import Proxyd
 from route_tests import proxyd_only, raw_get
 
@@ -212,3 +212,34 @@ def _(env):
     finally:
         p.stop()
         sink.close()
+
+
+@test("log_upstream_down_and_up_once_each")
+def _(env):
+    """An upstream refusing: a failover line per failure until it is
+    marked down, one "down" line, silence while it is skipped, one "up
+    again" line when it accepts again."""
+    from parents import SilentListener
+    proxyd_only(env)
+    env.origin
+    dead = free_port()
+    route = {"hosts": "echo.test", "upstream": "http 127.0.0.1:%d, direct" % dead,
+             "connect_timeout": "1s", "response_timeout": "500ms",
+             "fail_threshold": "2", "fail_cooldown": "1s"}
+    label = "http 127.0.0.1:%d" % dead
+    with env.own_proxy(routes=[("fo", route)]) as p:
+        for i in range(10):
+            r = raw_get(env, p, env.echo_url("/echo?down=%d" % i))
+            expect_eq(r.status, 200, "request %d past the dead parent" % i)
+        expect_eq(len(error_lines(p, label + " failed")), 2,
+                  "failover lines before it is marked down")
+        down = error_lines(p, "is down for")
+        expect(len(down) == 1 and "route fo: %s is down for 1000 ms, after 2 failures" % label
+               in down[0], "one down line: %r" % down)
+        with SilentListener(port=dead) as silent:
+            time.sleep(1.1)         # the cooldown: it is tried again
+            r = raw_get(env, p, env.echo_url("/echo?down=up"))
+            expect_eq(r.status, 200, "served past the silent parent")
+            expect(silent.accepted >= 1, "the parent was not tried after its cooldown")
+        up = error_lines(p, "is up again")
+        expect(len(up) == 1 and "after 2 failures in a row" in up[0], "one up line: %r" % up)
