@@ -293,7 +293,11 @@ env_any_shadow(const struct config *cfg, size_t ri)
 	return NULL;
 }
 
-/* NO_PROXY: what the direct routes (not the fallback) match by host. */
+/*
+ * NO_PROXY: the client's own loopback, which no proxy can reach for it
+ * and which Go never proxies (so curl, Python and wget agree with it),
+ * then what the direct routes (not the fallback) match by host.
+ */
 static void
 env_no_proxy(const struct config *cfg, struct regex_md *md,
     struct list *np, FILE *warn)
@@ -303,6 +307,9 @@ env_no_proxy(const struct config *cfg, struct regex_md *md,
 	size_t i;
 	int any = 0;
 
+	list_add(np, "localhost");
+	list_add(np, "127.0.0.1");
+	list_add(np, "::1");
 	for (i = 0; i + 1 < cfg->nroutes; i++) {
 		r = &cfg->routes[i];
 		if (r->hosts == NULL || !route_all_direct(r))

@@ -50,8 +50,8 @@ def _(env):
         url = "http://%s:%d" % (LOOPBACK, p.port)
         expect_eq(v.get("HTTP_PROXY"), url, "HTTP_PROXY")
         expect_eq(v.get("https_proxy"), url, "https_proxy")
-        expect_eq(v.get("NO_PROXY"), LOOPBACK, "NO_PROXY (%s)" % warn)
-        expect_eq(v.get("no_proxy"), LOOPBACK, "no_proxy")
+        expect_eq(v.get("NO_PROXY"), "localhost,127.0.0.1,::1", "NO_PROXY (%s)" % warn)
+        expect_eq(v.get("no_proxy"), "localhost,127.0.0.1,::1", "no_proxy")
         expect_eq(v.get("GOPROXY"), url + ",direct", "GOPROXY")
         for k in ("GONOPROXY", "GOPRIVATE", "GONOSUMDB"):
             expect_eq(v.get(k), "example.test/private", k)
@@ -100,7 +100,8 @@ def _(env):
     with env.own_proxy(routes=routes) as p:
         text, warn = env_output(env, p)
         v = sh_vars(text)
-        expect_eq(v["NO_PROXY"], ".in.test,10.0.0.0/8,build.test:8443", "NO_PROXY")
+        expect_eq(v["NO_PROXY"], "localhost,127.0.0.1,::1,.in.test,10.0.0.0/8,build.test:8443",
+                  "NO_PROXY")
         for needle in ("corp.test left to the proxy: route parent", "10.0.0.0/8: a CIDR",
                        "build.test:8443: only Go and Python"):
             expect(needle in warn, "warning %r in %r" % (needle, warn))
