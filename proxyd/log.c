@@ -133,6 +133,11 @@ log_open(const char *access_path, const char *error_path)
 		 * drop could make /dev/log unreachable. */
 		openlog("proxyd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 		l->syslog = 1;
+		/* syslog(3) drops lines silently when nothing listens. */
+		if (access(_PATH_LOG, W_OK) == -1)
+			fprintf(stderr, "proxyd: error_log = syslog: %s: %s; "
+			    "error lines will be lost\n", _PATH_LOG,
+			    strerror(errno));
 		l->error_fd = STDERR_FILENO;	/* for what comes before */
 	} else if ((l->error_fd = log_open_path(l->error_path,
 	    STDERR_FILENO)) == -1)
@@ -303,7 +308,7 @@ log_access_json(int fd, const struct access_entry *e, const char *when)
 	size_t n;
 
 	n = log_json_line(line, sizeof(line), e, when);
-	return log_write(fd, line, (int)n, sizeof(line) + 1);
+	return log_write(fd, line, (int)n, sizeof(line));
 }
 
 void

@@ -80,6 +80,8 @@ accept_recovered(struct worker *w)
 	uint64_t total;
 	int64_t ms;
 
+	if (!w->accept_fail.active)	/* the usual case: no clock read */
+		return;
 	if (throttle_clear(&w->accept_fail, now_ms(w->base), &total, &ms) ==
 	    THROTTLE_END)
 		log_error(w->log, "worker %d: accepting again, after %llu "

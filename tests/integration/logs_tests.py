@@ -183,11 +183,11 @@ def _(env):
     sink = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sink.bind(os.path.join(d, "log"))
     sink.settimeout(0.2)
-    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, timeout=10)
-    if probe.returncode != 0:
-        raise TestSkip("no mount namespace here: %s" % probe.stderr.decode()[:200])
     wrap = ["unshare", "-m", "sh", "-c",
             'mount --bind /dev/null "$0/null" && mount --bind "$0" /dev && exec "$@"', d]
+    probe = subprocess.run(wrap + ["true"], capture_output=True, timeout=10)
+    if probe.returncode != 0:
+        raise TestSkip("no mount namespace here: %s" % probe.stderr.decode()[:200])
     p = ConfProxyd(env.wd, env.proxyd_binary, {"error_log": "syslog"}, wrap=wrap)
     got = []
 
