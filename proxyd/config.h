@@ -39,6 +39,7 @@ enum upstream_type {
 struct upstream_health {
 	int		fails;		/* consecutive failures */
 	int64_t		down_until;	/* ms, monotonic; 0 = up */
+	int64_t		logged;		/* ms of the last "down" line */
 };
 
 struct upstream_conf {
@@ -146,7 +147,8 @@ struct config {
 	size_t			 max_body_size;		/* 413 */
 
 	char			*access_log;	/* path, "-" = stdout, NULL = off */
-	char			*error_log;	/* path, NULL = stderr */
+	char			*error_log;	/* path, NULL = stderr, "syslog" */
+	int			 access_log_json; /* access_log_format = json */
 	char			*user;		/* drop privileges to, or NULL */
 	char			*resolv_conf;	/* default /etc/resolv.conf */
 	char			*hosts_file;	/* default /etc/hosts */

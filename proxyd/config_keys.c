@@ -37,6 +37,7 @@
 static parse_fn	parse_listen, parse_cidrs, parse_port_list, parse_int,
 		parse_count, parse_msec, parse_bytes, parse_string, parse_path,
 		parse_access_log, parse_error_log, parse_fallback,
+		parse_log_format,
 		parse_hosts, parse_modules, parse_regex, parse_methods,
 		parse_rate, parse_burst, parse_bandwidth;
 
@@ -88,7 +89,7 @@ const struct key cfg_keys[NKEYS] = {
 	    "an absolute path, - for stdout, or off" },
 	[K_ERROR_LOG] = { "error_log", parse_error_log, OFF(error_log), 0,
 	    0, 0, 0, "stderr",
-	    "an absolute path or stderr" },
+	    "an absolute path, stderr or syslog" },
 	[K_USER] = { "user", parse_string, OFF(user), 0, 0, 0, 0,
 	    NULL,		/* stay who we are */
 	    "a user name" },
@@ -103,6 +104,8 @@ const struct key cfg_keys[NKEYS] = {
 	[K_CA_FILE] = { "ca_file", parse_path, OFF(ca_file), 0, 0, 0, 0,
 	    NULL,		/* the system's trust store */
 	    "an absolute path" },
+	[K_ACCESS_LOG_FORMAT] = { "access_log_format", parse_log_format,
+	    OFF(access_log_json), 0, 0, 0, 0, "text", "text or json" },
 };
 
 /*
@@ -372,7 +375,18 @@ parse_access_log(struct parse_state *st, const struct key *k, const char *v)
 static void
 parse_error_log(struct parse_state *st, const struct key *k, const char *v)
 {
-	set_string(st, k, v, "stderr", 1);
+	/* "syslog" is kept as the word; log.c knows it. */
+	set_string(st, k, v, "stderr", strcmp(v, "syslog") != 0);
+}
+
+/* access_log_format: text (the default) or json. */
+static void
+parse_log_format(struct parse_state *st, const struct key *k, const char *v)
+{
+	if (strcmp(v, "text") == 0 || strcmp(v, "json") == 0)
+		*(int *)cfg_field(st, k) = strcmp(v, "json") == 0;
+	else
+		cfg_bad_value(st, k, v, strlen(v));
 }
 
 static void

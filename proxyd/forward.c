@@ -151,7 +151,7 @@ forward_failed(struct exchange *ex, int status, const char *why)
 	if (ex->up != NULL && !exchange_resendable(ex))
 		return exchange_fail(ex, status, why);
 	if (ex->up != NULL)
-		upstream_report(ex->rq.route, ex->rq.upi, 0,
+		upstream_report(ex->c->w->log, ex->rq.route, ex->rq.upi, 0,
 		    now_ms(ex->c->w->base));
 	if (!request_failover(&ex->rq, why))
 		return exchange_fail(ex, status, why);

@@ -3,7 +3,9 @@
  *
  * Both are plain files opened O_APPEND; a line is built on the stack and
  * written with a single write(2), which keeps lines from several worker
- * threads whole.
+ * threads whole.  The access line is text or JSON (log_json.c); the
+ * error log may instead go to syslog(3) (error_log = syslog), whose
+ * lines are whole by construction.
  *
  * The descriptor numbers never change once log_open() has returned, so
  * writers read them without locks or atomics: log_open() runs before
@@ -18,14 +20,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "log_json.h"
+#include "throttle.h"
 
 struct logger {
 	char	*access_path;	/* NULL: no access log; "-": stdout */
@@ -33,13 +39,27 @@ struct logger {
 	int	 access_fd;	/* -1 = off; fixed from log_open() on */
 	int	 error_fd;	/* fixed from log_open() on */
 	int	 debug;		/* set before the workers start */
+	int	 json;		/* access lines as JSON; idem */
+	int	 syslog;	/* error lines to syslog(3), not error_fd */
+
+	/* The access log failing to write (disk full): its error lines are
+	 * throttled.  failing is read without the lock on every line, the
+	 * rest is only touched under it, on the failure path. */
+	int		 failing;	/* atomic */
+	pthread_mutex_t	 lock;
+	struct throttle	 write_fail;
 };
+
+/* The error_log value that means syslog(3), LOG_DAEMON. */
+#define ERROR_LOG_SYSLOG	"syslog"
+
 
 /* Is path a file of ours, as opposed to off, stdout or stderr? */
 static int
 log_is_file(const char *path)
 {
-	return path != NULL && strcmp(path, "-") != 0;
+	return path != NULL && strcmp(path, "-") != 0 &&
+	    strcmp(path, ERROR_LOG_SYSLOG) != 0;
 }
 
 /*
@@ -102,12 +122,25 @@ log_open(const char *access_path, const char *error_path)
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
 	l->access_fd = l->error_fd = -1;
+	pthread_mutex_init(&l->lock, NULL);
+	throttle_init(&l->write_fail, THROTTLE_INTERVAL_MS, THROTTLE_SETTLE_MS);
 	if (access_path && (l->access_path = strdup(access_path)) == NULL)
 		goto fail;
 	if (error_path && (l->error_path = strdup(error_path)) == NULL)
 		goto fail;
-	l->error_fd = log_open_path(l->error_path, STDERR_FILENO);
-	if (l->error_fd == -1)
+	if (l->error_path && strcmp(l->error_path, ERROR_LOG_SYSLOG) == 0) {
+		/* LOG_NDELAY: connect now, before a chroot or privilege
+		 * drop could make /dev/log unreachable. */
+		openlog("proxyd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		l->syslog = 1;
+		/* syslog(3) drops lines silently when nothing listens. */
+		if (access(_PATH_LOG, W_OK) == -1)
+			fprintf(stderr, "proxyd: error_log = syslog: %s: %s; "
+			    "error lines will be lost\n", _PATH_LOG,
+			    strerror(errno));
+		l->error_fd = STDERR_FILENO;	/* for what comes before */
+	} else if ((l->error_fd = log_open_path(l->error_path,
+	    STDERR_FILENO)) == -1)
 		goto fail;
 	l->access_fd = log_open_path(l->access_path, -1);
 	if (l->access_path && l->access_fd == -1)
@@ -132,6 +165,9 @@ log_close(struct logger *l)
 		return;
 	log_close_fd(l->access_fd);
 	log_close_fd(l->error_fd);
+	if (l->syslog)
+		closelog();
+	pthread_mutex_destroy(&l->lock);
 	free(l->access_path);
 	free(l->error_path);
 	free(l);
@@ -204,14 +240,75 @@ log_field(char *dst, size_t len, const char *s)
 	dst[i] = '\0';
 }
 
+static int64_t
+log_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * An access line was written (err 0) or failed with errno err.  A disk
+ * that is full fails every line: the error log hears of it when it
+ * starts, once an interval with the count of lines lost, and when lines
+ * are written again.  Only the failure path takes the lock.
+ */
 static void
+log_access_outcome(struct logger *l, int err)
+{
+	enum throttle_say say;
+	uint64_t n = 0;
+	int64_t ms = 0;
+
+	if (err == 0 && !__atomic_load_n(&l->failing, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&l->lock);
+	if (err != 0)
+		say = throttle_hit(&l->write_fail, log_now_ms(), &n);
+	else
+		say = throttle_clear(&l->write_fail, log_now_ms(), &n, &ms);
+	__atomic_store_n(&l->failing, l->write_fail.active, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&l->lock);
+	if (say == THROTTLE_START)
+		log_error(l, "access log %s: %s; lines are lost",
+		    l->access_path, strerror(err));
+	else if (say == THROTTLE_REPEAT)
+		log_error(l, "access log %s: %s; %llu lines lost since the "
+		    "last report", l->access_path, strerror(err),
+		    (unsigned long long)n);
+	else if (say == THROTTLE_END)
+		log_error(l, "access log %s: writing again, after %llu lines "
+		    "lost in %lld ms", l->access_path, (unsigned long long)n,
+		    (long long)ms);
+}
+
+/* Write a line; 0, or the errno of a failed or short write. */
+static int
 log_write(int fd, const char *line, int n, size_t size)
 {
+	ssize_t w;
+
 	if (n < 0)
-		return;
+		return 0;
 	if ((size_t)n >= size)
 		n = (int)size - 1;
-	(void)!write(fd, line, (size_t)n);
+	w = write(fd, line, (size_t)n);
+	if (w == -1)
+		return errno ? errno : EIO;
+	return w < n ? ENOSPC : 0;
+}
+
+/* The access line as JSON (access_log_format = json); 0 or errno. */
+static int
+log_access_json(int fd, const struct access_entry *e, const char *when)
+{
+	char line[LOG_JSON_LINE_MAX];
+	size_t n;
+
+	n = log_json_line(line, sizeof(line), e, when);
+	return log_write(fd, line, (int)n, sizeof(line));
 }
 
 void
@@ -224,6 +321,10 @@ log_access(struct logger *l, const struct access_entry *e)
 	if (fd == -1)
 		return;
 	log_time(when, sizeof(when));
+	if (l->json) {
+		log_access_outcome(l, log_access_json(fd, e, when));
+		return;
+	}
 	log_field(target, sizeof(target), e->target);
 	if (e->wait_ms > 0)
 		snprintf(wait, sizeof(wait), " wait_ms=%lld",
@@ -242,15 +343,20 @@ log_access(struct logger *l, const struct access_entry *e)
 	    e->note ? "\"" : "");
 	if (n > 0 && (size_t)n >= sizeof(line))
 		line[sizeof(line) - 2] = '\n';
-	log_write(fd, line, n, sizeof(line));
+	log_access_outcome(l, log_write(fd, line, n, sizeof(line)));
 }
 
 static void
-log_verror(struct logger *l, const char *fmt, va_list ap)
+log_verror(struct logger *l, int prio, const char *fmt, va_list ap)
 {
 	char line[1024], when[40];
 	int fd, n, m;
 
+	if (l && l->syslog) {
+		/* syslog adds the time, the name and the pid itself. */
+		vsyslog(prio, fmt, ap);
+		return;
+	}
 	fd = l ? l->error_fd : STDERR_FILENO;
 	log_time(when, sizeof(when));
 	n = snprintf(line, sizeof(line), "%s proxyd[%d]: ", when, (int)getpid());
@@ -270,8 +376,15 @@ log_error(struct logger *l, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_verror(l, fmt, ap);
+	log_verror(l, LOG_ERR, fmt, ap);
 	va_end(ap);
+}
+
+void
+log_set_json(struct logger *l, int on)
+{
+	if (l)
+		l->json = on;
 }
 
 void
@@ -289,6 +402,6 @@ log_debug(struct logger *l, const char *fmt, ...)
 	if (l == NULL || !l->debug)
 		return;
 	va_start(ap, fmt);
-	log_verror(l, fmt, ap);
+	log_verror(l, LOG_DEBUG, fmt, ap);
 	va_end(ap);
 }

@@ -31,7 +31,8 @@ struct access_entry {
 
 /*
  * Open the logs named by the config: a NULL access path is no access
- * log, a NULL error path is stderr, "-" is stdout.  Call before any
+ * log, a NULL error path is stderr, "-" is stdout, an error path of
+ * "syslog" is syslog(3) with LOG_DAEMON.  Call before any
  * thread logs; it also opens /dev/null on any of fds 0-2 that is closed,
  * so that no file or socket of ours ever gets a stdio number.
  */
@@ -53,6 +54,10 @@ void		 log_access(struct logger *l, const struct access_entry *e);
 /* An error-log line, "TIME proxyd[pid]: message". */
 void		 log_error(struct logger *l, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
+
+/* Access lines as JSON objects (access_log_format = json); before the
+ * workers start. */
+void		 log_set_json(struct logger *l, int on);
 
 /* Debug lines (proxyd -d): to the error log, only when enabled. */
 void		 log_set_debug(struct logger *l, int on);

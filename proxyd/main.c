@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "fdlimit.h"
+#include "env.h"
 #include "log.h"
 #include "reload.h"
 #include "route.h"
@@ -39,6 +40,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: proxyd [-dt] [-c FILE]\n"
 	    "       proxyd --explain TARGET [-c FILE]\n"
+	    "       proxyd --env [--format sh|fish|dotenv|github] [-c FILE]\n"
 	    "       proxyd -V | -h\n"
 	    "  -c FILE  configuration file (default: built-in defaults,\n"
 	    "           listen 127.0.0.1:3128, loopback clients only)\n"
@@ -47,6 +49,8 @@ usage(FILE *f)
 	    "  --explain TARGET\n"
 	    "           print the route a URL (GET) or host:port (CONNECT)\n"
 	    "           would take, why, its upstreams and limits\n"
+	    "  --env    print the client settings that match the rules\n"
+	    "           (HTTP_PROXY, NO_PROXY, GOPROXY, GONOPROXY ...)\n"
 	    "  -V       print the version\n"
 	    "  -h       this help\n");
 }
@@ -235,13 +239,15 @@ main(int argc, char *argv[])
 	struct daemon d;
 	static const struct option longopts[] = {
 		{ "explain", required_argument, NULL, 'E' },
+		{ "env", no_argument, NULL, 'e' },
+		{ "format", required_argument, NULL, 'F' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *path = NULL, *explain = NULL;
-	int ch, test = 0, debug = 0, rc;
+	const char *path = NULL, *explain = NULL, *format = NULL;
+	int ch, test = 0, debug = 0, env = 0, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:dthV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -250,6 +256,12 @@ main(int argc, char *argv[])
 			break;
 		case 'E':
 			explain = optarg;
+			break;
+		case 'e':
+			env = 1;
+			break;
+		case 'F':
+			format = optarg;
 			break;
 		case 'c':
 			path = optarg;
@@ -268,7 +280,7 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (format && !env)) {
 		usage(stderr);
 		return 2;
 	}
@@ -278,6 +290,11 @@ main(int argc, char *argv[])
 		return 1;
 	if (explain) {
 		rc = route_explain(d.cfg, explain, stdout) == 0 ? 0 : 1;
+		config_unref(d.cfg);
+		return rc;
+	}
+	if (env) {
+		rc = env_main(d.cfg, format, stdout, stderr);
 		config_unref(d.cfg);
 		return rc;
 	}
@@ -295,6 +312,7 @@ main(int argc, char *argv[])
 	if (daemon_bind(&d) == -1 || drop_privileges(d.cfg->user) == -1)
 		goto fail;
 	log_set_debug(d.log, debug);
+	log_set_json(d.log, d.cfg->access_log_json);
 	rc = daemon_run(&d);
 	daemon_free(&d);
 	return rc;

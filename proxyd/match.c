@@ -647,6 +647,55 @@ host_list_domains(const struct host_list *hl, size_t i, const char **name,
 	return 0;
 }
 
+/* An address entry's text: "10.1.2.3", "10.0.0.0/8", "::1", in buf. */
+static int
+address_entry_text(const struct host_pattern *p, char *buf, size_t len,
+    enum host_entry_kind *kind)
+{
+	char	addr[INET6_ADDRSTRLEN];
+	int	full = p->cidr.family == AF_INET ? 32 : 128, n;
+
+	if (inet_ntop(p->cidr.family, p->cidr.addr, addr, sizeof(addr)) ==
+	    NULL)
+		return -1;
+	*kind = p->cidr.prefix == full ? HOST_ENTRY_IP : HOST_ENTRY_CIDR;
+	if (*kind == HOST_ENTRY_IP)
+		n = snprintf(buf, len, "%s", addr);
+	else
+		n = snprintf(buf, len, "%s/%d", addr, p->cidr.prefix);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+host_list_entry(const struct host_list *hl, size_t i, char *buf,
+    size_t len, enum host_entry_kind *kind, uint16_t *port)
+{
+	const struct host_pattern	*p;
+	char				 text[300];
+	int				 n, v6;
+
+	if (i >= hl->n)
+		return -1;
+	p = &hl->v[i];
+	*port = p->port;
+	if (p->name != NULL) {
+		*kind = p->subdomains_only ? HOST_ENTRY_SUBDOMAINS :
+		    HOST_ENTRY_DOMAIN;
+		n = snprintf(text, sizeof(text), "%s%s",
+		    p->subdomains_only ? "." : "", p->name);
+	} else
+		n = address_entry_text(p, text, sizeof(text), kind);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return -1;
+	v6 = p->name == NULL && p->cidr.family == AF_INET6;
+	if (p->port == 0)
+		n = snprintf(buf, len, "%s", text);
+	else
+		n = snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", text,
+		    (unsigned)p->port);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 int
 host_list_is_indexable(const struct host_list *hl)
 {

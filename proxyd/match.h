@@ -122,6 +122,22 @@ size_t	host_list_domains(const struct host_list *hl, size_t i,
 	    uint16_t *port);
 
 /*
+ * Entry i of hl (i < hl->n; "*" is hl->any, not an entry) written back
+ * as NO_PROXY text in buf: "example.com", ".example.com", "10.1.2.3",
+ * "10.0.0.0/8", "::1", with ":port" ("[v6]:port") when it has one.
+ * *kind says which; *port is 0 for any.  0, or -1 if buf is too small.
+ */
+enum host_entry_kind {
+	HOST_ENTRY_DOMAIN,	/* the name and its subdomains */
+	HOST_ENTRY_SUBDOMAINS,	/* ".name": subdomains only */
+	HOST_ENTRY_IP,		/* one address */
+	HOST_ENTRY_CIDR		/* a block wider than one address */
+};
+
+int	host_list_entry(const struct host_list *hl, size_t i, char *buf,
+	    size_t len, enum host_entry_kind *kind, uint16_t *port);
+
+/*
  * Can hl be replaced by an index of host_list_domains()?  True when it
  * has no "*" and no IP or CIDR entry.
  */

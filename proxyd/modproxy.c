@@ -150,7 +150,8 @@ mirror_failed(struct exchange *ex, int status, const char *why)
 	/* A mirror that accepts but never answers fails here, after the
 	 * connect: count it too, so that it is skipped for a while. */
 	if (ex->up != NULL)
-		upstream_report(ex->rq.route, ex->rq.upi, 0, now_ms(ex->c->w->base));
+		upstream_report(ex->c->w->log, ex->rq.route, ex->rq.upi, 0,
+		    now_ms(ex->c->w->base));
 	if (mirror_may_fall_back(ex, 0))
 		return mirror_next(ex);
 	return exchange_fail(ex, status, why);

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "http_parse.h"
+#include "throttle.h"
 
 #define PROXYD_VERSION	"0.1.0"
 
@@ -53,6 +54,7 @@ struct worker {
 	struct evconnlistener	*listeners[CONFIG_MAX_LISTEN];
 	size_t			 nlisteners;
 	struct event		*accept_retry;	/* after EMFILE */
+	struct throttle		 accept_fail;	/* its log lines */
 	struct event		*stop_ev;	/* reads stop_pipe[0] */
 	int			 stop_pipe[2];	/* main thread writes a byte */
 	struct event		*stop_timer;	/* drain deadline */

@@ -138,7 +138,8 @@ void
 request_connected(struct request *r, int ok, const char *peer)
 {
 	snprintf(r->peer, sizeof(r->peer), "%s", peer);
-	upstream_report(r->route, r->upi, ok, now_ms(r->c->w->base));
+	upstream_report(r->c->w->log, r->route, r->upi, ok,
+	    now_ms(r->c->w->base));
 }
 
 int
@@ -149,9 +150,16 @@ request_failover(struct request *r, const char *why)
 	next = upstream_next(r->route, r->upi, 0, now_ms(r->c->w->base));
 	if (next == -1)
 		return 0;
-	log_error(r->c->w->log, "route %s: %s failed (%s), trying %s",
-	    r->route->name, r->route->upstreams[r->upi].label, why,
-	    r->route->upstreams[next].label);
+	/* Past its down line, an upstream's failures are counted there
+	 * (upstream_report), not logged one per request. */
+	if (upstream_failing_long(r->route, r->upi))
+		log_debug(r->c->w->log, "route %s: %s failed (%s), trying %s",
+		    r->route->name, r->route->upstreams[r->upi].label, why,
+		    r->route->upstreams[next].label);
+	else
+		log_error(r->c->w->log, "route %s: %s failed (%s), trying %s",
+		    r->route->name, r->route->upstreams[r->upi].label, why,
+		    r->route->upstreams[next].label);
 	r->upi = next;
 	r->peer[0] = '\0';
 	return 1;

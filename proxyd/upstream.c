@@ -21,6 +21,8 @@
 #include <event2/util.h>
 
 #include "addr.h"
+#include "log.h"
+#include "throttle.h"
 #include "upstream.h"
 
 struct direct_conn {
@@ -498,21 +500,73 @@ upstream_next(const struct route *r, int after, int module, int64_t now)
 	return -1;
 }
 
+/*
+ * An upstream that works again.  Only the thread that resets a count
+ * that had reached the threshold says so (the exchange), and the common
+ * case, a healthy upstream, only reads the shared counter.
+ */
+static void
+upstream_report_ok(struct logger *log, const struct route *r, int i)
+{
+	struct upstream_health *h = r->upstreams[i].health;
+	int fails;
+
+	if (__atomic_load_n(&h->fails, __ATOMIC_RELAXED) == 0)
+		return;
+	fails = __atomic_exchange_n(&h->fails, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->down_until, 0, __ATOMIC_RELAXED);
+	if (fails >= r->fail_threshold)
+		log_error(log, "route %s: %s is up again, after %d failures "
+		    "in a row", r->name, r->upstreams[i].label, fails);
+}
+
+/*
+ * Is it time for another "still down" line?  Shared by every worker, so
+ * the throttle is a compare-and-swap on the time of the last line: of
+ * the threads failing at once, one wins and logs.
+ */
+static int
+upstream_down_line_due(struct upstream_health *h, int64_t now)
+{
+	int64_t last = __atomic_load_n(&h->logged, __ATOMIC_RELAXED);
+
+	return now - last >= THROTTLE_INTERVAL_MS &&
+	    __atomic_compare_exchange_n(&h->logged, &last, now, 0,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+int
+upstream_failing_long(const struct route *r, int i)
+{
+	return __atomic_load_n(&r->upstreams[i].health->fails,
+	    __ATOMIC_RELAXED) > r->fail_threshold;
+}
+
 void
-upstream_report(const struct route *r, int i, int ok, int64_t now)
+upstream_report(struct logger *log, const struct route *r, int i, int ok,
+    int64_t now)
 {
 	struct upstream_health *h = r->upstreams[i].health;
 	int fails;
 
 	if (ok) {
-		__atomic_store_n(&h->fails, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&h->down_until, 0, __ATOMIC_RELAXED);
+		upstream_report_ok(log, r, i);
 		return;
 	}
 	fails = __atomic_add_fetch(&h->fails, 1, __ATOMIC_RELAXED);
-	if (fails >= r->fail_threshold)
-		__atomic_store_n(&h->down_until, now + r->fail_cooldown,
-		    __ATOMIC_RELAXED);
+	if (fails < r->fail_threshold)
+		return;
+	__atomic_store_n(&h->down_until, now + r->fail_cooldown,
+	    __ATOMIC_RELAXED);
+	if (fails == r->fail_threshold) {
+		__atomic_store_n(&h->logged, now, __ATOMIC_RELAXED);
+		log_error(log, "route %s: %s is down for %d ms, after %d "
+		    "failures in a row", r->name, r->upstreams[i].label,
+		    r->fail_cooldown, fails);
+	} else if (upstream_down_line_due(h, now)) {
+		log_error(log, "route %s: %s still down, %d failures in a row",
+		    r->name, r->upstreams[i].label, fails);
+	}
 }
 
 const struct upstream_kind *

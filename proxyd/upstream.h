@@ -75,9 +75,19 @@ int		 upstream_next(const struct route *r, int after, int module,
 /* Is uc marked down after repeated failures? */
 int		 upstream_is_down(const struct upstream_conf *uc, int64_t now);
 
-/* Record the outcome of a connect to r's upstream i (thread-safe). */
-void		 upstream_report(const struct route *r, int i, int ok,
-		    int64_t now);
+/*
+ * Had r's upstream i failed more than fail_threshold times in a row,
+ * so that its "down" line was written before this failure?
+ */
+int		 upstream_failing_long(const struct route *r, int i);
+
+/*
+ * Record the outcome of a connect to r's upstream i (thread-safe).  The
+ * error log hears when the upstream is marked down, at most every
+ * THROTTLE_INTERVAL_MS while it keeps failing, and when it is up again.
+ */
+void		 upstream_report(struct logger *log, const struct route *r,
+		    int i, int ok, int64_t now);
 
 /* Socket options every proxied connection gets (TCP_NODELAY). */
 void		 upstream_tune_socket(int fd);

@@ -5,7 +5,8 @@
  * spreads connections across workers), its own resolver and upstream pool;
  * nothing is shared on the hot path but the read-only config snapshot and
  * the logger.  Accept errors such as EMFILE pause accepting for a moment
- * instead of spinning.
+ * instead of spinning, and are logged when they start, every
+ * THROTTLE_INTERVAL_MS with a count, and when an accept works again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "match.h"
 #include "log.h"
 #include "pool.h"
+#include "throttle.h"
 #include "tls.h"
 #include "worker.h"
 #include "worker_swap.h"
@@ -72,11 +74,28 @@ worker_bind(struct worker *w, const struct config *cfg)
 	return 0;
 }
 
+/* An accept worked: if accepting had been failing, say it is over. */
+static void
+accept_recovered(struct worker *w)
+{
+	uint64_t total;
+	int64_t ms;
+
+	if (!w->accept_fail.active)	/* the usual case: no clock read */
+		return;
+	if (throttle_clear(&w->accept_fail, now_ms(w->base), &total, &ms) ==
+	    THROTTLE_END)
+		log_error(w->log, "worker %d: accepting again, after %llu "
+		    "failed accepts in %lld ms", w->id,
+		    (unsigned long long)total, (long long)ms);
+}
+
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
 	(void)l;
+	accept_recovered(arg);
 	client_accept(arg, fd, sa, salen);
 }
 
@@ -102,9 +121,25 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	struct timeval tv;
 	size_t i;
 
+	uint64_t n;
+	int err = EVUTIL_SOCKET_ERROR();
+
 	(void)l;
-	log_error(w->log, "accept: %s; pausing %d ms",
-	    strerror(EVUTIL_SOCKET_ERROR()), ACCEPT_RETRY_MS);
+	/* Under fd exhaustion this fails every ACCEPT_RETRY_MS until
+	 * connections close: one line at the start, then one an interval. */
+	switch (throttle_hit(&w->accept_fail, now_ms(w->base), &n)) {
+	case THROTTLE_START:
+		log_error(w->log, "worker %d: accept: %s; retrying every %d ms",
+		    w->id, strerror(err), ACCEPT_RETRY_MS);
+		break;
+	case THROTTLE_REPEAT:
+		log_error(w->log, "worker %d: accept: %s; still failing, "
+		    "%llu times since the last line", w->id, strerror(err),
+		    (unsigned long long)n);
+		break;
+	default:
+		break;
+	}
 	for (i = 0; i < w->nlisteners; i++)
 		evconnlistener_disable(w->listeners[i]);
 	evtimer_add(w->accept_retry, ms_to_tv(ACCEPT_RETRY_MS, &tv));
@@ -170,6 +205,8 @@ worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
 	w->cfg = config_ref(cfg);
 	w->log = log;
 	w->max_clients = max_clients;
+	throttle_init(&w->accept_fail, THROTTLE_INTERVAL_MS,
+	    THROTTLE_SETTLE_MS);
 	TAILQ_INIT(&w->clients);
 	TAILQ_INIT(&w->closed);
 	w->nhdrs = cfg->max_headers;

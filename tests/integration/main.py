@@ -37,6 +37,8 @@ import modproxy_tests               # noqa: E402,F401
 import limit_tests                  # noqa: E402,F401
 import request_tests                # noqa: E402,F401
 import reload_tests                 # noqa: E402,F401
+import logs_tests                   # noqa: E402,F401
+import envcmd_tests                 # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 
 

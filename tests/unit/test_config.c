@@ -731,11 +731,14 @@ test_scalar_errors(void)
 	    "F:10: user: expected a user name, got \"\"\n"
 	    "F:11: access_log: expected an absolute path, - for stdout, "
 	    "or off, got \"\"\n"
-	    "F:12: error_log: expected an absolute path or stderr, "
+	    "F:12: error_log: expected an absolute path, stderr or syslog, "
 	    "got \"off\"\n"
 	    "F:13: resolv_conf: expected an absolute path, "
 	    "got \"resolv.conf\"\n"
 	    "F:14: hosts_file: expected an absolute path, got \"./hosts\"\n");
+	load_bad("log format",
+	    "[proxyd]\naccess_log_format = JSON\n",
+	    "F:2: access_log_format: expected text or json, got \"JSON\"\n");
 	load_bad("request line vs header size",
 	    "[proxyd]\nmax_request_line = 32k\n",
 	    "F:2: max_request_line (32768) must be smaller than "
@@ -1795,9 +1798,27 @@ test_shipped_examples(void)
 	CHECK(n >= 3, "%d examples in %s", n, dir);
 }
 
+/* access_log_format and error_log = syslog (issue 10). */
+static void
+test_log_keys(void)
+{
+	struct config	*c;
+
+	c = load_ok("json, syslog", "[proxyd]\naccess_log_format = json\n"
+	    "error_log = syslog\n");
+	CHECK(c && c->access_log_json == 1 && c->error_log &&
+	    strcmp(c->error_log, "syslog") == 0, "json + syslog");
+	config_unref(c);
+	c = load_ok("text", "[proxyd]\naccess_log_format = text\n");
+	CHECK(c && c->access_log_json == 0 && c->error_log == NULL,
+	    "text, stderr");
+	config_unref(c);
+}
+
 int
 main(void)
 {
+	test_log_keys();
 	test_cidr_parse();
 	test_cidr_match();
 	test_ports();

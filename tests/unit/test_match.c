@@ -667,9 +667,54 @@ test_regex_limit(void)
 	    == -1, "catastrophic backtracking hits the limit");
 }
 
+/* host_list_entry: each entry back as NO_PROXY text (proxyd --env). */
+static void
+test_host_entries(void)
+{
+	static const struct {
+		const char		*text;
+		enum host_entry_kind	 kind;
+		unsigned		 port;
+	} want[] = {
+		{ "example.com", HOST_ENTRY_DOMAIN, 0 },
+		{ ".sub.example.com", HOST_ENTRY_SUBDOMAINS, 0 },
+		{ ".star.test", HOST_ENTRY_SUBDOMAINS, 0 },
+		{ "10.0.0.0/8", HOST_ENTRY_CIDR, 0 },
+		{ "192.168.1.5", HOST_ENTRY_IP, 0 },
+		{ "::1", HOST_ENTRY_IP, 0 },
+		{ "fd00::/8", HOST_ENTRY_CIDR, 0 },
+		{ "build.test:8443", HOST_ENTRY_DOMAIN, 8443 },
+		{ "[::1]:80", HOST_ENTRY_IP, 80 },
+	};
+	struct host_list	hl;
+	enum host_entry_kind	kind;
+	char			err[128], buf[300];
+	uint16_t		port;
+	size_t			i;
+
+	CHECK(host_list_parse("Example.COM., .sub.example.com, *.star.test, "
+	    "10.0.0.0/8, 192.168.1.5, ::1, fd00::/8, build.test:8443, "
+	    "[::1]:80, *", &hl, err, sizeof(err)) == 0, "parse: %s", err);
+	CHECK(hl.n == sizeof(want) / sizeof(want[0]) && hl.any,
+	    "%zu entries and *", hl.n);
+	for (i = 0; i < hl.n && i < sizeof(want) / sizeof(want[0]); i++) {
+		CHECK(host_list_entry(&hl, i, buf, sizeof(buf), &kind,
+		    &port) == 0 && strcmp(buf, want[i].text) == 0 &&
+		    kind == want[i].kind && port == want[i].port,
+		    "entry %zu: %s kind %d port %u, want %s", i, buf,
+		    (int)kind, (unsigned)port, want[i].text);
+	}
+	CHECK(host_list_entry(&hl, hl.n, buf, sizeof(buf), &kind, &port) ==
+	    -1, "past the end");
+	CHECK(host_list_entry(&hl, 0, buf, 5, &kind, &port) == -1,
+	    "too small a buffer");
+	host_list_free(&hl);
+}
+
 int
 main(void)
 {
+	test_host_entries();
 	test_host_go_use_proxy();
 	test_host_go_proxy_for_url();
 	test_host_more();
