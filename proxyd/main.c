@@ -19,6 +19,8 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "notify.h"
+#include "preflight.h"
 #include "route.h"
 #include "worker.h"
 
@@ -60,6 +62,10 @@ drop_privileges(const char *user)
 		fprintf(stderr, "proxyd: user %s: no such user\n", user);
 		return -1;
 	}
+	/* Already that user (started by it): nothing to switch, and
+	 * setgroups() would fail without root. */
+	if (geteuid() == pw->pw_uid && getegid() == pw->pw_gid)
+		return 0;
 	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1) {
 		fprintf(stderr, "proxyd: switching to %s: %s\n", user,
@@ -90,6 +96,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGINT:
 		log_error(d->log, "signal %d: draining connections, then exit",
 		    (int)sig);
+		notify_stopping();
 		daemon_stop(d);
 		break;
 	case SIGUSR1:
@@ -194,6 +201,7 @@ daemon_run(struct daemon *d)
 		log_error(d->log, "proxyd %s: %d workers, listening on %s%s",
 		    PROXYD_VERSION, d->nworkers, d->cfg->listen[0].text,
 		    d->cfg->nlisten > 1 ? " and more" : "");
+		notify_ready();
 		event_base_dispatch(d->base);
 		rc = 0;
 	} else {
@@ -261,13 +269,18 @@ main(int argc, char *argv[])
 		return rc;
 	}
 	if (test) {
+		if (preflight_check(d.cfg, PREFLIGHT_LISTEN, stderr) > 0) {
+			config_unref(d.cfg);
+			return 1;
+		}
 		printf("%s: configuration OK\n", path ? path : "(defaults)");
 		config_unref(d.cfg);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	daemon_signals(SIG_BLOCK);
-	if ((d.log = log_open(d.cfg->access_log, d.cfg->error_log)) == NULL ||
+	if (preflight_check(d.cfg, 0, stderr) > 0 ||
+	    (d.log = log_open(d.cfg->access_log, d.cfg->error_log)) == NULL ||
 	    daemon_bind(&d) == -1 || drop_privileges(d.cfg->user) == -1) {
 		daemon_free(&d);
 		return 1;

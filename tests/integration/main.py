@@ -36,6 +36,7 @@ import failover_tests               # noqa: E402,F401
 import modproxy_tests               # noqa: E402,F401
 import limit_tests                  # noqa: E402,F401
 import request_tests                # noqa: E402,F401
+import packaging_tests              # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 
 
