@@ -240,3 +240,55 @@ def _(env):
         path = env.wd.write("shipped-" + rel.replace("/", "-"), as_unit_would(env, text, logs))
         rc, out = check(env, path, penv=penv, as_user=user)
         expect_eq(rc, 0, "-t of %s as uid %s: %s" % (rel, user, out))
+
+
+# ---------------------------------------------------------------- man pages
+
+MAN_PAGES = ["doc/proxyd.8", "doc/proxyd.conf.5"]
+
+
+@test("man_pages_lint_clean")
+def _(env):
+    """mandoc -T lint, every level; only the cross references to pages
+    not installed on this machine (proxyd.conf(5) from proxyd(8) ...) are
+    no finding."""
+    mandoc = shutil.which("mandoc")
+    if not mandoc:
+        raise TestSkip("mandoc is not installed (tests/integration/packages.txt)")
+    r = run([mandoc, "-T", "lint"] + [os.path.join(TOP, m) for m in MAN_PAGES], timeout=20)
+    lines = [ln for ln in (r.stdout + r.stderr).decode(errors="replace").splitlines()
+             if "referenced manual not found" not in ln and "mandoc.db" not in ln]
+    expect(not lines, "mandoc -T lint: %s" % "\n".join(lines))
+
+
+def man_text(name):
+    with open(os.path.join(TOP, name)) as f:
+        return f.read()
+
+
+@test("man_pages_cover_every_key_and_option")
+def _(env):
+    with open(os.path.join(TOP, "proxyd/config_keys.c")) as f:
+        keys = set(re.findall(r'\] = \{ "([a-z_0-9]+)"', f.read()))
+    expect(len(keys) > 30, "found only %d keys in config_keys.c" % len(keys))
+    conf5 = man_text("doc/proxyd.conf.5")
+    documented = set()
+    for line in re.findall(r"^\.(?:It )?Cm (.*)$", conf5, re.M):
+        documented |= set(w for w in re.split(r"[ ,]+", line) if re.match(r"^[a-z_0-9]+$", w))
+    missing = sorted(keys - documented)
+    expect(not missing, "keys missing from proxyd.conf(5): %s" % ", ".join(missing))
+    with open(os.path.join(TOP, "proxyd/main.c")) as f:
+        main_c = f.read()
+    short = re.search(r'getopt_long\(argc, argv, "([^"]+)"', main_c).group(1).replace(":", "")
+    longs = re.findall(r'\{ "([a-z-]+)", (?:no|required)_argument', main_c)
+    page8 = man_text("doc/proxyd.8")
+    for o in short:
+        expect(re.search(r"Fl %s\b" % o, page8), "option -%s missing from proxyd(8)" % o)
+    for o in longs:
+        expect(re.search(r"Fl -%s\b" % o, page8),
+               "option --%s missing from proxyd(8)" % o)
+    for sig in ("SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1"):
+        expect(sig in page8, "%s missing from proxyd(8)" % sig)
+    statuses = set(re.findall(r"^\| (\d{3}) \|", man_text("README.md"), re.M))
+    for st in sorted(statuses):
+        expect(re.search(r"^\.It %s$" % st, page8, re.M), "status %s missing from proxyd(8)" % st)
