@@ -104,7 +104,8 @@ check_user(const struct config *cfg, FILE *errs)
 		report(cfg, "user", errs, "no such user \"%s\"", cfg->user);
 		return 1;
 	}
-	if (geteuid() != 0 && geteuid() != pw->pw_uid) {
+	if (geteuid() != 0 &&
+	    (geteuid() != pw->pw_uid || getegid() != pw->pw_gid)) {
 		report(cfg, "user", errs, "switching to \"%s\" needs root, "
 		    "and this runs as uid %ld (under systemd's DynamicUser, "
 		    "leave user unset)", cfg->user, (long)geteuid());

@@ -484,3 +484,31 @@ def _(env):
            "unit does not check the config on reload")
     expect(re.search(r"^ExecReload=/bin/kill -HUP \$MAINPID$", text, re.M),
            "unit does not signal on reload")
+
+
+# ---------------------------------------------------------------- container
+
+@test("container_runtime_stage_has_ca_store_and_local_base")
+def _(env):
+    """No engine here: check the Containerfile's stages statically, and
+    that every package it installs exists in Debian 12 (apt's lists)."""
+    with open(os.path.join(TOP, "packaging/container/Containerfile")) as f:
+        text = f.read()
+    expect(re.search(r"^ARG BASE=debian:12-slim$", text, re.M), "no ARG BASE default")
+    froms = re.findall(r"^FROM (\S+)", text, re.M)
+    expect(froms and all(f == "${BASE}" for f in froms), "stages not FROM ${BASE}: %s" % froms)
+    stages = re.split(r"^FROM ", text, flags=re.M)
+    runtime = stages[-1]
+    expect(re.search(r"\bca-certificates\b", runtime), "runtime stage lacks ca-certificates")
+    pkgs = set()
+    for block in re.findall(r"apt-get install -y --no-install-recommends(.*?)(?:&&|$)", text,
+                            re.S | re.M):
+        pkgs |= set(p for p in block.replace("\\", " ").split() if re.match(r"^[a-z0-9.+-]+$", p))
+    expect(len(pkgs) > 8, "found only %s" % sorted(pkgs))
+    if shutil.which("apt-cache"):
+        r = run(["apt-cache", "show", "--no-all-versions"] + sorted(pkgs), timeout=60)
+        found = set(re.findall(r"^Package: (\S+)$", r.stdout.decode(), re.M))
+        if found:             # apt lists present (install-deps.sh ran apt-get update)
+            expect(not pkgs - found, "not Debian packages: %s" % sorted(pkgs - found))
+    with open(os.path.join(TOP, "packaging/README.md")) as f:
+        expect("debootstrap" in f.read(), "packaging/README.md does not say how to make a base")
