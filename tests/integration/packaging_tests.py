@@ -524,3 +524,45 @@ def _(env):
             expect(not pkgs - found, "not Debian packages: %s" % sorted(pkgs - found))
     with open(os.path.join(TOP, "packaging/README.md")) as f:
         expect("debootstrap" in f.read(), "packaging/README.md does not say how to make a base")
+
+
+# ---------------------------------------------------------------- systemd, logrotate
+
+@test("systemd_unit_notify_reload_and_verify")
+def _(env):
+    """The two copies of the unit are the same, Type=notify, reload checks
+    before it signals, and systemd-analyze finds nothing but what a
+    machine without the package installed lacks (the binary, the man
+    pages)."""
+    units = [os.path.join(TOP, "packaging", d, "proxyd.service") for d in ("systemd", "debian")]
+    texts = [open(u).read() for u in units]
+    expect_eq(texts[0], texts[1], "packaging/debian/proxyd.service vs packaging/systemd's")
+    text = texts[0]
+    expect(re.search(r"^Type=notify$", text, re.M), "not Type=notify")
+    reload = re.findall(r"^ExecReload=(.*)$", text, re.M)
+    expect_eq(reload, ["/usr/sbin/proxyd -t -c /etc/proxyd/proxyd.conf",
+                       "/bin/kill -HUP $MAINPID"], "ExecReload lines")
+    expect(not re.search(r"^User=", text, re.M) and re.search(r"^DynamicUser=yes$", text, re.M),
+           "the examples are checked for a DynamicUser")
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        raise TestSkip("systemd-analyze is not installed")
+    r = run([analyze, "verify", units[0]], timeout=30)
+    findings = [ln for ln in (r.stdout + r.stderr).decode(errors="replace").splitlines()
+                if ln.strip() and "is not executable" not in ln and "Command 'man " not in ln]
+    expect(not findings, "systemd-analyze verify: %s" % "\n".join(findings))
+
+
+@test("logrotate_snippet_parses")
+def _(env):
+    lr = shutil.which("logrotate") or "/usr/sbin/logrotate"
+    if not os.path.exists(lr):
+        raise TestSkip("logrotate is not installed (tests/integration/packages.txt)")
+    snippet = os.path.join(TOP, "packaging/debian/proxyd.logrotate")
+    r = run([lr, "-d", "-s", env.wd.sub("logrotate.state"), snippet], timeout=30)
+    out = (r.stdout + r.stderr).decode(errors="replace")
+    expect(r.returncode == 0 and "error:" not in out, "logrotate -d: %s" % out)
+    with open(snippet) as f:
+        text = f.read()
+    expect("/var/log/proxyd/" in text and "USR1" in text,
+           "the snippet does not rotate the unit's LogsDirectory with SIGUSR1")
