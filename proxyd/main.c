@@ -22,6 +22,8 @@
 #include "env.h"
 #include "log.h"
 #include "reload.h"
+#include "notify.h"
+#include "preflight.h"
 #include "route.h"
 #include "worker.h"
 
@@ -67,6 +69,10 @@ drop_privileges(const char *user)
 		fprintf(stderr, "proxyd: user %s: no such user\n", user);
 		return -1;
 	}
+	/* Already that user (started by it): nothing to switch, and
+	 * setgroups() would fail without root. */
+	if (geteuid() == pw->pw_uid && getegid() == pw->pw_gid)
+		return 0;
 	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1) {
 		fprintf(stderr, "proxyd: switching to %s: %s\n", user,
@@ -92,16 +98,18 @@ daemon_reload(struct daemon *d)
 {
 	struct config *c;
 
+	notify_reloading();
 	c = reload_config(d->cfg, d->workers, d->nworkers, d->log);
 	if (c == NULL) {
 		d->failed_reloads++;
 		log_error(d->log, "reload failed (%d so far): the previous "
 		    "configuration keeps serving, unchanged",
 		    d->failed_reloads);
-		return;
+	} else {
+		config_unref(d->cfg);
+		d->cfg = c;
 	}
-	config_unref(d->cfg);
-	d->cfg = c;
+	notify_ready();
 }
 
 static void
@@ -115,6 +123,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGINT:
 		log_error(d->log, "signal %d: draining connections, then exit",
 		    (int)sig);
+		notify_stopping();
 		daemon_stop(d);
 		break;
 	case SIGUSR1:
@@ -219,6 +228,7 @@ daemon_run(struct daemon *d)
 		log_error(d->log, "proxyd %s: %d workers, listening on %s%s",
 		    PROXYD_VERSION, d->nworkers, d->cfg->listen[0].text,
 		    d->cfg->nlisten > 1 ? " and more" : "");
+		notify_ready();
 		event_base_dispatch(d->base);
 		rc = 0;
 	} else {
@@ -299,13 +309,18 @@ main(int argc, char *argv[])
 		return rc;
 	}
 	if (test) {
+		if (preflight_check(d.cfg, PREFLIGHT_LISTEN, stderr) > 0) {
+			config_unref(d.cfg);
+			return 1;
+		}
 		printf("%s: configuration OK\n", path ? path : "(defaults)");
 		config_unref(d.cfg);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	daemon_signals(SIG_BLOCK);
-	if ((d.log = log_open(d.cfg->access_log, d.cfg->error_log)) == NULL)
+	if (preflight_check(d.cfg, 0, stderr) > 0 ||
+	    (d.log = log_open(d.cfg->access_log, d.cfg->error_log)) == NULL)
 		goto fail;
 	fdlimit_raise(d.log);
 	fdlimit_check(d.cfg, d.log);

@@ -39,10 +39,26 @@ run_suite() {
 	rm -f "$log"
 }
 
-run_suite plain
+# The plain run also builds the Debian package and runs lintian on it.
+PROXYD_TEST_PACKAGE=1 run_suite plain
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_suite sanitize --enable-sanitizers
+
+# The release tarball: `make distcheck` (build, unit tests, install with
+# the man pages, uninstall, from the tarball alone; the integration suite
+# already ran above), and it holds every file git tracks.
+echo "=== distcheck ==="
+if (cd "$top/build-plain" && SKIP_INTEGRATION=1 make -s distcheck >/tmp/proxyd-distcheck.log 2>&1) &&
+    missing=$(cd "$top" && { [ ! -d .git ] || git ls-files | grep -v -e '^\.gitignore$' -e '^m4/\.keep$' |
+	sort | comm -13 <(tar tzf build-plain/proxyd-*.tar.gz | sed 's|^[^/]*/||' | sort) -; }) &&
+    [ -z "$missing" ]; then
+	echo "PASS distcheck"
+	passed=$((passed + 1))
+else
+	echo "FAIL distcheck: ${missing:-$(tail -30 /tmp/proxyd-distcheck.log)}"
+	failed=$((failed + 1))
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

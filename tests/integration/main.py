@@ -39,6 +39,7 @@ import request_tests                # noqa: E402,F401
 import reload_tests                 # noqa: E402,F401
 import logs_tests                   # noqa: E402,F401
 import envcmd_tests                 # noqa: E402,F401
+import packaging_tests              # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 
 
