@@ -161,7 +161,10 @@ struct config {
 
 /*
  * Built-in defaults: listen 127.0.0.1:3128, allow 127.0.0.0/8 and ::1,
- * connect_ports 443, workers = online CPUs.  NULL only on ENOMEM.
+ * connect_ports 443, workers = online CPUs, and rules/default.conf's
+ * routes (config_builtin.c).  NULL on ENOMEM, or when GONOPROXY or
+ * GOPRIVATE, which the routes read, is not a list of globs (reported
+ * on stderr).
  */
 struct config	*config_default(void);
 
