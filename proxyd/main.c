@@ -43,7 +43,9 @@ usage(FILE *f)
 	    "  -t       check the configuration and exit (0 ok, 1 errors)\n"
 	    "  --explain TARGET\n"
 	    "           print the route a URL (GET) or host:port (CONNECT)\n"
-	    "           would take, why, its upstreams and limits\n"
+	    "           would take, why, its upstreams and limits; for a\n"
+	    "           GOPROXY path (/golang.org/x/text/@v/list), its\n"
+	    "           module route, mirrors and cache\n"
 	    "  -V       print the version\n"
 	    "  -h       this help\n");
 }
