@@ -36,6 +36,8 @@ import failover_tests               # noqa: E402,F401
 import modproxy_tests               # noqa: E402,F401
 import limit_tests                  # noqa: E402,F401
 import request_tests                # noqa: E402,F401
+import defaultconf_tests            # noqa: E402,F401
+import docs_tests                   # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 
 
