@@ -173,6 +173,9 @@ config_load(const char *path, FILE *errs)
 		goto done;
 	}
 	cfg_read_file(&st);
+	/* Routes are one setting: a file without any keeps the default. */
+	if (st.cfg->nroutes == 0)
+		cfg_builtin_routes(&st);
 	cfg_routes_finish(&st);
 	cfg_check_config(&st);
 	c = config_take(&st);

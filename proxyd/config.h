@@ -66,6 +66,8 @@ struct regex;
 struct route {
 	char			*name;
 	int			 line;		/* of its [route NAME] header */
+	int			 builtin;	/* config_builtin.c's, not the
+						   file's */
 
 	struct host_list	*hosts;		/* NO_PROXY syntax, or NULL */
 	struct module_list	*modules;	/* GONOPROXY syntax, or NULL */
@@ -162,9 +164,9 @@ struct config {
 /*
  * Built-in defaults: listen 127.0.0.1:3128, allow 127.0.0.0/8 and ::1,
  * connect_ports 443, workers = online CPUs, and rules/default.conf's
- * routes (config_builtin.c).  NULL on ENOMEM, or when GONOPROXY or
- * GOPRIVATE, which the routes read, is not a list of globs (reported
- * on stderr).
+ * routes (config_builtin.c; a file without [route] sections gets them
+ * too).  NULL on ENOMEM, or when GONOPROXY or GOPRIVATE, which the
+ * routes read, is not a list of globs (reported on stderr).
  */
 struct config	*config_default(void);
 

@@ -188,7 +188,8 @@ void	cfg_read_file(struct parse_state *st);
 
 /*
  * config_builtin.c: read the built-in routes (rules/default.conf's)
- * into st->cfg, for a configuration without a file.
+ * into st->cfg, for a configuration without a file or whose file has
+ * no [route] section; st->fp, path and lineno are kept.
  */
 void	cfg_builtin_routes(struct parse_state *st);
 

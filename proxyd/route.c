@@ -409,7 +409,7 @@ void
 route_explain_name(FILE *out, const struct config *cfg,
     const struct route *r)
 {
-	if (r->line > 0 && cfg->path != NULL)
+	if (r->line > 0 && cfg->path != NULL && !r->builtin)
 		fprintf(out, "route:     %s (%s:%d)\n", r->name, cfg->path,
 		    r->line);
 	else if (r->line > 0)

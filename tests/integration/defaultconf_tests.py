@@ -146,6 +146,16 @@ def _(env):
                "404: %s" % f["_out"])
     f = explain(env, "/golang.org/x/text/@v/list", None)
     expect_eq(f.get("route"), "go (built-in, as in rules/default.conf)", "built-in route line")
+    # Routes are one setting: a file without any has the built-in ones.
+    conf = env.wd.write("no-routes.conf", "[proxyd]\nlisten = 127.0.0.1:3128\n")
+    f = explain(env, "/golang.org/x/text/@v/list", conf)
+    expect_eq(f.get("route"), "go (built-in, as in rules/default.conf)",
+              "route of a module in a file without routes")
+    conf = env.wd.write("own-routes.conf", "[proxyd]\nlisten = 127.0.0.1:3128\n"
+                        "[route web]\nhosts = example.test\n")
+    f = explain(env, "/golang.org/x/text/@v/list", conf)
+    expect_eq(f.get("route"), "direct (built-in fallback)",
+              "route of a module in a file with routes of its own")
     f = explain(env, "/golang.org/x/text/@v/list")
     expect(re.match(r"go \(%s:\d+\)$" % re.escape(DEFAULT_CONF), f.get("route", "")),
            "route line of the file: %r" % f.get("route"))

@@ -401,7 +401,7 @@ check_fallback(const char *name, const struct config *c, const char *kind)
 
 /*
  * Is c the built-in default configuration: its keys, and the built-in
- * routes (builtin) or none but the fallback (a file without routes)?
+ * routes (builtin) or none but the fallback?
  */
 static void
 check_defaults(const char *name, const struct config *c, int builtin)
@@ -476,12 +476,12 @@ test_defaults(void)
 	if (c != NULL) {
 		CHECK(c->path != NULL && strncmp(c->path, "/tmp/", 5) == 0,
 		    "path kept");
-		check_defaults("empty file", c, 0);
+		check_defaults("empty file", c, 1);
 	}
 	config_unref(c);
 	c = load_ok("empty section", "[proxyd]\n");
 	if (c != NULL)
-		check_defaults("empty section", c, 0);
+		check_defaults("empty section", c, 1);
 	config_unref(c);
 }
 
@@ -646,6 +646,20 @@ test_builtin_routes(void)
 		config_unref(f);
 	}
 	set_go_env(NULL, NULL);
+	/* Routes are one setting: a file's replace the built-in ones all. */
+	f = load_text("[route mine]\nhosts = a.example\n", &msgs);
+	CHECK(f != NULL && f->nroutes == 2 && !f->routes[0].builtin &&
+	    strcmp(f->routes[0].name, "mine") == 0,
+	    "a file with a route has only its own (%s)", msgs ? msgs : "");
+	free(msgs);
+	config_unref(f);
+	f = load_text("[proxyd]\nfallback = deny\n", &msgs);
+	CHECK(f != NULL && f->nroutes == 4 && f->routes[0].builtin &&
+	    f->routes[2].builtin && !f->routes[3].builtin &&
+	    strcmp(f->routes[3].name, "deny") == 0,
+	    "a file without routes has the built-in ones, then its fallback");
+	free(msgs);
+	config_unref(f);
 }
 
 static void
@@ -1592,7 +1606,8 @@ test_route_fallback(void)
 
 	c = load_ok("fallback deny", "[proxyd]\nfallback = deny\n");
 	if (c != NULL) {
-		CHECK(c->nroutes == 1, "just the fallback");
+		/* No [route] section: the built-in routes, then the fallback. */
+		CHECK(c->nroutes == 4, "the built-in routes and the fallback");
 		check_fallback("fallback deny", c, "deny");
 	}
 	config_unref(c);
