@@ -548,9 +548,10 @@ check_same_route(const char *name, const struct route *a,
 	for (i = 0; i < a->nupstreams && i < b->nupstreams; i++)
 		CHECK(strcmp(a->upstreams[i].label, b->upstreams[i].label) ==
 		    0 && a->upstreams[i].fallback == b->upstreams[i].fallback,
-		    "%s: %s: upstream %zu: %s%c vs %s%c", name, a->name, i,
-		    a->upstreams[i].label, a->upstreams[i].fallback ?: ' ',
-		    b->upstreams[i].label, b->upstreams[i].fallback ?: ' ');
+		    "%s: %s: upstream %zu: %s (then %d) vs %s (then %d)",
+		    name, a->name, i, a->upstreams[i].label,
+		    a->upstreams[i].fallback, b->upstreams[i].label,
+		    b->upstreams[i].fallback);
 	CHECK((a->hosts == NULL) == (b->hosts == NULL) &&
 	    (a->modules == NULL) == (b->modules == NULL) &&
 	    (a->modules == NULL || a->modules->n == b->modules->n) &&
