@@ -608,7 +608,8 @@ test_builtin_routes(void)
 		{ NULL, "corp.example", "golang.org/x/text", "go" },
 		{ "", "*.corp.example", "git.corp.example/a/b", "private" },
 		{ "other.example", "corp.example", "corp.example/lib", "go" },
-		{ "other.example", "corp.example", "other.example/x", "private" },
+		{ "other.example", "corp.example", "other.example/x",
+		    "private" },
 		{ NULL, "*", "golang.org/x/text", "private" },
 		{ NULL, "*", "sum.golang.org", "sumdb" },
 	};
@@ -1607,7 +1608,7 @@ test_route_fallback(void)
 
 	c = load_ok("fallback deny", "[proxyd]\nfallback = deny\n");
 	if (c != NULL) {
-		/* No [route] section: the built-in routes, then the fallback. */
+		/* No [route] section: the built-in routes, the fallback. */
 		CHECK(c->nroutes == 4, "the built-in routes and the fallback");
 		check_fallback("fallback deny", c, "deny");
 	}
