@@ -234,3 +234,25 @@ def _(env):
         expect(b"route 'private' says direct" in r.body, "404 body: %r" % r.body)
     finally:
         p.stop()
+
+
+@test("defaultconf_go_checksums_through_proxyd")
+def _(env):
+    """With GOSUMDB at its default, the go command asks proxyd, not
+    sum.golang.org, for the checksum database: supported goes to the
+    sumdb route's mirror (200), and the lookup after it too.  The test
+    mirror holds no real database, so the lookup's 404 fails the
+    download, naming proxyd's URL rather than a dial to sum.golang.org."""
+    p = default_proxy(env)
+    try:
+        src, genv = workspace(env, p.url, paths=(CMP,))
+        genv.update(GOSUMDB="sum.golang.org", GONOSUMDB="", GOPRIVATE="", GONOPROXY="")
+        r = go(src, genv, "mod", "download", CMP)
+        expect(r.rc != 0 and "%s/sumdb/sum.golang.org/lookup/" % p.url in r.stderr
+               and "dial tcp" not in r.stderr,
+               "go with GOSUMDB=sum.golang.org: exit %d, %s" % (r.rc, r.stderr[-800:]))
+        for kind in ("sumdb-supported", "sumdb-lookup"):
+            f = log_fields(access_line(p, "/sumdb/sum.golang.org/", "kind=" + kind))
+            expect_eq(f.get("route"), "sumdb", "route of the go command's " + kind)
+    finally:
+        p.stop()
