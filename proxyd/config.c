@@ -141,7 +141,11 @@ config_default(void)
 
 	memset(&st, 0, sizeof(st));
 	st.path = "built-in defaults";
+	/* Only the built-in routes' values from the environment can be
+	 * wrong (GONOPROXY="a["): say so rather than exit silently. */
+	st.errs = stderr;
 	if (config_new(&st) != NULL) {
+		cfg_builtin_routes(&st);
 		cfg_routes_finish(&st);
 		c = config_take(&st);
 	}
@@ -169,6 +173,9 @@ config_load(const char *path, FILE *errs)
 		goto done;
 	}
 	cfg_read_file(&st);
+	/* Routes are one setting: a file without any keeps the default. */
+	if (st.cfg->nroutes == 0)
+		cfg_builtin_routes(&st);
 	cfg_routes_finish(&st);
 	cfg_check_config(&st);
 	c = config_take(&st);

@@ -67,6 +67,8 @@ struct regex;
 struct route {
 	char			*name;
 	int			 line;		/* of its [route NAME] header */
+	int			 builtin;	/* config_builtin.c's, not the
+						   file's */
 
 	struct host_list	*hosts;		/* NO_PROXY syntax, or NULL */
 	struct module_list	*modules;	/* GONOPROXY syntax, or NULL */
@@ -163,7 +165,10 @@ struct config {
 
 /*
  * Built-in defaults: listen 127.0.0.1:3128, allow 127.0.0.0/8 and ::1,
- * connect_ports 443, workers = online CPUs.  NULL only on ENOMEM.
+ * connect_ports 443, workers = online CPUs, and rules/default.conf's
+ * routes (config_builtin.c; a file without [route] sections gets them
+ * too).  NULL on ENOMEM, or when GONOPROXY or GOPRIVATE, which the
+ * routes read, is not a list of globs (reported on stderr).
  */
 struct config	*config_default(void);
 

@@ -50,7 +50,9 @@ can_match(const struct route *r, int modules)
 /*
  * A route whose every kind of traffic an earlier route takes whole can
  * never match, which is certainly a mistake.  A route that had errors is
- * neither checked nor remembered as taking anything.
+ * neither checked nor remembered as taking anything; nor is one with a
+ * value from the environment, which may well be "*" (GOPRIVATE=* says
+ * every module is private): the file is not wrong for that.
  */
 static void
 route_shadow(struct parse_state *st, const struct route *r)
@@ -62,6 +64,8 @@ route_shadow(struct parse_state *st, const struct route *r)
 	if (st->nerrors != st->route_nerrors)
 		return;
 	if ((host && st->host_taker == 0) || (mod && st->module_taker == 0)) {
+		if (st->route_env)
+			return;
 		if (st->host_taker == 0 && takes_all(r, 0))
 			st->host_taker = (size_t)(r - rs) + 1;
 		if (st->module_taker == 0 && takes_all(r, 1))

@@ -120,6 +120,8 @@ struct parse_state {
 	/* The route being read, the last of cfg->routes. */
 	int		 rseen[NROUTEKEYS];
 	int		 route_nerrors;	/* nerrors after its header */
+	int		 route_env;	/* a value of it came from the
+					   environment ($NAME) */
 	char		*list_text;	/* its hosts or modules list so far */
 	struct up_list	 upstream;	/* its upstream list */
 	struct up_list	 via;		/* its via list, apart: they may
@@ -184,6 +186,13 @@ void	cfg_enter_section(struct parse_state *st, enum section sec,
  * problem on the way.  The last route is closed at the end.
  */
 void	cfg_read_file(struct parse_state *st);
+
+/*
+ * config_builtin.c: read the built-in routes (rules/default.conf's)
+ * into st->cfg, for a configuration without a file or whose file has
+ * no [route] section; st->fp, path and lineno are kept.
+ */
+void	cfg_builtin_routes(struct parse_state *st);
 
 /*
  * config_keys.c: move *s past white space and return the length of the

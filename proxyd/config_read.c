@@ -26,6 +26,8 @@
  *	key = $NAME		in a route, or ${NAME}: the environment
  *				variable's value; unset means empty, with a
  *				warning that is not an error
+ *	key = ${NAME:-DEF}	NAME's value, or DEF where NAME is unset or
+ *				empty (DEF may be $OTHER): no warning
  * Keys a file leaves out keep their built-in defaults.  [proxyd] may
  * appear more than once; its keys still only once.
  *
@@ -115,33 +117,89 @@ key_find(const struct key *table, size_t n, const char *name)
 #define ENV_NAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 			"abcdefghijklmnopqrstuvwxyz0123456789_"
 
+/* The variable name[0..len), or NULL when it is unset. */
+static const char *
+env_get(const char *name, size_t len)
+{
+	char	buf[INI_MAX_LINE];
+
+	if (len >= sizeof(buf))
+		return NULL;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	return getenv(buf);
+}
+
+/* The length of the variable name s starts with (not a digit), or 0. */
+static size_t
+env_name_len(const char *s)
+{
+	return isdigit((unsigned char)*s) ? 0 : strspn(s, ENV_NAME_CHARS);
+}
+
+/* If v is exactly $NAME or ${NAME}: NAME's length, *name at it; else 0. */
+static size_t
+env_ref(const char *v, const char **name)
+{
+	int	braces;
+	size_t	len;
+
+	if (v[0] != '$')
+		return 0;
+	braces = v[1] == '{';
+	*name = v + 1 + braces;
+	len = env_name_len(*name);
+	if (len == 0 || strcmp(*name + len, braces ? "}" : "") != 0)
+		return 0;
+	return len;
+}
+
+/*
+ * ${NAME:-DEFAULT}, as the shell has it: NAME's value where it is set
+ * and not empty, else DEFAULT, which is text or itself $OTHER / ${OTHER}
+ * (an unset OTHER is empty).  No warning: the default says what an
+ * unset NAME means.  This is how GONOPROXY falls back on GOPRIVATE:
+ * "modules = ${GONOPROXY:-$GOPRIVATE}".  v itself when it is not of
+ * that form; DEFAULT text is copied to out[0..outsize).
+ */
+static const char *
+env_default(const char *v, char *out, size_t outsize)
+{
+	const char	*def, *val, *name;
+	size_t		 len, dlen;
+
+	if (strncmp(v, "${", 2) != 0 || (len = env_name_len(v + 2)) == 0 ||
+	    strncmp(v + 2 + len, ":-", 2) != 0)
+		return v;
+	def = v + 4 + len;
+	dlen = strlen(def);
+	if (dlen == 0 || def[dlen - 1] != '}' || dlen > outsize)
+		return v;
+	if ((val = env_get(v + 2, len)) != NULL && val[0] != '\0')
+		return val;
+	memcpy(out, def, dlen - 1);
+	out[dlen - 1] = '\0';
+	if ((len = env_ref(out, &name)) != 0)
+		return (val = env_get(name, len)) != NULL ? val : "";
+	return out;
+}
+
 /*
  * A route value that is exactly $NAME or ${NAME} is the environment
  * variable's value; an unset one is empty, with a warning, so that
- * "hosts = $NO_PROXY" is an empty list where NO_PROXY is unset.  Any
- * other value is itself.
+ * "hosts = $NO_PROXY" is an empty list where NO_PROXY is unset.
+ * ${NAME:-DEFAULT} is env_default()'s.  Any other value is itself.
  */
 static const char *
-env_value(struct parse_state *st, const char *v)
+env_value(struct parse_state *st, const char *v, char *out, size_t outsize)
 {
-	const char	*name = v + 1, *val;
-	char		 buf[INI_MAX_LINE];
+	const char	*name, *val;
 	size_t		 len;
-	int		 braces;
 
-	if (v[0] != '$')
-		return v;
-	braces = *name == '{';
-	name += braces;
-	len = strspn(name, ENV_NAME_CHARS);
-	if (len == 0 || len >= sizeof(buf) ||
-	    isdigit((unsigned char)*name) ||
-	    strcmp(name + len, braces ? "}" : "") != 0)
-		return v;
-	memcpy(buf, name, len);
-	buf[len] = '\0';
-	if ((val = getenv(buf)) == NULL) {
-		warnf(st, st->lineno, "$%s is not set", buf);
+	if ((len = env_ref(v, &name)) == 0)
+		return env_default(v, out, outsize);
+	if ((val = env_get(name, len)) == NULL) {
+		warnf(st, st->lineno, "$%.*s is not set", (int)len, name);
 		return "";
 	}
 	return val;
@@ -151,9 +209,14 @@ env_value(struct parse_state *st, const char *v)
 static void
 run_parser(struct parse_state *st, const struct key *k, const char *value)
 {
-	if (st->section == SEC_ROUTE)
-		value = env_value(st, value);
-	k->parse(st, k, value);
+	const char	*v = value;
+	char		 buf[INI_MAX_LINE];
+
+	if (st->section == SEC_ROUTE) {
+		v = env_value(st, value, buf, sizeof(buf));
+		st->route_env |= v != value;
+	}
+	k->parse(st, k, v);
 }
 
 /*
@@ -255,6 +318,7 @@ cfg_enter_section(struct parse_state *st, enum section sec, void *base)
 		st->nkeys = NROUTEKEYS;
 		st->kseen = st->rseen;
 		memset(st->rseen, 0, sizeof(st->rseen));
+		st->route_env = 0;
 	}
 }
 

@@ -344,8 +344,8 @@ explain_limits(const struct route *r, char *buf, size_t len)
 	return buf;
 }
 
-static void
-explain_route(FILE *out, const struct route *r)
+void
+route_explain_settings(FILE *out, const struct route *r)
 {
 	char lim[400];
 	size_t i;
@@ -377,6 +377,9 @@ route_explain(const struct config *cfg, const char *target, FILE *out)
 	size_t len = strlen(target);
 	int connect = strstr(target, "://") == NULL;
 
+	if (target[0] == '/')
+		return route_explain_module(cfg, target, out);
+
 	if ((connect ? http_parse_authority(target, len, &uri, &err) :
 	    http_parse_absolute_uri(target, len, &uri, &err)) == -1) {
 		fprintf(out, "proxyd: %s: %s\n", target, err.reason);
@@ -396,12 +399,22 @@ route_explain(const struct config *cfg, const char *target, FILE *out)
 	regex_match_data_free(md);
 	fprintf(out, "request:   %s %s (host %.*s, port %u)\n", q.method,
 	    target, (int)uri.host_len, uri.host, uri.port);
-	if (r->line > 0)
-		fprintf(out, "route:     %s (%s:%d)\n", r->name,
-		    cfg->path ? cfg->path : "-", r->line);
+	route_explain_name(out, cfg, r);
+	fprintf(out, "matched:   %s\n", why ? why : "-");
+	route_explain_settings(out, r);
+	return 0;
+}
+
+void
+route_explain_name(FILE *out, const struct config *cfg,
+    const struct route *r)
+{
+	if (r->line > 0 && cfg->path != NULL && !r->builtin)
+		fprintf(out, "route:     %s (%s:%d)\n", r->name, cfg->path,
+		    r->line);
+	else if (r->line > 0)
+		fprintf(out, "route:     %s (built-in, as in "
+		    "rules/default.conf)\n", r->name);
 	else
 		fprintf(out, "route:     %s (built-in fallback)\n", r->name);
-	fprintf(out, "matched:   %s\n", why ? why : "-");
-	explain_route(out, r);
-	return 0;
 }

@@ -42,11 +42,25 @@ struct route_index *route_index_build(const struct config *cfg);
 void		 route_index_free(struct route_index *ix);
 
 /*
- * `proxyd --explain TARGET`: TARGET is a URL (a GET of it) or host:port
- * (a CONNECT).  Prints the route, why it matched, its upstreams and
+ * `proxyd --explain TARGET`: TARGET is a URL (a GET of it), host:port
+ * (a CONNECT) or a GOPROXY path starting with "/" (route_explain_module).  Prints the route, why it matched, its upstreams and
  * limits.  Returns 0, or -1 when TARGET is not understood.
  */
 int		 route_explain(const struct config *cfg, const char *target,
 		    FILE *out);
+
+/*
+ * explain_module.c: --explain of a GOPROXY request path ("/golang.org/
+ * x/text/@v/list", "/sumdb/sum.golang.org/supported"): the module
+ * route, its mirrors in order with their ','/'|', and the module cache.
+ * Returns 0, or -1 (printed) for a path the daemon would refuse.
+ */
+int		 route_explain_module(const struct config *cfg,
+		    const char *path, FILE *out);
+
+/* --explain's "route:" line, and the upstream, timeout, limit lines. */
+void		 route_explain_name(FILE *out, const struct config *cfg,
+		    const struct route *r);
+void		 route_explain_settings(FILE *out, const struct route *r);
 
 #endif /* PROXYD_ROUTE_H */

@@ -8,6 +8,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 bash packaging/install-deps.sh --test || { echo "dependency install failed"; exit 1; }
+# The README's first command builds in the source tree; configure refuses
+# out-of-tree builds of a configured source tree ("source directory
+# already configured"), and make would take its objects for ours through
+# VPATH.  That build is only products of the tree: clean it away.
+if [ -f config.status ]; then
+	echo "=== the source tree is configured in place: make distclean ==="
+	make -s distclean >/dev/null 2>&1 || rm -f config.status
+fi
 autoreconf -fi >/dev/null || { echo "autoreconf failed"; exit 1; }
 
 passed=0 failed=0

@@ -40,6 +40,8 @@ import reload_tests                 # noqa: E402,F401
 import logs_tests                   # noqa: E402,F401
 import envcmd_tests                 # noqa: E402,F401
 import packaging_tests              # noqa: E402,F401
+import defaultconf_tests            # noqa: E402,F401
+import docs_tests                   # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 
 

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "match.h"
+#include "route.h"
 #include "unit.h"
 
 /* Write text[0..len) to a new temporary file; returns its malloc'd name. */
@@ -398,9 +399,12 @@ check_fallback(const char *name, const struct config *c, const char *kind)
 	check_plain_route(name, c, r);
 }
 
-/* Is c the built-in default configuration? */
+/*
+ * Is c the built-in default configuration: its keys, and the built-in
+ * routes (builtin) or none but the fallback?
+ */
 static void
-check_defaults(const char *name, const struct config *c)
+check_defaults(const char *name, const struct config *c, int builtin)
 {
 	const struct sockaddr_in	*sin;
 	struct sockaddr_storage		 ss;
@@ -438,8 +442,15 @@ check_defaults(const char *name, const struct config *c)
 	    strcmp(c->resolv_conf, "/etc/resolv.conf") == 0 &&
 	    c->hosts_file != NULL && strcmp(c->hosts_file, "/etc/hosts") == 0,
 	    "%s: resolver files", name);
-	CHECK(c->nroutes == 1, "%s: %zu routes", name, c->nroutes);
-	if (c->nroutes == 1)
+	CHECK(c->nroutes == (builtin ? 4u : 1u), "%s: %zu routes", name,
+	    c->nroutes);
+	if (builtin && c->nroutes == 4)
+		CHECK(strcmp(c->routes[0].name, "sumdb") == 0 &&
+		    strcmp(c->routes[1].name, "private") == 0 &&
+		    strcmp(c->routes[2].name, "go") == 0,
+		    "%s: built-in routes %s, %s, %s", name, c->routes[0].name,
+		    c->routes[1].name, c->routes[2].name);
+	if (c->nroutes >= 1)
 		check_fallback(name, c, "direct");
 }
 
@@ -453,7 +464,7 @@ test_defaults(void)
 		return;
 	}
 	CHECK(c->path == NULL, "defaults have no path");
-	check_defaults("config_default", c);
+	check_defaults("config_default", c, 1);
 	CHECK(config_ref(c) == c && c->refcnt == 2, "ref");
 	config_unref(c);
 	CHECK(c->refcnt == 1, "unref");
@@ -465,12 +476,12 @@ test_defaults(void)
 	if (c != NULL) {
 		CHECK(c->path != NULL && strncmp(c->path, "/tmp/", 5) == 0,
 		    "path kept");
-		check_defaults("empty file", c);
+		check_defaults("empty file", c, 1);
 	}
 	config_unref(c);
 	c = load_ok("empty section", "[proxyd]\n");
 	if (c != NULL)
-		check_defaults("empty section", c);
+		check_defaults("empty section", c, 1);
 	config_unref(c);
 }
 
@@ -502,9 +513,155 @@ test_shipped_default(void)
 	CHECK(c != NULL && msgs != NULL && msgs[0] == '\0',
 	    "%s: errors:\n%s", path, msgs != NULL ? msgs : "");
 	if (c != NULL)
-		check_defaults(path, c);
+		check_defaults(path, c, 1);
 	free(msgs);
 	config_unref(c);
+}
+
+/* The name of the route c gives a GET of module (or sumdb name) m. */
+static const char *
+module_route(const struct config *c, const char *m)
+{
+	struct route_query	q;
+
+	memset(&q, 0, sizeof(q));
+	q.method = "GET";
+	q.method_len = 3;
+	q.target = "/";
+	q.target_len = 1;
+	q.module = m;
+	q.module_len = strlen(m);
+	return route_lookup(c, &q, NULL, NULL)->name;
+}
+
+/* Do routes a and b say the same, apart from where they were read? */
+static void
+check_same_route(const char *name, const struct route *a,
+    const struct route *b)
+{
+	size_t	i;
+
+	CHECK(strcmp(a->name, b->name) == 0, "%s: route %s vs %s", name,
+	    a->name, b->name);
+	CHECK(a->nupstreams == b->nupstreams && a->nvia == b->nvia,
+	    "%s: %s: upstream counts", name, a->name);
+	for (i = 0; i < a->nupstreams && i < b->nupstreams; i++)
+		CHECK(strcmp(a->upstreams[i].label, b->upstreams[i].label) ==
+		    0 && a->upstreams[i].fallback == b->upstreams[i].fallback,
+		    "%s: %s: upstream %zu: %s (then %d) vs %s (then %d)",
+		    name, a->name, i, a->upstreams[i].label,
+		    a->upstreams[i].fallback, b->upstreams[i].label,
+		    b->upstreams[i].fallback);
+	CHECK((a->hosts == NULL) == (b->hosts == NULL) &&
+	    (a->modules == NULL) == (b->modules == NULL) &&
+	    (a->modules == NULL || a->modules->n == b->modules->n) &&
+	    a->regex == NULL && b->regex == NULL && a->methods == NULL &&
+	    b->methods == NULL && a->ports == NULL && b->ports == NULL &&
+	    a->clients == NULL && b->clients == NULL,
+	    "%s: %s: matchers", name, a->name);
+	for (i = 0; a->modules && i < a->modules->n && i < b->modules->n; i++)
+		CHECK(strcmp(a->modules->globs[i], b->modules->globs[i]) == 0,
+		    "%s: %s: module glob %s vs %s", name, a->name,
+		    a->modules->globs[i], b->modules->globs[i]);
+	CHECK(a->connect_timeout == b->connect_timeout &&
+	    a->response_timeout == b->response_timeout &&
+	    a->idle_timeout == b->idle_timeout &&
+	    a->tunnel_idle_timeout == b->tunnel_idle_timeout &&
+	    a->rate == b->rate && a->client_rate == b->client_rate &&
+	    a->bandwidth == b->bandwidth && a->max_conns == b->max_conns &&
+	    a->queue == b->queue && a->fail_threshold == b->fail_threshold,
+	    "%s: %s: timeouts and limits", name, a->name);
+}
+
+/* Set or (value NULL) unset GONOPROXY and GOPRIVATE. */
+static void
+set_go_env(const char *gonoproxy, const char *goprivate)
+{
+	if (gonoproxy)
+		setenv("GONOPROXY", gonoproxy, 1);
+	else
+		unsetenv("GONOPROXY");
+	if (goprivate)
+		setenv("GOPRIVATE", goprivate, 1);
+	else
+		unsetenv("GOPRIVATE");
+}
+
+/*
+ * The built-in routes are rules/default.conf's, with GONOPROXY and
+ * GOPRIVATE set or not, and they route modules as the go command would
+ * use its proxy: sumdb names to the mirror, GONOPROXY (else GOPRIVATE)
+ * direct, every other module to the mirror.
+ */
+static void
+test_builtin_routes(void)
+{
+	static const struct {
+		const char	*gonoproxy, *goprivate;
+		const char	*module, *route;
+	} cases[] = {
+		{ NULL, NULL, "golang.org/x/text", "go" },
+		{ NULL, NULL, "corp.example/lib", "go" },
+		{ NULL, NULL, "sum.golang.org", "sumdb" },
+		{ NULL, NULL, "sum.golang.google.cn", "sumdb" },
+		{ NULL, "corp.example", "corp.example/lib", "private" },
+		{ NULL, "corp.example", "golang.org/x/text", "go" },
+		{ "", "*.corp.example", "git.corp.example/a/b", "private" },
+		{ "other.example", "corp.example", "corp.example/lib", "go" },
+		{ "other.example", "corp.example", "other.example/x",
+		    "private" },
+		{ NULL, "*", "golang.org/x/text", "private" },
+		{ NULL, "*", "sum.golang.org", "sumdb" },
+	};
+	struct config	*b, *f;
+	char		 path[PATH_MAX], *msgs = NULL;
+	size_t		 i, k;
+
+	source_path(path, sizeof(path), "rules/default.conf");
+	if (access(path, R_OK) == -1) {
+		fprintf(stderr, "SKIP %s: not found\n", path);
+		return;
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		set_go_env(cases[i].gonoproxy, cases[i].goprivate);
+		b = config_default();
+		f = load_path(path, &msgs);
+		CHECK(b != NULL && f != NULL && msgs && msgs[0] == '\0',
+		    "case %zu: loads (%s)", i, msgs ? msgs : "");
+		free(msgs);
+		msgs = NULL;
+		if (b != NULL && f != NULL) {
+			CHECK(b->nroutes == f->nroutes, "case %zu: %zu routes "
+			    "built in, %zu in the file", i, b->nroutes,
+			    f->nroutes);
+			for (k = 0; k < b->nroutes && k < f->nroutes; k++)
+				check_same_route("built-in vs default.conf",
+				    &b->routes[k], &f->routes[k]);
+			CHECK(strcmp(module_route(b, cases[i].module),
+			    cases[i].route) == 0 && strcmp(module_route(f,
+			    cases[i].module), cases[i].route) == 0,
+			    "case %zu: %s goes to %s / %s, want %s", i,
+			    cases[i].module, module_route(b, cases[i].module),
+			    module_route(f, cases[i].module), cases[i].route);
+		}
+		config_unref(b);
+		config_unref(f);
+	}
+	set_go_env(NULL, NULL);
+	/* Routes are one setting: a file's replace the built-in ones all. */
+	f = load_text("[route mine]\nhosts = a.example\n", &msgs);
+	CHECK(f != NULL && f->nroutes == 2 && !f->routes[0].builtin &&
+	    strcmp(f->routes[0].name, "mine") == 0,
+	    "a file with a route has only its own (%s)", msgs ? msgs : "");
+	free(msgs);
+	config_unref(f);
+	f = load_text("[proxyd]\nfallback = deny\n", &msgs);
+	CHECK(f != NULL && f->nroutes == 4 && f->routes[0].builtin &&
+	    f->routes[2].builtin && !f->routes[3].builtin &&
+	    strcmp(f->routes[3].name, "deny") == 0,
+	    "a file without routes has the built-in ones, then its fallback");
+	free(msgs);
+	config_unref(f);
 }
 
 static void
@@ -1357,6 +1514,52 @@ test_route_env(void)
 	unsetenv("PROXYD_TEST_BAD");
 }
 
+/* ${NAME:-DEFAULT}: NAME, or where it is unset or empty, DEFAULT. */
+static void
+test_route_env_default(void)
+{
+	const struct route	*r;
+	struct config		*c;
+	char			*msgs;
+
+	setenv("PROXYD_TEST_A", "a.example", 1);
+	setenv("PROXYD_TEST_B", "b.example", 1);
+	setenv("PROXYD_TEST_EMPTY", "", 1);
+	unsetenv("PROXYD_TEST_UNSET");
+	c = load_text(
+	    "[route set]\nmodules = ${PROXYD_TEST_A:-$PROXYD_TEST_B}\n"
+	    "[route empty]\nmodules = ${PROXYD_TEST_EMPTY:-${PROXYD_TEST_B}}\n"
+	    "[route unset]\nmodules = ${PROXYD_TEST_UNSET:-c.example, *.d}\n"
+	    "[route none]\nmodules = ${PROXYD_TEST_UNSET:-$PROXYD_TEST_UNSET}\n"
+	    "[route star]\nmodules = ${PROXYD_TEST_UNSET:-*}\n"
+	    "[route after]\nmodules = z.example\n"
+	    "[route odd]\nregex = ${PROXYD_TEST_A:-x\n", &msgs);
+	CHECK(c != NULL && msgs != NULL && msgs[0] == '\0',
+	    "${NAME:-DEFAULT}: loads without a warning or a shadowed route "
+	    "(%s)", msgs != NULL ? msgs : "");
+	free(msgs);
+	if (c != NULL) {
+		r = route_named(c, "set");
+		CHECK(r && r->modules->n == 1 &&
+		    strcmp(r->modules->globs[0], "a.example") == 0, "set");
+		r = route_named(c, "empty");
+		CHECK(r && r->modules->n == 1 &&
+		    strcmp(r->modules->globs[0], "b.example") == 0, "empty");
+		r = route_named(c, "unset");
+		CHECK(r && r->modules->n == 2 &&
+		    strcmp(r->modules->globs[1], "*.d") == 0, "literal");
+		r = route_named(c, "none");
+		CHECK(r && r->modules->n == 0, "both unset: empty");
+		r = route_named(c, "odd");
+		CHECK(r && strcmp(r->regex_src, "${PROXYD_TEST_A:-x") == 0,
+		    "no closing brace: literal");
+	}
+	config_unref(c);
+	unsetenv("PROXYD_TEST_A");
+	unsetenv("PROXYD_TEST_B");
+	unsetenv("PROXYD_TEST_EMPTY");
+}
+
 static void
 test_route_continuation(void)
 {
@@ -1408,7 +1611,8 @@ test_route_fallback(void)
 
 	c = load_ok("fallback deny", "[proxyd]\nfallback = deny\n");
 	if (c != NULL) {
-		CHECK(c->nroutes == 1, "just the fallback");
+		/* No [route] section: the built-in routes, the fallback. */
+		CHECK(c->nroutes == 4, "the built-in routes and the fallback");
 		check_fallback("fallback deny", c, "deny");
 	}
 	config_unref(c);
@@ -1826,6 +2030,8 @@ main(void)
 	test_size();
 	test_defaults();
 	test_shipped_default();
+	test_builtin_routes();
+	test_route_env_default();
 	test_full();
 	test_syntax_ok();
 	test_value_errors();

@@ -416,16 +416,19 @@ test_tables(void)
 		    "fallback deny is a deny route");
 		config_unref(c);
 	}
+	/* No [route] section: the built-in (Go module) routes first. */
 	c = load_ok("no routes", "");
 	if (c != NULL) {
 		static const struct tcase t[] = {
 			{ Q("a.example", 443), "direct", WHY_FALLBACK },
-			{ QMOD("a.example", "a.example/m"), "direct",
-			    WHY_FALLBACK },
+			{ QMOD("a.example", "a.example/m"), "go", "modules" },
+			{ QMOD("sum.golang.org", "sum.golang.org"), "sumdb",
+			    "modules" },
 			{ Q("10.0.0.1", 443), "direct", WHY_FALLBACK },
 		};
 		run_cases("no routes", c, t, sizeof(t) / sizeof(t[0]));
-		CHECK(c->nroutes == 1, "no routes: only the fallback");
+		CHECK(c->nroutes == 4, "no routes: the built-in ones and the "
+		    "fallback");
 		config_unref(c);
 	}
 }
