@@ -35,6 +35,7 @@ import parent_tests                 # noqa: E402,F401
 import failover_tests               # noqa: E402,F401
 import modproxy_tests               # noqa: E402,F401
 import limit_tests                  # noqa: E402,F401
+import fuzz_tests                   # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 
 
