@@ -74,6 +74,12 @@ def enc(b):
 
 
 def dec(s):
+    """The bytes of a recorded string.  Hand-written reproducers may also
+    use a list of parts and {"repeat": STR, "times": N} for long runs."""
+    if isinstance(s, list):
+        return b"".join(dec(x) for x in s)
+    if isinstance(s, dict):
+        return dec(s["repeat"]) * int(s["times"])
     return s.encode("latin-1")
 
 
@@ -1327,8 +1333,8 @@ class Runner:
                                  args=(spec, self.ports["proxy"], t0, out, self.stop), daemon=True)
             t.start()
             threads.append(t)
-        limit = t0 + max(c["start_ms"] + c["deadline_ms"] + c["pause_ms"] + c["linger_ms"]
-                         for c in it["conns"]) / 1000.0 + 3.0
+        limit = t0 + max([c["start_ms"] + c["deadline_ms"] + c["pause_ms"] + c["linger_ms"]
+                          for c in it["conns"]] + [0]) / 1000.0 + 3.0
         for t in threads:
             t.join(max(0.0, limit - time.monotonic()))
         return outs
@@ -1386,6 +1392,14 @@ def write_repro(args, d, spec, iterations, finding, stderr_text, note=""):
                    "\n".join(finding["top5"]) or "(none)", finding["report"]))
 
 
+def prune_origin(it):
+    """The iteration with only the upstream scripts its bytes name."""
+    toks = set()
+    for c in it["conns"]:
+        toks.update(m.decode() for m in TOKEN_RE.findall(b"".join(dec(x[1]) for x in c["chunks"])))
+    return dict(it, origin={t: b for t, b in it["origin"].items() if t in toks})
+
+
 def narrow(runner, args, spec, done, finding, d):
     """Look for the smallest replay that still gives the same signature:
     the last iteration alone, then fewer of its connections."""
@@ -1427,7 +1441,7 @@ def narrow(runner, args, spec, done, finding, d):
                 it = trial
             else:
                 i += 1
-        cand = [it]
+        cand = [prune_origin(it)]
     mind = os.path.join(d, "min")
     s = dict(spec)
     st = spec.get("sigterm")
@@ -1446,6 +1460,8 @@ def main():
     ap.add_argument("--epoch", type=int, help="run only this epoch of --seed")
     ap.add_argument("--replay", metavar="DIR", help="replay a saved reproducer")
     ap.add_argument("--repeat", type=int, default=3, help="replay attempts (timing varies)")
+    ap.add_argument("--narrow", action="store_true",
+                    help="with --replay: narrow what reproduces into DIR/min")
     ap.add_argument("--out", default="/tmp/proxyd-evloop-findings", help="reproducers go here")
     ap.add_argument("--health-every", type=int, default=4, help="probe proxyd every N iterations")
     ap.add_argument("--narrow-seconds", type=float, default=120.0,
@@ -1499,9 +1515,41 @@ def replay(runner, args):
                 log("    " + line)
             if not f["top5"]:
                 log(f["report"][-2000:])
+            if args.narrow:
+                mind = narrow(runner, args, spec, spec["iterations"], f, args.replay)
+                log("# narrowed: %s" % (repro_command(args, mind) if mind else
+                                        "nothing smaller reproduces"))
             return 1
     log("# no finding in %d attempt(s)" % args.repeat)
     return 0
+
+
+def record(runner, args, seen, spec, done, f, start):
+    """Note a finding; save, narrow and print it if it is a new one."""
+    seed, epoch = spec["seed"], spec["epoch"]
+    where = "seed %d epoch %d iteration %d" % (seed, epoch, done[-1]["index"] if done else -1)
+    if f["signature"] in seen:
+        seen[f["signature"]]["count"] += 1
+        log("# seen again: %s (%s)" % (f["signature"], where))
+        return
+    pspec = portable_spec(spec, runner.files)
+    d = os.path.join(args.out, "%s-%s-s%d-e%d%s" % (
+        re.sub(r"[^A-Za-z0-9_.-]+", "_", f["kind"])[:40], f["hash"], seed, epoch,
+        "-i%d" % done[0]["index"] if done and done[0]["index"] else ""))
+    stderr_text = ""
+    try:
+        with open(runner.last_stderr, errors="replace") as fh:
+            stderr_text = fh.read()
+    except OSError:
+        pass
+    write_repro(args, d, pspec, done, f, stderr_text)
+    mind = narrow(runner, args, pspec, done, f, d)
+    rd = mind or d
+    seen[f["signature"]] = {"count": 1, "dir": rd, "finding": f}
+    log("FINDING %s after %.0fs (%s) repro: %s" % (
+        f["signature"], time.monotonic() - start, where, repro_command(args, rd)))
+    for line in f["top5"]:
+        log("    " + line)
 
 
 def fuzz(runner, args):
@@ -1523,36 +1571,23 @@ def fuzz(runner, args):
         its = spec["iterations"]
         if args.iterations:
             its = its[:args.iterations - total]
-        f, done = runner.run_epoch(spec, its, args.health_every, deadline)
-        total += len(done)
         epochs += 1
-        if args.verbose:
-            log("# epoch %d: %d iterations, %s" % (epoch, len(done), f["signature"] if f else "ok"))
-        if f:
-            pspec = portable_spec(spec, runner.files)
-            if f["signature"] in seen:
-                seen[f["signature"]]["count"] += 1
-                log("# seen again: %s (seed %d epoch %d)" % (f["signature"], seed, epoch))
-            else:
-                d = os.path.join(args.out, "%s-%s-s%d-e%d" % (
-                    re.sub(r"[^A-Za-z0-9_.-]+", "_", f["kind"])[:40], f["hash"], seed, epoch))
-                stderr_text = ""
-                try:
-                    with open(runner.last_stderr, errors="replace") as fh:
-                        stderr_text = fh.read()
-                except OSError:
-                    pass
-                write_repro(args, d, pspec, done, f, stderr_text)
-                mind = narrow(runner, args, pspec, done, f, d)
-                rd = mind or d
-                seen[f["signature"]] = {"count": 1, "dir": rd, "finding": f}
-                log("FINDING %s after %.0fs (seed %d epoch %d) repro: %s" % (
-                    f["signature"], time.monotonic() - start, seed, epoch,
-                    repro_command(args, rd)))
-                for line in f["top5"]:
-                    log("    " + line)
-            if args.stop_on_finding:
-                break
+        # A finding ends the proxyd, not the epoch: the iterations after
+        # the one that found it run on a fresh proxyd (so that one bug
+        # does not hide what comes behind it), unless --stop-on-finding.
+        stop = False
+        while its and not stop and time.monotonic() < deadline:
+            f, done = runner.run_epoch(spec, its, args.health_every, deadline)
+            total += len(done)
+            if args.verbose:
+                log("# epoch %d from iteration %d: %d iterations, %s" % (
+                    epoch, its[0]["index"], len(done), f["signature"] if f else "ok"))
+            if f:
+                record(runner, args, seen, spec, done, f, start)
+                stop = args.stop_on_finding or not done
+            its = its[len(done):] if f else []
+        if stop and args.stop_on_finding:
+            break
         if args.epoch is not None:
             break
         epoch += 1
