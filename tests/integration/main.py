@@ -42,6 +42,7 @@ import envcmd_tests                 # noqa: E402,F401
 import packaging_tests              # noqa: E402,F401
 import defaultconf_tests            # noqa: E402,F401
 import docs_tests                   # noqa: E402,F401
+import fuzz_tests                   # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 
 

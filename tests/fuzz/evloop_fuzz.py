@@ -1,0 +1,1602 @@
+#!/usr/bin/env python3
+"""evloop_fuzz.py - fuzz proxyd's event-loop path through a real process.
+
+    python3 tests/fuzz/evloop_fuzz.py --proxyd BUILD/proxyd/proxyd \
+        [--seed N] [--seconds S] [--iterations N] [--out DIR]
+    python3 tests/fuzz/evloop_fuzz.py --proxyd BIN --replay DIR
+    python3 tests/fuzz/evloop_fuzz.py --proxyd BIN --seed N --epoch E
+
+A real proxyd (best built with --enable-sanitizers) serves random client
+byte streams, sent in random pieces with random small delays over several
+connections at once, against origins this driver runs itself on
+127.0.0.1.  Each origin connection plays a scripted upstream behaviour
+(close early, stall, garbage, Content-Length / chunked / close-delimited
+responses, 1xx then final, close mid-body, half-close, keep-alive, a
+parent proxy answering CONNECT, a GOPROXY mirror).
+
+The run is a sequence of epochs.  An epoch is one proxyd process with a
+random configuration (bandwidth shaping, rate, max_conns, short timeouts,
+failover to a dead port, a mirror route, a parent route, ...) and a few
+iterations; it ends with SIGTERM, sometimes in the middle of traffic.
+Everything an epoch does comes from Random("SEED:EPOCH"), so
+`--seed N --epoch E` runs the same byte streams again (timing aside).
+
+A finding is: a sanitizer report on proxyd's stderr (ASan, UBSan, LSan),
+proxyd dying, proxyd not answering a health probe, not exiting after
+SIGTERM, or exiting non-zero.  Each new one (deduplicated by kind and top
+stack frames) is saved to OUT/<kind>-<hash>-s<seed>-e<epoch>/ with the
+config, the exact byte streams and upstream scripts (scenario.json), and
+proxyd's stderr; then the driver tries to narrow it to one iteration and
+as few connections as still reproduce (OUT/.../min/).  One line per
+finding: `FINDING <kind> <frames> repro: <command>`.
+
+Exit status: 0 no finding, 1 finding(s), 2 the harness itself failed.
+"""
+
+import argparse
+import atexit
+import gzip
+import hashlib
+import json
+import os
+import random
+import re
+import resource
+import select
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+LOOP = "127.0.0.1"
+TEST_NAMES = ["origin.test", "shaped.test", "fail.test", "limited.test",
+              "parent.test", "deny.test", "regex.test"]
+HEALTH_PATH = "/__health__"
+TOKEN_RE = re.compile(rb"fz([0-9a-f]{8})")
+SAN_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+             "SUMMARY: UndefinedBehaviorSanitizer", "AddressSanitizer:DEADLYSIGNAL")
+LSAN_BROKEN = "LeakSanitizer has encountered a fatal error"
+HERE = os.path.dirname(os.path.abspath(__file__))
+# How reproduce commands name this script: relative when run from above it.
+SELF = os.path.relpath(os.path.abspath(__file__))
+if SELF.startswith(".."):
+    SELF = os.path.abspath(__file__)
+
+
+def enc(b):
+    """bytes -> JSON-able str (latin-1 keeps every byte)."""
+    return bytes(b).decode("latin-1")
+
+
+def dec(s):
+    """The bytes of a recorded string.  Hand-written reproducers may also
+    use a list of parts and {"repeat": STR, "times": N} for long runs."""
+    if isinstance(s, list):
+        return b"".join(dec(x) for x in s)
+    if isinstance(s, dict):
+        return dec(s["repeat"]) * int(s["times"])
+    return s.encode("latin-1")
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def wchoice(r, pairs):
+    total = sum(w for _, w in pairs)
+    x = r.random() * total
+    for v, w in pairs:
+        x -= w
+        if x < 0:
+            return v
+    return pairs[-1][0]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((LOOP, 0))
+        return s.getsockname()[1]
+
+
+# ===================================================================== config
+
+def gen_config(r, ports, files):
+    """A random but valid proxyd config; returns (text, facts)."""
+    P = ports
+    header = r.choice(["32k", "32k", "16k", "4k"])
+    line = r.choice(["1k", "512"]) if header == "4k" else r.choice(["8k", "8k", "1k", "512"])
+    g = {
+        "allow": "127.0.0.0/8",
+        "connect_ports": r.choice(["1024-65535", "1024-65535", "443, %d" % P["origin"]]),
+        "workers": r.choice(["1", "1", "2"]),
+        "max_clients": r.choice(["512", "512", "512", "16", "4"]),
+        "header_timeout": r.choice(["500ms", "1s", "2s", "5s"]),
+        "keepalive_timeout": r.choice(["300ms", "1s", "3s"]),
+        "connect_timeout": r.choice(["300ms", "1s", "2s"]),
+        "response_timeout": r.choice(["300ms", "700ms", "1500ms", "3s"]),
+        "idle_timeout": r.choice(["300ms", "700ms", "1500ms", "3s"]),
+        "tunnel_idle_timeout": r.choice(["500ms", "2s"]),
+        "shutdown_timeout": r.choice(["200ms", "1s", "2s"]),
+        "max_request_line": line,
+        "max_header_size": header,
+        "max_headers": r.choice(["100", "100", "100", "8"]),
+        "max_body_size": r.choice(["0", "0", "0", "20k", "1m"]),
+    }
+    lines = ["# generated by tests/fuzz/evloop_fuzz.py", "[proxyd]",
+             "listen = %s:%d" % (LOOP, P["proxy"])]
+    lines += ["%s = %s" % kv for kv in g.items()]
+    lines += ["access_log = " + (files["access"] if r.random() < 0.5 else "off"),
+              "resolv_conf = " + files["resolv"],
+              "hosts_file = " + files["hosts"],
+              "fallback = direct"]
+
+    def route(name, keys):
+        lines.extend(["", "[route %s]" % name] + ["%s = %s" % kv for kv in keys])
+
+    # GOPROXY requests: mirrors on the mirror port (and a dead one).
+    mirror = "http://%s:%d" % (LOOP, P["mirror"])
+    dead_m = "http://%s:%d" % (LOOP, P["dead"])
+    mods = [("modules", "*"),
+            ("upstream", r.choice([
+                "mirror %s" % mirror,
+                "mirror %s/base | mirror %s" % (mirror, mirror),
+                "mirror %s, mirror %s/second" % (mirror, mirror),
+                "mirror %s | mirror %s" % (dead_m, mirror),
+                "mirror %s, direct" % mirror]))]
+    if r.random() < 0.2:
+        mods.append(("via", "http %s:%d" % (LOOP, P["origin"])))
+    if r.random() < 0.4:
+        mods.append(("bandwidth", r.choice(["16k", "64k", "4m"])))
+    if r.random() < 0.3:
+        mods.append(("response_timeout", r.choice(["300ms", "1s"])))
+    route("mods", mods)
+
+    # Bandwidth shaping: where the known use-after-free lived.
+    shaped = [("hosts", "shaped.test"), ("bandwidth", r.choice(["16k", "16k", "16k", "64k", "4m"]))]
+    if r.random() < 0.3:
+        shaped.append(("client_bandwidth", r.choice(["8k", "16k", "1m"])))
+    if r.random() < 0.3:
+        shaped.append(("idle_timeout", r.choice(["500ms", "2s"])))
+    route("shaped", shaped)
+
+    route("failover", [("hosts", "fail.test"),
+                       ("upstream", r.choice([
+                           "http %s:%d, direct" % (LOOP, P["dead"]),
+                           "http %s:%d | direct" % (LOOP, P["dead"]),
+                           "socks5 %s:%d, direct" % (LOOP, P["dead"]),
+                           "http %s:%d, http %s:%d, direct" % (LOOP, P["dead"], LOOP, P["dead"])])),
+                       ("fail_threshold", r.choice(["1", "3"])),
+                       ("fail_cooldown", r.choice(["1s", "30s"]))])
+
+    rate = r.choice(["5/s", "50/s", "2/s"])
+    limited = [("hosts", "limited.test"), ("rate", rate),
+               ("burst", r.choice(["1", "5", "20"])),
+               ("max_conns", r.choice(["1", "2", "4"])),
+               ("queue", r.choice(["0", "1", "4", "64"])),
+               ("queue_timeout", r.choice(["200ms", "1s"]))]
+    if r.random() < 0.4:
+        limited += [("client_rate", r.choice(["3/s", "20/s"])), ("client_burst", "3")]
+    if r.random() < 0.4:
+        limited.append(("bandwidth", r.choice(["16k", "4m"])))
+    route("limited", limited)
+
+    # Our origin doubles as a parent HTTP proxy.
+    route("parent", [("hosts", "parent.test"),
+                     ("upstream", r.choice(["http %s:%d" % (LOOP, P["origin"]),
+                                            "http user:pw@%s:%d" % (LOOP, P["origin"]),
+                                            "http %s:%d | direct" % (LOOP, P["origin"])]))]
+          + ([("bandwidth", "16k")] if r.random() < 0.3 else []))
+    route("denied", [("hosts", "deny.test"), ("upstream", "deny")])
+    rx = [("regex", r"^(http://)?regex\.test"), ("methods", "GET, POST, HEAD, CONNECT, PUT")]
+    if r.random() < 0.5:
+        rx.append(("bandwidth", r.choice(["16k", "4m"])))
+    route("rx", rx)
+    facts = {"shutdown_timeout": g["shutdown_timeout"],
+             "max_request_line": line, "max_header_size": header,
+             "max_headers": g["max_headers"]}
+    return "\n".join(lines) + "\n", facts
+
+
+def size_value(s):
+    m = re.fullmatch(r"(\d+)([kmg]?)", s)
+    return int(m.group(1)) * {"": 1, "k": 1024, "m": 1 << 20, "g": 1 << 30}[m.group(2)]
+
+
+def duration_s(s):
+    m = re.fullmatch(r"(\d+)(ms|s|m|h)?", s)
+    n, u = int(m.group(1)), m.group(2) or "s"
+    return n * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[u]
+
+
+# ===================================================================== generators
+
+SIZES = [0, 1, 5, 100, 1000, 4096, 16383, 16384, 16385, 17000, 20000, 24576,
+         33000, 40000, 65536, 70000, 150000, 300000]
+
+
+class Gen:
+    """Everything random about an epoch's traffic comes from here."""
+
+    def __init__(self, r, ports=None, facts=None):
+        self.r = r
+        self.p = ports or {}
+        self.facts = facts or {}
+        self.behaviours = {}
+
+    # ------------------------------------------------------------ helpers
+
+    def token(self, with_behaviour=True):
+        tok = "%08x" % self.r.getrandbits(32)
+        if with_behaviour:
+            self.behaviours[tok] = self.behaviour()
+        return tok
+
+    def size(self):
+        r = self.r
+        if r.random() < 0.03:
+            return r.randint(1 << 20, 3 << 20)
+        return max(0, r.choice(SIZES) + (r.randint(-40, 40) if r.random() < 0.3 else 0))
+
+    def payload(self, n, tag=b"x"):
+        if self.r.random() < 0.2:
+            return self.r.randbytes(n)
+        unit = b"fuzz-" + tag + b"-0123456789abcdef\n"
+        return (unit * (n // len(unit) + 1))[:n]
+
+    def split(self, data, bias=()):
+        """[(delay_ms, bytes)]: data in pieces, with small delays."""
+        r = self.r
+        n = len(data)
+        if n == 0:
+            return [[0, b""]]
+        if n <= 300 and r.random() < 0.05:
+            points = list(range(1, n))          # byte by byte
+        else:
+            k = wchoice(r, [(0, 3), (1, 3), (2, 2), (4, 1), (8, 1)])
+            points = {r.randrange(1, n + 1) for _ in range(k)}
+            points |= {b for b in bias if 0 < b < n and r.random() < 0.5}
+            points = sorted(points)
+        out, last = [], 0
+        for p in points + [n]:
+            if p <= last:
+                continue
+            delay = wchoice(r, [(0, 6), (r.randint(1, 20), 3), (r.randint(30, 400), 1)])
+            out.append([delay if last else 0, data[last:p]])
+            last = p
+        return out
+
+    def mutate(self, data, count):
+        r = self.r
+        data = bytearray(data)
+        specials = [b"\r\n", b"\n", b"\r", b"\x00", b" ", b"\t", b":", b",", b"chunked",
+                    b"0", b"\r\n\r\n", b"Content-Length: 5\r\n",
+                    b"Transfer-Encoding: chunked\r\n", b"\xff", b"ffffffff", b"-1", b"%"]
+        for _ in range(count):
+            if not data:
+                data += r.choice(specials)
+                continue
+            head_end = data.find(b"\r\n\r\n")
+            lim = head_end + 4 if head_end > 0 and r.random() < 0.7 else len(data)
+            pos = r.randrange(max(1, lim))
+            op = r.randrange(7)
+            if op == 0:
+                data[pos] ^= 1 << r.randrange(8)
+            elif op == 1:
+                data[pos:pos] = r.choice(specials) if r.random() < 0.7 else r.randbytes(r.randint(1, 8))
+            elif op == 2:
+                del data[pos:pos + r.randint(1, 16)]
+            elif op == 3:
+                ln = r.randint(1, 64)
+                data[pos:pos] = data[pos:pos + ln]
+            elif op == 4 and data[pos:pos + 1].isdigit():
+                data[pos] = ord(str(r.randrange(10)))
+            elif op == 5:
+                i = data.find(b"\r\n", pos)
+                if i >= 0:
+                    data[i:i + 2] = r.choice([b"\n", b"\r", b"\r\r\n", b"\r\n "])
+            else:
+                data[pos] = r.randrange(256)
+        return bytes(data)
+
+    # ------------------------------------------------------------ requests
+
+    def host(self):
+        return wchoice(self.r, [("shaped.test", 5), ("origin.test", 2), ("127.0.0.1", 1),
+                                ("fail.test", 2), ("limited.test", 2), ("parent.test", 2),
+                                ("deny.test", 1), ("regex.test", 1), ("nx.invalid", 0.3)])
+
+    def port(self):
+        p = self.p
+        return wchoice(self.r, [(p["origin"], 20), (p["dead"], 1), (p["mirror"], 1),
+                                (p["proxy"], 0.3), (80, 0.2)])
+
+    def target(self, host, port, tok):
+        r = self.r
+        path = "/fz%s/%s" % (tok, r.choice(["", "a", "a/b.txt", "x?q=1&r=%20", "big.bin"]))
+        hp = host if port == 80 and r.random() < 0.5 else "%s:%d" % (host, port)
+        t = wchoice(r, [("http://%s%s" % (hp, path), 80),
+                        ("HTTP://%s%s" % (hp, path), 1),
+                        ("https://%s%s" % (hp, path), 1),
+                        ("http://u:p@%s%s" % (hp, path), 1),
+                        ("http://%s?fz%s" % (hp, tok), 1),
+                        ("http://%s%s#frag" % (hp, path), 1),
+                        ("http://[::1]:%d%s" % (port, path), 1),
+                        ("http://%s:0%s" % (host, path), 0.5),
+                        ("http://%s:99999%s" % (host, path), 0.5)])
+        return t, hp
+
+    def headers(self, hp):
+        r = self.r
+        h = []
+        if r.random() < 0.93:
+            h.append(("Host", hp if r.random() < 0.9 else "other.example"))
+        extras = [("User-Agent", "evloop-fuzz/1"), ("Accept", "*/*"),
+                  ("Connection", r.choice(["keep-alive", "close", "close, X-Drop", "Upgrade"])),
+                  ("X-Drop", "1"), ("Proxy-Connection", "keep-alive"), ("TE", "trailers"),
+                  ("Upgrade", "websocket"), ("Keep-Alive", "timeout=5"),
+                  ("Proxy-Authorization", "Basic Zm9vOmJhcg=="), ("Trailer", "X-T"),
+                  ("Accept-Encoding", "gzip"), ("Via", "1.1 other"),
+                  ("Cookie", "a=" + "b" * r.randint(0, 200)), ("Host", hp)]
+        for _ in range(wchoice(r, [(0, 2), (1, 3), (2, 2), (4, 1)])):
+            h.append(r.choice(extras))
+        return h
+
+    @staticmethod
+    def head(method, target, version, headers):
+        return ("%s %s %s\r\n" % (method, target, version)
+                + "".join("%s: %s\r\n" % kv for kv in headers) + "\r\n").encode("latin-1")
+
+    def chunked(self, data, invalid):
+        """data in chunked framing; invalid: the framing breaks at about
+        some offset, often just past 16 KiB (the first grant of a
+        `bandwidth = 16k` route), so that the break is read in a later,
+        timer-driven pump."""
+        r = self.r
+        out = bytearray()
+        broke = not invalid
+        if invalid:
+            at = wchoice(r, [(r.randint(16384, 16384 + 4096), 5), (r.randint(1, 16384), 2),
+                             (r.randint(0, len(data) + 20), 2)])
+        i = 0
+        while i < len(data) or not broke:
+            n = min(len(data) - i, r.choice([1, 7, 100, 1000, 4096, 8192, 16384, 30000]))
+            if not broke:
+                room = at - len(out) - 12
+                if room < 1 or n == 0:
+                    if r.random() < 0.7:
+                        out += r.choice([b"zz\r\n", b"-1\r\n", b"ffffffffffffffffffff\r\n",
+                                         b"1 2\r\n", b"\r\n", b"0x10\r\n", b"\x00\r\n",
+                                         b"g\r\n", b"10\n"])
+                    else:
+                        out += b"5\r\nabcde" + r.choice([b"XX", b"", b"\n", b"\r\r", b"\r\n\r\n"])
+                    broke = True
+                    continue
+                n = min(n, room)
+            ext = r.choice([b"", b"", b"", b";a=b", b";x"])
+            size = ("%x" % n).encode()
+            if r.random() < 0.05:
+                size = size.upper().rjust(6, b"0")
+            out += size + ext + b"\r\n" + data[i:i + n] + b"\r\n"
+            i += n
+        return bytes(out) + b"0\r\n" + r.choice([b"", b"", b"X-T: 1\r\n"]) + b"\r\n"
+
+    def te_value(self):
+        return self.r.choice(["chunked", "chunked", "Chunked", "chunked, chunked", "gzip, chunked",
+                              "chunked, gzip", "identity, chunked", " chunked ", "chunked;q=1",
+                              "\tchunked", "chunked\x0b", "gzip", "identity", ""])
+
+    def cl_value(self, n):
+        return self.r.choice([str(n), str(n), "+%d" % n, "%d, %d" % (n, n), "%d, %d" % (n, n + 1),
+                              "0%d" % n, "-1", "99999999999999999999", "0x%x" % n, " %d " % n,
+                              str(n + self.r.randint(1, 50)), str(max(0, n - self.r.randint(1, 50)))])
+
+    def request(self, kind=None):
+        """One request's bytes (head and body) and where bodies split."""
+        r = self.r
+        kind = kind or wchoice(r, [
+            ("get", 14), ("post_cl", 10), ("post_chunked", 22), ("head", 4), ("connect", 10),
+            ("goproxy", 10), ("http10", 6), ("long_line", 2), ("huge_header", 2),
+            ("many_headers", 2), ("te_odd", 8), ("cl_odd", 5), ("expect", 4), ("junk", 1)])
+        tok = self.token()
+        host, port = self.host(), self.port()
+        target, hp = self.target(host, port, tok)
+        version = wchoice(r, [("HTTP/1.1", 90), ("HTTP/1.0", 6), ("HTTP/2.0", 1),
+                              ("HTTP/1.2", 1), ("http/1.1", 1)])
+        hdrs = self.headers(hp)
+        method = "GET"
+        body = b""
+        if kind == "junk":
+            return r.randbytes(r.randint(1, 400)), []
+        if kind == "connect":
+            return self.connect_request()
+        if kind == "goproxy":
+            return self.goproxy_request()
+        if kind == "head":
+            method = "HEAD"
+        elif kind == "get":
+            method = wchoice(r, [("GET", 20), ("DELETE", 1), ("OPTIONS", 1), ("FOO", 1),
+                                 ("G\x01T", 0.3), ("PATCH", 1)])
+        elif kind == "http10":
+            version = "HTTP/1.0"
+            hdrs = [h for h in hdrs if h[0] != "Connection"]
+            if r.random() < 0.5:
+                hdrs.append(("Connection", "keep-alive"))
+            if r.random() < 0.4:
+                method = "POST"
+                body = self.payload(self.size(), tok.encode())
+                hdrs.append(("Content-Length", str(len(body))))
+        elif kind == "long_line":
+            lim = size_value(self.facts.get("max_request_line", "8k"))
+            target += "/" + "L" * max(0, lim + r.randint(-80, 80) - len(target) - 20)
+        elif kind == "huge_header":
+            lim = size_value(self.facts.get("max_header_size", "32k"))
+            hdrs.append(("X-Huge", "h" * max(0, lim + r.randint(-300, 300) - 200)))
+        elif kind == "many_headers":
+            lim = int(self.facts.get("max_headers", "100"))
+            hdrs += [("X-M%d" % i, "v") for i in range(lim + r.randint(-3, 3))]
+        elif kind in ("post_cl", "cl_odd", "expect"):
+            method = r.choice(["POST", "PUT", "POST"])
+            body = self.payload(self.size(), tok.encode())
+            hdrs.append(("Content-Length", self.cl_value(len(body)) if kind == "cl_odd"
+                         else str(len(body))))
+            if kind == "cl_odd" and r.random() < 0.3:
+                hdrs.append(("Content-Length", self.cl_value(len(body))))
+            if kind == "expect":
+                hdrs.append(("Expect", r.choice(["100-continue", "100-continue", "200-ok"])))
+        elif kind in ("post_chunked", "te_odd"):
+            method = r.choice(["POST", "POST", "PUT", "GET"])
+            if kind == "post_chunked" and r.random() < 0.5:
+                host = "shaped.test"
+                target, hp = self.target(host, self.p["origin"], tok)
+                hdrs = self.headers(hp)
+            data = self.payload(self.size() if r.random() < 0.5 else r.randint(16000, 70000),
+                                tok.encode())
+            body = self.chunked(data, invalid=r.random() < 0.5)
+            hdrs.append(("Transfer-Encoding", self.te_value() if kind == "te_odd" else "chunked"))
+            if kind == "te_odd":
+                if r.random() < 0.3:
+                    hdrs.append(("Transfer-Encoding", self.te_value()))
+                if r.random() < 0.2:
+                    hdrs.append(("Content-Length", str(len(body))))
+                if r.random() < 0.1:
+                    hdrs.append((" Transfer-Encoding", "chunked"))
+            if r.random() < 0.05:
+                hdrs.append(("Expect", "100-continue"))
+        if r.random() < 0.2:
+            r.shuffle(hdrs)
+        head = self.head(method, target, version, hdrs)
+        hl = len(head)
+        return head + body, [hl, hl + 16384, hl + 16384 + r.randint(1, 200)]
+
+    def connect_request(self):
+        r = self.r
+        p = self.p
+        host = wchoice(r, [("origin.test", 3), ("127.0.0.1", 2), ("shaped.test", 4),
+                           ("parent.test", 3), ("limited.test", 1), ("deny.test", 1),
+                           ("fail.test", 1), ("regex.test", 1), ("[::1]", 0.3)])
+        port = wchoice(r, [(p["origin"], 20), (p["dead"], 2), (22, 1), (0, 0.3), (p["mirror"], 1)])
+        auth = "%s:%d" % (host, port) if r.random() < 0.95 else host
+        version = "HTTP/1.1" if r.random() < 0.9 else "HTTP/1.0"
+        head = self.head("CONNECT", auth, version, [("Host", auth)] if r.random() < 0.8 else [])
+        # What goes through the tunnel: an origin-form request to our origin.
+        tok = self.token()
+        inner = wchoice(r, [("req", 6), ("junk", 1), ("none", 1), ("big", 2)])
+        if inner == "req":
+            tun = self.head("GET", "/fz%s/t" % tok, "HTTP/1.1", [("Host", "origin.test")])
+        elif inner == "big":
+            data = self.payload(r.choice([20000, 40000, 100000, 300000]), tok.encode())
+            tun = self.head("POST", "/fz%s/t" % tok, "HTTP/1.1",
+                            [("Host", "origin.test"), ("Content-Length", str(len(data)))]) + data
+        elif inner == "junk":
+            tun = r.randbytes(r.randint(1, 3000))
+        else:
+            tun = b""
+        return head + tun, [len(head), len(head) + 16384]
+
+    def goproxy_request(self):
+        r = self.r
+        tok = self.token()
+        mod = r.choice(["example.com/fz%s" % tok, "example.com/fz%s/v2" % tok,
+                        "github.com/!fz%s/x" % tok, "golang.org/x/text", "example.com/fz%s/A" % tok])
+        ver = r.choice(["v1.0.0", "v0.0.0-20200101000000-abcdefabcdef", "v2.0.0+incompatible",
+                        "v1.2.3-pre"])
+        path = wchoice(r, [
+            ("/%s/@v/list" % mod, 4), ("/%s/@v/%s.info" % (mod, ver), 3),
+            ("/%s/@v/%s.mod" % (mod, ver), 3), ("/%s/@v/%s.zip" % (mod, ver), 3),
+            ("/%s/@latest" % mod, 2), ("/sumdb/sum.golang.org/supported", 1),
+            ("/sumdb/sum.golang.org/lookup/%s@%s" % (mod, ver), 1),
+            ("/sumdb/sum.golang.org/tile/8/0/00%d" % r.randrange(10), 1),
+            ("/sumdb/sum.golang.org/latest", 1),
+            ("/%s/@v/../x" % mod, 0.5), ("/%s/@v/%%zz.info" % mod, 0.5),
+            ("/%s" % mod, 0.5), ("/", 0.3), (HEALTH_PATH, 0.2)])
+        method = wchoice(r, [("GET", 10), ("HEAD", 2), ("POST", 1)])
+        version = "HTTP/1.1" if r.random() < 0.85 else "HTTP/1.0"
+        hdrs = [("Host", "%s:%d" % (LOOP, self.p["proxy"]))] + self.headers("x")[1:]
+        body = b""
+        if method == "POST":
+            body = b"x" * r.randint(0, 100)
+            hdrs.append(("Content-Length", str(len(body))))
+        head = self.head(method, path, version, hdrs)
+        return head + body, [len(head)]
+
+    # ------------------------------------------------------------ connections
+
+    def connection(self):
+        r = self.r
+        nreq = wchoice(r, [(1, 14), (2, 3), (3, 2), (4, 1)])
+        stream, bias, base = b"", [], 0
+        for i in range(nreq):
+            req, b = self.request(None if i == 0 else
+                                  wchoice(r, [(None, 5), ("get", 3), ("post_chunked", 2)]))
+            bias += [base + x for x in b]
+            stream += req
+            base += len(req)
+        if r.random() < 0.2:
+            stream = self.mutate(stream, r.randint(1, 3))
+        end = wchoice(r, [("read", 60), ("halfclose", 15), ("close", 15), ("rst", 10)])
+        if end in ("close", "rst") and stream and r.random() < 0.7:
+            cuts = [b for b in bias if 0 < b < len(stream)] or [len(stream)]
+            cut = r.choice(cuts) + r.randint(-100, 100) if r.random() < 0.5 else r.randrange(len(stream))
+            stream = stream[:max(0, min(len(stream), cut))]
+        slow = r.random() < 0.12
+        return {
+            "start_ms": wchoice(r, [(0, 4), (r.randint(0, 300), 1)]),
+            "chunks": [[d, enc(c)] for d, c in self.split(stream, bias)],
+            "end": end,
+            "linger_ms": wchoice(r, [(0, 2), (r.randint(1, 300), 2), (r.randint(300, 1500), 1)]),
+            "rcvbuf": 4096 if slow else 0,
+            "pause_ms": r.randint(300, 2500) if slow else 0,
+            "idle_gap_ms": r.choice([200, 500, 1000, 2000]),
+            "deadline_ms": r.choice([1000, 2000, 3000, 5000]),
+        }
+
+    def iteration(self, index):
+        self.behaviours = {}
+        conns = [self.connection() for _ in range(wchoice(self.r, [(1, 4), (2, 3), (3, 2), (6, 1)]))]
+        return {"index": index, "conns": conns, "origin": self.behaviours}
+
+    # ------------------------------------------------------------ upstreams
+
+    def resp_head(self, status=None, headers=(), version="HTTP/1.1"):
+        r = self.r
+        status = status or wchoice(r, [(200, 20), (201, 1), (206, 1), (301, 1), (404, 3), (410, 2),
+                                       (500, 2), (503, 1)])
+        reason = r.choice(["OK", "Whatever", ""])
+        h = list(headers)
+        extras = [("Content-Type", "text/plain"), ("Server", "fuzz"), ("X-A", "b"),
+                  ("Connection", r.choice(["close", "keep-alive"])), ("Set-Cookie", "a=b"),
+                  ("Keep-Alive", "timeout=1"), ("Trailer", "X-T"),
+                  ("X-Big", "v" * r.choice([10, 4000, 40000, 70000]))]
+        for _ in range(wchoice(r, [(0, 3), (1, 3), (3, 1)])):
+            h.append(r.choice(extras))
+        return ("%s %d %s\r\n" % (version, status, reason)
+                + "".join("%s: %s\r\n" % kv for kv in h) + "\r\n").encode("latin-1")
+
+    def behaviour(self):
+        """An upstream's script for one request: how it reads the body,
+        then steps: send (with a delay), sleep, shutdown, close, rst, next."""
+        r = self.r
+        body_mode = wchoice(r, [("consume", 5), ("ignore", 2), ("drain", 3)])
+        kind = wchoice(r, [("cl", 10), ("chunked", 8), ("close_delim", 5), ("nobody", 2),
+                           ("1xx", 4), ("garbage", 3), ("close_early", 3), ("stall", 3),
+                           ("mid_body_close", 4), ("invalid_chunked", 3), ("halfclose_first", 1),
+                           ("early_response", 2)])
+        if kind == "early_response":
+            body_mode = "ignore"
+        steps, data, final = [], b"", None
+        size = self.size()
+        payload = self.payload(size, b"resp")
+        if kind in ("cl", "early_response", "1xx"):
+            data = self.resp_head(headers=[("Content-Length", str(size))]) + payload
+            if kind == "1xx":
+                pre = b"".join(r.choice([b"HTTP/1.1 100 Continue\r\n\r\n",
+                                         b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n",
+                                         b"HTTP/1.1 102 Processing\r\n\r\n",
+                                         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"
+                                         if r.random() < 0.1 else b"HTTP/1.1 100 Continue\r\n\r\n"])
+                               for _ in range(r.randint(1, 3)))
+                data = pre + data
+        elif kind in ("chunked", "invalid_chunked"):
+            te = r.choice(["chunked"] * 6 + ["gzip, chunked", "chunked, gzip", "Chunked"])
+            hdrs = [("Transfer-Encoding", te)]
+            if r.random() < 0.05:
+                hdrs.append(("Content-Length", str(size)))
+            data = self.resp_head(headers=hdrs) + self.chunked(payload, kind == "invalid_chunked")
+        elif kind == "close_delim":
+            data = self.resp_head(headers=[("Connection", "close")],
+                                  version=r.choice(["HTTP/1.1", "HTTP/1.0"])) + payload
+            final = r.choice(["close", "close", "shutdown"])
+        elif kind == "nobody":
+            st = r.choice([204, 304, 204])
+            data = self.resp_head(st, headers=[("Content-Length", "10")] if r.random() < 0.3 else [])
+        elif kind == "garbage":
+            data = r.choice([
+                r.randbytes(r.randint(1, 500)),
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n",
+                b"HTTP/1.1 abc OK\r\n\r\n", b"HTTP/2 200\r\n\r\n", b"HTTP/1.1 999 X\r\n\r\n",
+                b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+                b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 2\r\n\r\nok",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!",
+                b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\n" + b"X-H: v\r\n" * 2000 + b"\r\n",
+                b"\r\n\r\nHTTP/1.1 200 OK\r\n\r\n",
+                b"ok, no head at all"])
+            if r.random() < 0.3:
+                data = self.mutate(self.resp_head(headers=[("Content-Length", str(size))]) + payload,
+                                   r.randint(1, 4))
+        elif kind == "close_early":
+            data = b""
+            final = r.choice(["close", "rst", "shutdown"])
+        elif kind == "stall":
+            steps.append(["sleep", r.choice([300, 800, 1500, 3000])])
+            data = self.resp_head(headers=[("Content-Length", str(size))]) + payload \
+                if r.random() < 0.5 else b""
+        elif kind == "mid_body_close":
+            data = self.resp_head(headers=[("Content-Length", str(size + r.randint(1, 5000)))]) + payload
+            if r.random() < 0.5:
+                data = self.resp_head(headers=[("Transfer-Encoding", "chunked")]) + \
+                    self.chunked(payload, False)[:-5]
+            final = r.choice(["close", "rst", "shutdown"])
+        elif kind == "halfclose_first":
+            steps.append(["shutdown"])
+            data = self.resp_head(headers=[("Content-Length", str(size))]) + payload \
+                if r.random() < 0.5 else b""
+        hl = data.find(b"\r\n\r\n")
+        for delay, piece in self.split(data, [hl + 4, hl + 4 + 16384] if hl > 0 else []):
+            if piece:
+                steps.append(["send", delay, enc(piece)])
+        if r.random() < 0.1:
+            steps.insert(r.randint(0, len(steps)), ["sleep", r.choice([100, 500, 1500])])
+        if final is None:
+            final = wchoice(r, [("close", 6), ("next", 3 if body_mode != "drain" else 0),
+                                ("shutdown", 1), ("rst", 1)])
+        steps.append([final])
+        return {"body": body_mode, "steps": steps}
+
+    def connect_behaviour(self):
+        """Our origin as a parent proxy, asked to CONNECT."""
+        r = self.r
+        how = wchoice(r, [("ok", 12), ("407", 1), ("403", 1), ("502", 1), ("garbage", 1),
+                          ("close", 1), ("stall", 1), ("200body", 1)])
+        send = {"ok": b"HTTP/1.1 200 Connection established\r\n\r\n",
+                "407": b"HTTP/1.1 407 Auth\r\nProxy-Authenticate: Basic realm=x\r\nContent-Length: 0\r\n\r\n",
+                "403": b"HTTP/1.1 403 No\r\nContent-Length: 3\r\n\r\nno\n",
+                "502": b"HTTP/1.1 502 Bad\r\n\r\n",
+                "garbage": r.randbytes(r.randint(1, 200)),
+                "close": b"", "stall": b"",
+                "200body": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"}[how]
+        steps = []
+        if how == "stall":
+            steps.append(["sleep", r.choice([500, 2000])])
+        for delay, piece in self.split(send):
+            if piece:
+                steps.append(["send", delay, enc(piece)])
+        steps.append(["next" if how in ("ok", "200body") else "close"])
+        return {"body": "ignore", "steps": steps}
+
+
+def gen_epoch(seed, epoch, ports, files):
+    r = random.Random("%s:%d" % (seed, epoch))
+    config, facts = gen_config(r, ports, files)
+    g = Gen(r, ports, facts)
+    n = r.randint(4, 16)
+    iterations = [g.iteration(i) for i in range(n)]
+    sigterm = None
+    if r.random() < 0.35:
+        sigterm = {"iteration": r.randrange(n), "ms": r.randint(0, 1500)}
+    return {"seed": seed, "epoch": epoch, "ports": dict(ports), "config": config,
+            "facts": facts, "iterations": iterations, "sigterm": sigterm,
+            "fallback_seed": "%s:%d:fallback" % (seed, epoch)}
+
+
+# ===================================================================== origin
+
+def _recv_head(conn, buf, deadline, stop):
+    """Read until a blank line; (head, rest) or (None, buf)."""
+    while True:
+        for sep in (b"\r\n\r\n", b"\n\n"):
+            i = buf.find(sep)
+            if i >= 0:
+                return buf[:i + len(sep)], buf[i + len(sep):]
+        if len(buf) > 256 * 1024 or stop.is_set() or time.monotonic() > deadline:
+            return None, buf
+        try:
+            d = conn.recv(65536)
+        except socket.timeout:
+            continue
+        except OSError:
+            return None, buf
+        if not d:
+            return (buf, b"") if buf else (None, buf)
+        buf += d
+
+
+class Origin:
+    """Origins (and mirror, and parent proxy) on their ports, playing
+    the behaviour a request's token names (fz<8 hex>), else one derived
+    from the request head itself (same head, same behaviour)."""
+
+    def __init__(self, ports, all_ports):
+        # Heads are hashed with the run's port numbers replaced by their
+        # names, so a fallback behaviour does not depend on the ports.
+        self.port_re = re.compile(rb"(?<![0-9])(%s)(?![0-9])" % b"|".join(
+            str(p).encode() for p in all_ports.values()))
+        self.port_names = {str(p).encode(): n.encode() for n, p in all_ports.items()}
+        self.table = {}
+        self.fallback_seed = "0"
+        self.lock = threading.Lock()
+        self.conns = set()
+        self.stop = threading.Event()
+        self.listeners = []
+        for port in ports:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((LOOP, port))
+            s.listen(256)
+            s.settimeout(0.2)
+            self.listeners.append(s)
+            threading.Thread(target=self._accept, args=(s,), daemon=True).start()
+
+    def _accept(self, s):
+        while not self.stop.is_set():
+            try:
+                c, _ = s.accept()
+            except (socket.timeout, OSError):
+                continue
+            with self.lock:
+                self.conns.add(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def set_epoch(self, fallback_seed):
+        with self.lock:
+            self.table = {}
+            self.fallback_seed = fallback_seed
+
+    def add(self, behaviours):
+        with self.lock:
+            self.table.update(behaviours)
+
+    def drop_all(self):
+        """Close every open upstream connection (between epochs)."""
+        with self.lock:
+            conns, self.conns = list(self.conns), set()
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop.set()
+        self.drop_all()
+        for s in self.listeners:
+            s.close()
+
+    def _behaviour_for(self, head):
+        with self.lock:
+            seed = self.fallback_seed
+        norm = self.port_re.sub(lambda m: self.port_names[m.group(1)], head)
+        if head.split(b" ", 1)[0] == b"CONNECT":
+            return Gen(random.Random(seed + hashlib.sha1(norm).hexdigest())).connect_behaviour()
+        m = TOKEN_RE.search(head)
+        with self.lock:
+            b = self.table.get(m.group(1).decode()) if m else None
+        if b is None:
+            b = Gen(random.Random(seed + hashlib.sha1(norm).hexdigest())).behaviour()
+        return b
+
+    def _consume(self, conn, head, buf, stop):
+        """Read the request body as the head frames it (roughly)."""
+        low = head.lower()
+        deadline = time.monotonic() + 2.0
+        m = re.search(rb"\ncontent-length:[ \t]*(\d{1,9})\r?\n", low)
+        if b"chunked" in low and b"transfer-encoding" in low:
+            while not stop.is_set() and time.monotonic() < deadline and len(buf) < (8 << 20):
+                i = buf.find(b"0\r\n\r\n")
+                if i == 0 or (i > 0 and buf[i - 1:i] == b"\n"):
+                    return buf[i + 5:]
+                try:
+                    d = conn.recv(65536)
+                except socket.timeout:
+                    continue
+                if not d:
+                    return b""
+                buf += d
+            return b""
+        if m:
+            want = int(m.group(1))
+            while len(buf) < want and not stop.is_set() and time.monotonic() < deadline:
+                try:
+                    d = conn.recv(min(65536, want - len(buf)))
+                except socket.timeout:
+                    continue
+                if not d:
+                    break
+                buf += d
+            return buf[want:]
+        return buf
+
+    @staticmethod
+    def _drain(conn, stop):
+        deadline = time.monotonic() + 6.0
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                if not conn.recv(65536):
+                    return
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    def _serve(self, conn):
+        stop = self.stop
+        try:
+            conn.settimeout(0.25)
+            buf = b""
+            for _ in range(16):
+                head, buf = _recv_head(conn, buf, time.monotonic() + 3.0, stop)
+                if head is None:
+                    return
+                if HEALTH_PATH.encode() in head.split(b"\n", 1)[0]:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    continue
+                b = self._behaviour_for(head)
+                if b["body"] == "consume":
+                    buf = self._consume(conn, head, buf, stop)
+                elif b["body"] == "drain":
+                    threading.Thread(target=self._drain, args=(conn, stop), daemon=True).start()
+                if self._play(conn, b["steps"], stop) != "next":
+                    return
+                if b["body"] == "drain":
+                    return
+        except OSError:
+            pass
+        finally:
+            with self.lock:
+                self.conns.discard(conn)
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    @staticmethod
+    def _play(conn, steps, stop):
+        for step in steps:
+            op = step[0]
+            if op == "send":
+                if step[1] and stop.wait(step[1] / 1000.0):
+                    return "close"
+                data = dec(step[2])
+                conn.settimeout(3.0)
+                try:
+                    conn.sendall(data)
+                except socket.timeout:
+                    return "close"
+                finally:
+                    conn.settimeout(0.25)
+            elif op == "sleep":
+                if stop.wait(step[1] / 1000.0):
+                    return "close"
+            elif op == "shutdown":
+                conn.shutdown(socket.SHUT_WR)
+            elif op == "rst":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                return "rst"
+            else:
+                return op       # close / next
+        return "close"
+
+
+# ===================================================================== clients
+
+def run_client(spec, port, t0, out, stop):
+    """One client connection: send the chunks, then end as spec says."""
+    start = t0 + spec["start_ms"] / 1000.0
+    if stop.wait(max(0.0, start - time.monotonic())):
+        return
+    deadline = start + spec["deadline_ms"] / 1000.0
+    out.update(sent=0, recv=0, first=b"", eof=False, err=None)
+    s = socket.socket()
+    try:
+        if spec["rcvbuf"]:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, spec["rcvbuf"])
+        s.settimeout(max(0.2, deadline - time.monotonic()))
+        s.connect((LOOP, port))
+        s.setblocking(False)
+        reading = [spec["pause_ms"] == 0]
+        last_rx = [time.monotonic()]
+
+        def pump(until, data=None):
+            """Read (unless paused) and write data until it is all sent or
+            `until`; returns False once the peer is gone."""
+            off = 0
+            while True:
+                now = time.monotonic()
+                if (data is None or off >= len(data)) and data is not None:
+                    return True
+                if now >= until or now >= deadline or stop.is_set():
+                    return not out["eof"]
+                rl = [s] if reading[0] and not out["eof"] else []
+                wl = [s] if data is not None and off < len(data) else []
+                if not rl and not wl:
+                    time.sleep(min(0.05, until - now))
+                    continue
+                rr, ww, _ = select.select(rl, wl, [], min(0.1, max(0.0, until - now)))
+                if rr:
+                    try:
+                        d = s.recv(65536)
+                    except OSError as e:
+                        out["err"] = str(e)
+                        out["eof"] = True
+                        return False
+                    if not d:
+                        out["eof"] = True
+                        if data is None:
+                            return False
+                    else:
+                        if len(out["first"]) < 300:
+                            out["first"] += d[:300 - len(out["first"])]
+                        out["recv"] += len(d)
+                        last_rx[0] = time.monotonic()
+                if ww:
+                    try:
+                        n = s.send(data[off:off + 262144])
+                    except OSError as e:
+                        out["err"] = str(e)
+                        return False
+                    off += n
+                    out["sent"] += n
+
+        ok = True
+        for delay, chunk in spec["chunks"]:
+            if delay:
+                pump(time.monotonic() + delay / 1000.0)
+            if not pump(deadline, dec(chunk)):
+                ok = False
+                break
+        end = spec["end"]
+        if end in ("close", "rst"):
+            if spec["linger_ms"]:
+                pump(time.monotonic() + spec["linger_ms"] / 1000.0)
+            if end == "rst":
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            return
+        if end == "halfclose" and ok:
+            try:
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+        if spec["pause_ms"]:
+            stop.wait(spec["pause_ms"] / 1000.0)
+            reading[0] = True
+        sent_at = time.monotonic()
+        gap = spec["idle_gap_ms"] / 1000.0
+        while not out["eof"] and not stop.is_set():
+            now = time.monotonic()
+            if now >= deadline or now - max(last_rx[0], sent_at) >= gap:
+                break
+            pump(min(deadline, max(last_rx[0], sent_at) + gap))
+    except OSError as e:
+        out["err"] = str(e)
+    finally:
+        s.close()
+
+
+# ===================================================================== proxyd
+
+class Proxyd:
+    def __init__(self, binary, conf, stderr_path, port):
+        self.binary, self.conf, self.stderr_path, self.port = binary, conf, stderr_path, port
+        self.p = None
+
+    def start(self, timeout=20.0):
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = ("detect_leaks=1:halt_on_error=1:abort_on_error=0:"
+                               "disable_coredump=1:handle_abort=1:fast_unwind_on_malloc=0:"
+                               "malloc_context_size=20:" + env.get("ASAN_OPTIONS", ""))
+        env["UBSAN_OPTIONS"] = ("print_stacktrace=1:halt_on_error=1:"
+                                + env.get("UBSAN_OPTIONS", ""))
+        argv = [self.binary, "-c", self.conf]
+        if shutil.which("setpriv"):
+            # Whatever happens to the driver, proxyd does not outlive it.
+            argv = ["setpriv", "--pdeathsig", "KILL", "--"] + argv
+        self.err = open(self.stderr_path, "ab")
+        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.err,
+                                  stderr=self.err, env=env, start_new_session=True)
+        _PROCS.add(self)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.p.poll() is not None:
+                return False
+            try:
+                with socket.create_connection((LOOP, self.port), timeout=0.5):
+                    return True
+            except OSError:
+                time.sleep(0.02)
+        return False
+
+    def alive(self):
+        return self.p is not None and self.p.poll() is None
+
+    def stderr(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def signal(self, sig):
+        if self.alive():
+            try:
+                os.killpg(self.p.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, timeout):
+        try:
+            return self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def backtrace(self):
+        """Stacks of a hung proxyd (gdb, if there is one)."""
+        if not shutil.which("gdb") or not self.alive():
+            return ""
+        try:
+            r = subprocess.run(["gdb", "-p", str(self.p.pid), "-batch", "-nx",
+                                "-ex", "thread apply all bt 20"],
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+            return r.stdout.decode("utf-8", "replace")[-20000:]
+        except (subprocess.TimeoutExpired, OSError):
+            return ""
+
+    def kill(self):
+        if self.p is None:
+            return
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.p.wait()
+        self.err.close()
+        _PROCS.discard(self)
+
+
+_PROCS = set()
+
+
+def _stop_all():
+    for p in list(_PROCS):
+        try:
+            p.kill()
+        except Exception:
+            pass
+
+
+def health_probe(port, origin_port, timeout):
+    req = ("GET http://origin.test:%d%s HTTP/1.1\r\nHost: origin.test:%d\r\n"
+           "Connection: close\r\n\r\n" % (origin_port, HEALTH_PATH, origin_port)).encode()
+    try:
+        with socket.create_connection((LOOP, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(req)
+            data = b""
+            end = time.monotonic() + timeout
+            while len(data) < 12 and time.monotonic() < end:
+                d = s.recv(4096)
+                if not d:
+                    break
+                data += d
+            return data.startswith(b"HTTP/1.1 ")
+    except OSError:
+        return False
+
+
+# ===================================================================== findings
+
+RUNTIME_FRAMES = re.compile(r"^(__interceptor_|__asan|__sanitizer|__lsan|__ubsan|___interceptor|"
+                            r"malloc$|calloc$|realloc$|free$|strdup$|__strdup$|strndup$|"
+                            r"reallocarray$|posix_memalign$|operator )")
+FRAME_RE = re.compile(r"^\s*#(\d+) 0x[0-9a-f]+\s+(?:in (\S+)\s*(.*)|\((.*)\))\s*$")
+
+
+def first_report(text):
+    """(kind, frames, report text) of the first sanitizer report, or None."""
+    m = re.search(r"==\d+==ERROR: (AddressSanitizer|LeakSanitizer): (.*)", text)
+    u = re.search(r"(\S+:\d+:\d+): runtime error: (.*)", text)
+    if m and (not u or m.start() < u.start()):
+        tool, rest = m.group(1), m.group(2)
+        if tool == "LeakSanitizer":
+            kind = "leak"
+            lm = re.search(r"(Direct|Indirect) leak of .*\n", text[m.end():])
+            start = m.end() + (lm.end() if lm else 0)
+        else:
+            kind = rest.split(" on ")[0].strip().replace(" ", "-")
+            acc = re.search(r"\n(READ|WRITE) of size (\d+)", text[m.end():m.end() + 2000])
+            if acc:
+                kind += "-" + acc.group(1)
+            start = m.end()
+        report = text[m.start():m.start() + (60000 if kind == "leak" else 12000)]
+    elif u:
+        kind = "ubsan: " + re.sub(r"[-+]?\b(0x[0-9a-f]+|[0-9]+)\b|'[^']*'", "N", u.group(2))[:80]
+        start = u.end()
+        report = text[u.start():u.start() + 8000]
+    else:
+        return None
+    frames = []
+    for line in text[start:start + 20000].splitlines():
+        fm = FRAME_RE.match(line)
+        if fm:
+            frames.append((fm.group(2) or fm.group(4) or "?", (fm.group(3) or "").strip(),
+                           line.strip()))
+        elif frames and line.strip() == "":
+            break
+    return kind, frames, report
+
+
+def make_finding(kind, text, extra=""):
+    rep = first_report(text)
+    if rep:
+        skind, frames, report = rep
+        kind = skind
+    else:
+        frames, report = [], extra or text[-4000:]
+    own = [f for f in frames if not RUNTIME_FRAMES.match(f[0])]
+    # Function names only: a library's unsymbolized offsets differ
+    # between builds of it.
+    named = [f for f in own if not f[0].startswith(("/", "<"))]
+    key_frames = [f[0] for f in (named or own or frames)[:3]]
+    sig = kind + (" @ " + " < ".join(key_frames) if key_frames else "")
+    if kind == "leak":
+        # Leaks: by the proxyd functions that allocated the leaked blocks
+        # (the first proxyd frame of each block, below the loop), and
+        # whether any block is a direct leak.
+        allocs = set()
+        for block in re.split(r"\n(?=(?:Direct|Indirect) leak of)", report):
+            for fm in re.finditer(r"#\d+ 0x[0-9a-f]+ in (\S+) \S*/proxyd/[a-z_0-9]+\.c:", block):
+                if fm.group(1) not in ("worker_main", "main", "daemon_run", "daemon_start"):
+                    allocs.add(fm.group(1))
+                    break
+        sig = "leak%s @ %s" % ("" if "Direct leak" in report else " (indirect only)",
+                               ", ".join(sorted(allocs)[:4]) or " < ".join(key_frames))
+    return {"kind": kind, "signature": sig,
+            "hash": hashlib.sha1(sig.encode()).hexdigest()[:8],
+            "top5": [f[2] for f in frames[:5]],
+            "report": report}
+
+
+def save_json(path, obj):
+    text = json.dumps(obj, indent=1)
+    if len(text) > 1024 * 1024:
+        with gzip.open(path + ".gz", "wt") as f:
+            f.write(text)
+        return path + ".gz"
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def load_scenario(d):
+    for name in ("scenario.json", "scenario.json.gz"):
+        p = os.path.join(d, name)
+        if os.path.exists(p):
+            opener = gzip.open if p.endswith(".gz") else open
+            with opener(p, "rt") as f:
+                return json.load(f)
+    raise SystemExit("no scenario.json in %s" % d)
+
+
+# ===================================================================== runner
+
+class Runner:
+    def __init__(self, args, workdir):
+        self.args = args
+        self.binary = os.path.abspath(args.proxyd)
+        self.wd = workdir
+        self.files = {"hosts": os.path.join(workdir, "hosts"),
+                      "resolv": os.path.join(workdir, "resolv.conf"),
+                      "access": os.path.join(workdir, "access.log")}
+        with open(self.files["hosts"], "w") as f:
+            f.write("127.0.0.1 localhost " + " ".join(TEST_NAMES) + "\n")
+        with open(self.files["resolv"], "w") as f:
+            f.write("nameserver 127.0.0.1:1\noptions timeout:1 attempts:1\n")
+        self.ports = None
+        self.origin = None
+        self.stop = threading.Event()
+
+    def setup_ports(self, wanted=None):
+        """Ports for proxy, origin, mirror and a dead one; the recorded
+        ones when replaying, if they are free."""
+        ports = {}
+        for name in ("proxy", "origin", "mirror", "dead"):
+            p = (wanted or {}).get(name)
+            if p:
+                try:
+                    with socket.socket() as s:
+                        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                        s.bind((LOOP, p))
+                except OSError:
+                    p = None
+            ports[name] = p or free_port()
+            while list(ports.values()).count(ports[name]) > 1:
+                ports[name] = free_port()
+        self.ports = ports
+        self.origin = Origin([ports["origin"], ports["mirror"]], ports)
+        return ports
+
+    def close(self):
+        if self.origin:
+            self.origin.close()
+
+    # -------------------------------------------------------------- epoch
+
+    def run_epoch(self, spec, iterations, health_every=0, deadline=None, label="", quiet=False):
+        """Run a proxyd with spec's config through the iterations; returns
+        (finding or None, iterations run)."""
+        if spec["ports"] != self.ports:
+            # Replaying on other ports: rewrite them in config and bytes.
+            both = remap_ports(dict(spec, iterations=iterations), self.ports)
+            spec, iterations = both, both["iterations"]
+        edir = os.path.join(self.wd, "epoch-%s-%s" % (spec["epoch"], label or "run"))
+        os.makedirs(edir, exist_ok=True)
+        conf = os.path.join(edir, "proxyd.conf")
+        with open(conf, "w") as f:
+            f.write(spec["config"].replace("@HOSTS@", self.files["hosts"])
+                    .replace("@RESOLV@", self.files["resolv"])
+                    .replace("@ACCESS@", self.files["access"]))
+        errp = os.path.join(edir, "stderr.log")
+        open(errp, "w").close()
+        self.last_stderr = errp
+        px = Proxyd(self.binary, conf, errp, self.ports["proxy"])
+        self.origin.set_epoch(spec["fallback_seed"])
+        done = []
+        finding = None
+        shutdown_s = duration_s(spec["facts"]["shutdown_timeout"])
+        try:
+            if not px.start():
+                text = px.stderr()
+                if px.alive() or not any(m in text for m in SAN_MARKS):
+                    raise HarnessError("proxyd did not start on config %s: %s"
+                                       % (conf, text[-2000:]))
+                return make_finding("startup", text), done
+            sigterm = spec.get("sigterm")
+            stopped = False
+            for it in iterations:
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                self.origin.add(it["origin"])
+                timer = None
+                if sigterm and sigterm["iteration"] == it["index"]:
+                    timer = threading.Timer(sigterm["ms"] / 1000.0, px.signal, (signal.SIGTERM,))
+                    timer.daemon = True
+                    timer.start()
+                    stopped = True
+                outs = self.run_iteration(it)
+                done.append(it)
+                if timer:
+                    timer.join()
+                if not quiet and self.args.verbose:
+                    log("# e%s i%d: %s" % (spec["epoch"], it["index"], " | ".join(
+                        "%d>%d %r" % (o.get("sent", 0), o.get("recv", 0),
+                                      o.get("first", b"")[:40]) for o in outs)))
+                text = px.stderr()
+                if any(m in text for m in SAN_MARKS) or (not px.alive() and not stopped):
+                    px.wait(5)
+                    return make_finding("died (exit %s)" % px.p.poll(), px.stderr()), done
+                if stopped:
+                    break
+                if health_every and len(done) % health_every == 0:
+                    if not (health_probe(px.port, self.ports["origin"], 10.0)
+                            or health_probe(px.port, self.ports["origin"], 15.0)):
+                        bt = px.backtrace()
+                        text = px.stderr()
+                        if any(m in text for m in SAN_MARKS) or not px.alive():
+                            return make_finding("died", text), done
+                        return make_finding("unresponsive", "", bt or "no health answer"), done
+            # The end: SIGTERM (unless sent already), then a clean exit.
+            if not stopped:
+                px.signal(signal.SIGTERM)
+            rc = px.wait(shutdown_s + 15.0)
+            text = px.stderr()
+            if rc is None:
+                bt = px.backtrace()
+                if any(m in text for m in SAN_MARKS):
+                    return make_finding("shutdown", text), done
+                return make_finding("shutdown-hang", "", bt or "no exit after SIGTERM"), done
+            if LSAN_BROKEN in text:
+                log("# warning: LeakSanitizer could not run here (ptrace?); leaks not checked")
+                text = text.replace(LSAN_BROKEN, "")
+            if any(m in text for m in SAN_MARKS):
+                return make_finding("sanitizer", text), done
+            if rc != 0:
+                return make_finding("exit-status-%s" % rc, "",
+                                    "exit status %s after SIGTERM\n%s" % (rc, text[-3000:])), done
+            return None, done
+        finally:
+            self.stop.set()
+            px.kill()
+            self.origin.drop_all()
+            self.stop.clear()
+
+    def run_iteration(self, it):
+        t0 = time.monotonic() + 0.01
+        outs = [{} for _ in it["conns"]]
+        threads = []
+        for spec, out in zip(it["conns"], outs):
+            t = threading.Thread(target=run_client,
+                                 args=(spec, self.ports["proxy"], t0, out, self.stop), daemon=True)
+            t.start()
+            threads.append(t)
+        limit = t0 + max([c["start_ms"] + c["deadline_ms"] + c["pause_ms"] + c["linger_ms"]
+                          for c in it["conns"]] + [0]) / 1000.0 + 3.0
+        for t in threads:
+            t.join(max(0.0, limit - time.monotonic()))
+        return outs
+
+
+class HarnessError(Exception):
+    pass
+
+
+def remap_ports(obj, mapping_to):
+    """Replace the recorded port numbers by this run's in every string."""
+    old = obj["ports"]
+    pairs = {str(old[k]): str(mapping_to[k]) for k in old if old[k] != mapping_to[k]}
+    text = json.dumps(obj)
+    if pairs:
+        text = re.sub(r"(?<![0-9])(%s)(?![0-9])" % "|".join(pairs),
+                      lambda m: pairs[m.group(1)], text)
+    obj = json.loads(text)
+    obj["ports"] = dict(mapping_to)
+    return obj
+
+
+# ===================================================================== driver
+
+def portable_spec(spec, files):
+    """The spec with this run's file paths as placeholders."""
+    s = dict(spec)
+    s["config"] = (spec["config"].replace(files["hosts"], "@HOSTS@")
+                   .replace(files["resolv"], "@RESOLV@").replace(files["access"], "@ACCESS@"))
+    return s
+
+
+def repro_command(args, d):
+    return "python3 %s --proxyd %s --replay %s" % (
+        shlex.quote(SELF), shlex.quote(os.path.abspath(args.proxyd)), shlex.quote(d))
+
+
+def write_repro(args, d, spec, iterations, finding, stderr_text, note=""):
+    os.makedirs(d, exist_ok=True)
+    s = dict(spec)
+    s["iterations"] = iterations
+    s["finding"] = {k: finding[k] for k in ("kind", "signature", "hash", "top5")}
+    save_json(os.path.join(d, "scenario.json"), s)
+    with open(os.path.join(d, "proxyd.conf"), "w") as f:
+        f.write(spec["config"])
+    with open(os.path.join(d, "stderr.log"), "w") as f:
+        f.write(stderr_text[-200000:])
+    with open(os.path.join(d, "finding.txt"), "w") as f:
+        f.write("kind: %s\nsignature: %s\nseed: %s epoch: %s iterations: %s%s\n"
+                "reproduce: %s\nor from the seed: python3 %s --proxyd %s --seed %s --epoch %s\n\n"
+                "top frames:\n%s\n\nreport:\n%s\n"
+                % (finding["kind"], finding["signature"], spec["seed"], spec["epoch"],
+                   [it["index"] for it in iterations], note, repro_command(args, d), SELF,
+                   shlex.quote(os.path.abspath(args.proxyd)), spec["seed"], spec["epoch"],
+                   "\n".join(finding["top5"]) or "(none)", finding["report"]))
+
+
+def prune_origin(it):
+    """The iteration with only the upstream scripts its bytes name."""
+    toks = set()
+    for c in it["conns"]:
+        toks.update(m.decode() for m in TOKEN_RE.findall(b"".join(dec(x[1]) for x in c["chunks"])))
+    return dict(it, origin={t: b for t, b in it["origin"].items() if t in toks})
+
+
+def narrow(runner, args, spec, done, finding, d):
+    """Look for the smallest replay that still gives the same signature:
+    the last iteration alone, then fewer of its connections."""
+    budget_end = time.monotonic() + args.narrow_seconds
+    want = finding["signature"]
+
+    stderr = [""]
+
+    def reproduces(its, tries):
+        for _ in range(tries):
+            if time.monotonic() > budget_end:
+                return False
+            s = dict(spec)
+            # Keep a mid-traffic SIGTERM only if its iteration is replayed.
+            st = spec.get("sigterm")
+            s["sigterm"] = st if st and st["iteration"] in [it["index"] for it in its] else None
+            f, _ = runner.run_epoch(s, its, label="narrow", quiet=True)
+            if f and f["signature"] == want:
+                with open(runner.last_stderr, errors="replace") as fh:
+                    stderr[0] = fh.read()
+                return True
+        return False
+
+    if not done or args.narrow_seconds <= 0:
+        return None
+    cand = None
+    for its in ([done[-1]], done[-3:], done):
+        if reproduces(its, 3 if len(its) == 1 else 2):
+            cand = [dict(it) for it in its]
+            break
+    if cand is None:
+        return None
+    if len(cand) == 1:
+        it = cand[0]
+        i = 0
+        while i < len(it["conns"]) and len(it["conns"]) > 1:
+            trial = dict(it, conns=it["conns"][:i] + it["conns"][i + 1:])
+            if reproduces([trial], 2):
+                it = trial
+            else:
+                i += 1
+        cand = [prune_origin(it)]
+    mind = os.path.join(d, "min")
+    s = dict(spec)
+    st = spec.get("sigterm")
+    s["sigterm"] = st if st and st["iteration"] in [it["index"] for it in cand] else None
+    write_repro(args, mind, s, cand, finding, stderr[0], "\n(narrowed)")
+    return mind
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--proxyd", default=os.environ.get("PROXYD", "proxyd/proxyd"))
+    ap.add_argument("--seed", type=int, help="default: a random one (printed)")
+    ap.add_argument("--seconds", type=float, default=60.0, help="time budget for fuzzing")
+    ap.add_argument("--iterations", type=int, default=0, help="stop after N iterations (0: no cap)")
+    ap.add_argument("--epoch", type=int, help="run only this epoch of --seed")
+    ap.add_argument("--replay", metavar="DIR", help="replay a saved reproducer")
+    ap.add_argument("--repeat", type=int, default=3, help="replay attempts (timing varies)")
+    ap.add_argument("--narrow", action="store_true",
+                    help="with --replay: narrow what reproduces into DIR/min")
+    ap.add_argument("--out", default="/tmp/proxyd-evloop-findings", help="reproducers go here")
+    ap.add_argument("--health-every", type=int, default=4, help="probe proxyd every N iterations")
+    ap.add_argument("--narrow-seconds", type=float, default=120.0,
+                    help="time to spend narrowing each new finding (0: off)")
+    ap.add_argument("--stop-on-finding", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir (configs, logs)")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+
+    if not os.access(args.proxyd, os.X_OK):
+        log("evloop_fuzz: %s is not an executable proxyd" % args.proxyd)
+        return 2
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    workdir = tempfile.mkdtemp(prefix="proxyd-evfuzz-", dir="/tmp")
+    runner = Runner(args, workdir)
+
+    def cleanup():
+        runner.stop.set()
+        _stop_all()
+        runner.close()
+        if args.keep:
+            log("# kept work dir " + workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    atexit.register(cleanup)
+
+    def on_signal(signum, _frame):
+        raise SystemExit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
+    try:
+        if args.replay:
+            return replay(runner, args)
+        return fuzz(runner, args)
+    except HarnessError as e:
+        log("evloop_fuzz: harness error: %s" % e)
+        return 2
+
+
+def replay(runner, args):
+    spec = load_scenario(args.replay)
+    runner.setup_ports(spec["ports"])
+    log("# replaying %s: seed %s epoch %s, %d iteration(s), up to %d attempt(s)"
+        % (args.replay, spec["seed"], spec["epoch"], len(spec["iterations"]), args.repeat))
+    for attempt in range(args.repeat):
+        f, _ = runner.run_epoch(spec, spec["iterations"], label="replay%d" % attempt)
+        if f:
+            log("FINDING %s (attempt %d)" % (f["signature"], attempt + 1))
+            for line in f["top5"]:
+                log("    " + line)
+            if not f["top5"]:
+                log(f["report"][-2000:])
+            if args.narrow:
+                mind = narrow(runner, args, spec, spec["iterations"], f, args.replay)
+                log("# narrowed: %s" % (repro_command(args, mind) if mind else
+                                        "nothing smaller reproduces"))
+            return 1
+    log("# no finding in %d attempt(s)" % args.repeat)
+    return 0
+
+
+def record(runner, args, seen, spec, done, f, start):
+    """Note a finding; save, narrow and print it if it is a new one."""
+    seed, epoch = spec["seed"], spec["epoch"]
+    where = "seed %d epoch %d iteration %d" % (seed, epoch, done[-1]["index"] if done else -1)
+    if f["signature"] in seen:
+        seen[f["signature"]]["count"] += 1
+        log("# seen again: %s (%s)" % (f["signature"], where))
+        return
+    pspec = portable_spec(spec, runner.files)
+    d = os.path.join(args.out, "%s-%s-s%d-e%d%s" % (
+        re.sub(r"[^A-Za-z0-9_.-]+", "_", f["kind"])[:40], f["hash"], seed, epoch,
+        "-i%d" % done[0]["index"] if done and done[0]["index"] else ""))
+    stderr_text = ""
+    try:
+        with open(runner.last_stderr, errors="replace") as fh:
+            stderr_text = fh.read()
+    except OSError:
+        pass
+    write_repro(args, d, pspec, done, f, stderr_text)
+    mind = narrow(runner, args, pspec, done, f, d)
+    rd = mind or d
+    seen[f["signature"]] = {"count": 1, "dir": rd, "finding": f}
+    log("FINDING %s after %.0fs (%s) repro: %s" % (
+        f["signature"], time.monotonic() - start, where, repro_command(args, rd)))
+    for line in f["top5"]:
+        log("    " + line)
+
+
+def fuzz(runner, args):
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
+    ports = runner.setup_ports()
+    start = time.monotonic()
+    deadline = start + args.seconds
+    log("# evloop_fuzz: seed %d, %s, %.0fs%s, proxyd %s" % (
+        seed, "epoch %d only" % args.epoch if args.epoch is not None else "all epochs",
+        args.seconds, ", %d iterations max" % args.iterations if args.iterations else "",
+        args.proxyd))
+    seen = {}
+    total = epochs = 0
+    epoch = args.epoch if args.epoch is not None else 0
+    while time.monotonic() < deadline:
+        if args.iterations and total >= args.iterations:
+            break
+        spec = gen_epoch(seed, epoch, ports, runner.files)
+        its = spec["iterations"]
+        if args.iterations:
+            its = its[:args.iterations - total]
+        epochs += 1
+        # A finding ends the proxyd, not the epoch: the iterations after
+        # the one that found it run on a fresh proxyd (so that one bug
+        # does not hide what comes behind it), unless --stop-on-finding.
+        stop = False
+        while its and not stop and time.monotonic() < deadline:
+            f, done = runner.run_epoch(spec, its, args.health_every, deadline)
+            total += len(done)
+            if args.verbose:
+                log("# epoch %d from iteration %d: %d iterations, %s" % (
+                    epoch, its[0]["index"], len(done), f["signature"] if f else "ok"))
+            if f:
+                record(runner, args, seen, spec, done, f, start)
+                stop = args.stop_on_finding or not done
+            its = its[len(done):] if f else []
+        if stop and args.stop_on_finding:
+            break
+        if args.epoch is not None:
+            break
+        epoch += 1
+    log("# evloop_fuzz: seed %d, %d epochs, %d iterations in %.0fs, %d distinct finding(s)"
+        % (seed, epochs, total, time.monotonic() - start, len(seen)))
+    for sig, v in seen.items():
+        log("#   %dx %s -> %s" % (v["count"], sig, v["dir"]))
+    return 1 if seen else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
