@@ -319,6 +319,24 @@ worker_join(struct worker *w)
 	pthread_join(w->thread, NULL);
 }
 
+/*
+ * libevent finishes some frees from its loop: a bufferevent is finalized
+ * by a deferred callback, and a cancelled evdns lookup delivers its
+ * cancellation (which frees our orphaned attempt).  Once the loop has
+ * stopped for good, give it the few non-blocking turns those need, so
+ * that a shutdown with requests in flight leaves nothing behind.
+ */
+static void
+worker_settle(struct worker *w)
+{
+	int i;
+
+	if (w->base == NULL)
+		return;
+	for (i = 0; i < 4; i++)
+		event_base_loop(w->base, EVLOOP_NONBLOCK);
+}
+
 void
 worker_free(struct worker *w)
 {
@@ -328,18 +346,22 @@ worker_free(struct worker *w)
 	/* Whatever is still in flight is logged as cut by the shutdown. */
 	while ((c = TAILQ_FIRST(&w->clients)) != NULL)
 		client_close(c, "shutdown");
-	client_reap(w);
-	if (w->reap_ev)
-		event_free(w->reap_ev);
+	if (w->accept_retry)
+		event_free(w->accept_retry);
+	w->accept_retry = NULL;
 	for (i = 0; i < CONFIG_MAX_LISTEN; i++) {
 		if (w->listeners[i])
 			evconnlistener_free(w->listeners[i]);
 		else if (i < w->nlisteners && w->listen_fds[i] > 0)
 			close(w->listen_fds[i]);
+		w->listeners[i] = NULL;
 	}
 	pool_free(w->pool);
-	if (w->accept_retry)
-		event_free(w->accept_retry);
+	w->pool = NULL;
+	worker_settle(w);
+	client_reap(w);
+	if (w->reap_ev)
+		event_free(w->reap_ev);
 	if (w->stop_ev)
 		event_free(w->stop_ev);
 	if (w->stop_pipe[0] != -1)
