@@ -13,6 +13,7 @@
 
 #include "admit.h"
 #include "limit.h"
+#include "metrics.h"
 
 #define CONN_POLL_MS	10
 
@@ -43,9 +44,12 @@ admit_try(struct admission *a, int64_t now, int *status)
 	return 0;
 }
 
+/* A refusal: its reason, and the metrics' count of it. */
 static void
 admit_reason(struct admission *a, int status)
 {
+	metrics_limited(a->route, a->queue_full ? METRICS_QUEUE_FULL :
+	    status == 429 ? METRICS_RATE : METRICS_CONNS);
 	snprintf(a->why, sizeof(a->why), status == 429 ?
 	    "request rate limit of route '%s' exceeded" :
 	    "route '%s' is at its limit of concurrent connections",
@@ -75,8 +79,10 @@ admit_wait(struct admission *a, int64_t now, int64_t wait)
 	struct timeval tv;
 
 	if (!a->queued) {
-		if (limiter_queue_enter(a->route->limiter) == -1)
+		if (limiter_queue_enter(a->route->limiter) == -1) {
+			a->queue_full = a->route->queue > 0;
 			return -1;
+		}
 		a->queued = 1;
 		a->deadline = now + a->route->queue_timeout;
 	}

@@ -27,6 +27,7 @@ struct admission {
 	int			 have_token;
 	int			 have_conn;	/* released by admit_done() */
 	int			 queued;	/* holds a queue slot */
+	int			 queue_full;	/* refused: no room to wait */
 	int64_t			 waited;	/* ms spent queued, for the log */
 	char			 why[160];
 };

@@ -18,6 +18,7 @@
 #include "client.h"
 #include "forward.h"
 #include "log.h"
+#include "metrics.h"
 #include "modproxy.h"
 #include "reply.h"
 #include "request.h"
@@ -56,6 +57,7 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 	upstream_tune_socket(fd);
 	TAILQ_INSERT_TAIL(&w->clients, c, link);
 	w->nclients++;
+	metrics_clients(w->metrics, 1);
 
 	/* Refusals are answered once the head is read, so the peer sees them. */
 	if (!cidr_match_any(cfg->allow, cfg->nallow, sa)) {
@@ -95,6 +97,7 @@ client_close(struct client *c, const char *reason)
 	c->state = CLIENT_CLOSED;
 	TAILQ_REMOVE(&w->clients, c, link);
 	w->nclients--;
+	metrics_clients(w->metrics, -1);
 	/* The struct itself is freed from the loop, not under a caller that
 	 * may still hold it (Redis' freeClientAsync). */
 	TAILQ_INSERT_TAIL(&w->closed, c, link);

@@ -66,6 +66,8 @@ config_free(struct config *c)
 	free(c->resolv_conf);
 	free(c->hosts_file);
 	free(c->ca_file);
+	free(c->admin_allow);
+	free(c->pac_proxy);
 	free(c);
 }
 

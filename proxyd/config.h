@@ -17,6 +17,8 @@
 #include "match.h"
 
 struct limiter;
+struct route_metrics;
+struct upstream_metrics;
 struct route_index;
 
 #define CONFIG_MAX_LISTEN	16
@@ -53,6 +55,7 @@ struct upstream_conf {
 						   next one; 0 for the last */
 	char			 label[288];	/* "http 10.1.2.3:8080", for logs */
 	struct upstream_health	*health;	/* runtime, never NULL */
+	struct upstream_metrics	*metrics;	/* runtime, metrics_bind() */
 };
 
 struct host_list;
@@ -111,6 +114,7 @@ struct route {
 	int			 fail_cooldown;
 
 	struct limiter		*limiter;	/* runtime, NULL if no limits */
+	struct route_metrics	*metrics;	/* runtime, metrics_bind() */
 };
 
 struct listen_addr {
@@ -155,6 +159,12 @@ struct config {
 	char			*resolv_conf;	/* default /etc/resolv.conf */
 	char			*hosts_file;	/* default /etc/hosts */
 	char			*ca_file;	/* TLS to mirrors; NULL: system */
+
+	/* The admin listener (admin.c): off when admin_listen.len is 0. */
+	struct listen_addr	 admin_listen;
+	struct cidr		*admin_allow;	/* NULL: the allow list */
+	size_t			 nadmin_allow;
+	char			*pac_proxy;	/* HOST:PORT, NULL: a listen one */
 
 	/* Routes in file order; the last is the fallback ("direct" unless
 	 * [proxyd] fallback = deny), always present. */

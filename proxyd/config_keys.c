@@ -39,7 +39,8 @@ static parse_fn	parse_listen, parse_cidrs, parse_port_list, parse_int,
 		parse_access_log, parse_error_log, parse_fallback,
 		parse_log_format,
 		parse_hosts, parse_modules, parse_regex, parse_methods,
-		parse_rate, parse_burst, parse_bandwidth;
+		parse_rate, parse_burst, parse_bandwidth, parse_admin_listen,
+		parse_hostport;
 
 /* [proxyd]: fields of struct config. */
 const struct key cfg_keys[NKEYS] = {
@@ -106,6 +107,17 @@ const struct key cfg_keys[NKEYS] = {
 	    "an absolute path" },
 	[K_ACCESS_LOG_FORMAT] = { "access_log_format", parse_log_format,
 	    OFF(access_log_json), 0, 0, 0, 0, "text", "text or json" },
+	[K_ADMIN_LISTEN] = { "admin_listen", parse_admin_listen, 0, 0, 0, 0,
+	    0, "off",
+	    "an address and port like 127.0.0.1:9128, or off" },
+	[K_ADMIN_ALLOW] = { "admin_allow", parse_cidrs, OFF(admin_allow),
+	    OFF(nadmin_allow), 0, 0, 1,
+	    NULL,		/* the allow list: admin.c */
+	    CIDR },
+	[K_PAC_PROXY] = { "pac_proxy", parse_hostport, OFF(pac_proxy), 0, 0,
+	    0, 0,
+	    NULL,		/* a listen address: pac.c */
+	    "a host and port like proxy.example.com:3128" },
 };
 
 /*
@@ -668,6 +680,44 @@ parse_listen(struct parse_state *st, const struct key *k, const char *v)
 		st->listen_items = 0;
 	}
 	split_list(st, k, v, listen_item);
+}
+
+/* One address for the admin listener, or "off" (len 0). */
+static void
+parse_admin_listen(struct parse_state *st, const struct key *k,
+    const char *v)
+{
+	struct listen_addr	la;
+
+	if (strcmp(v, "off") == 0)
+		memset(&la, 0, sizeof(la));
+	else if (listen_parse(v, strlen(v), &la) == -1) {
+		cfg_bad_value(st, k, v, strlen(v));
+		return;
+	}
+	st->cfg->admin_listen = la;
+}
+
+/*
+ * HOST:PORT, port required (pac_proxy: what browsers are told; the name
+ * goes into JavaScript text, so only name and address characters).
+ */
+static void
+parse_hostport(struct parse_state *st, const struct key *k, const char *v)
+{
+	struct addr_hostport	hp;
+	size_t			i;
+	int			ok;
+
+	ok = addr_split(v, strlen(v), 0, &hp) == 0;
+	for (i = 0; ok && i < hp.hostlen; i++)
+		ok = isalnum((unsigned char)hp.host[i]) ||
+		    strchr(".-_:", hp.host[i]) != NULL;
+	if (!ok) {
+		cfg_bad_value(st, k, v, strlen(v));
+		return;
+	}
+	set_string(st, k, v, NULL, 0);
 }
 
 static void

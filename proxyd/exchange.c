@@ -302,7 +302,7 @@ exchange_connected(struct bufferevent *bev, const struct http_error *err,
 	struct exchange *ex = arg;
 
 	ex->connecting = NULL;
-	request_connected(&ex->rq, bev != NULL, peer);
+	request_connected(&ex->rq, err, peer);
 	if (bev != NULL) {
 		ex->reused = 0;
 		exchange_attach(ex, bev);

@@ -151,8 +151,7 @@ forward_failed(struct exchange *ex, int status, const char *why)
 	if (ex->up != NULL && !exchange_resendable(ex))
 		return exchange_fail(ex, status, why);
 	if (ex->up != NULL)
-		upstream_report(ex->c->w->log, ex->rq.route, ex->rq.upi, 0,
-		    now_ms(ex->c->w->base));
+		request_upstream_failed(&ex->rq, status, why);
 	if (!request_failover(&ex->rq, why))
 		return exchange_fail(ex, status, why);
 	exchange_drop_upstream(ex);
@@ -210,6 +209,7 @@ forward_connect(struct exchange *ex)
 		ex->reused = 1;
 		return exchange_attach(ex, up);
 	}
+	ex->rq.attempt_start = now_ms(w->base);
 	ex->connecting = upstream_connect(kind, w, uc, host, port,
 	    ex->rq.route->connect_timeout, exchange_connected, ex);
 	if (ex->connecting == NULL)

@@ -18,9 +18,11 @@
 
 #include <event2/event.h>
 
+#include "admin.h"
 #include "fdlimit.h"
 #include "env.h"
 #include "log.h"
+#include "metrics.h"
 #include "reload.h"
 #include "notify.h"
 #include "preflight.h"
@@ -34,6 +36,8 @@ struct daemon {
 	int			 nworkers;
 	struct event_base	*base;
 	int			 failed_reloads;
+	struct metrics		*metrics;	/* admin listener on only */
+	struct admin		*admin;
 };
 
 static void
@@ -89,6 +93,8 @@ daemon_stop(struct daemon *d)
 {
 	int i;
 
+	/* Not ready from now on; the admin listener serves on until exit. */
+	admin_set_ready(d->admin, 0);
 	for (i = 0; i < d->nworkers; i++)
 		worker_stop(&d->workers[i]);
 	event_base_loopexit(d->base, NULL);
@@ -171,8 +177,29 @@ daemon_bind(struct daemon *d)
 			d->workers[i].listen_fds[j] = -1;
 		d->workers[i].stop_pipe[0] = d->workers[i].stop_pipe[1] = -1;
 		d->workers[i].swap_pipe[0] = d->workers[i].swap_pipe[1] = -1;
+		d->workers[i].metrics = d->metrics;
 		if (worker_bind(&d->workers[i], d->cfg) == -1)
 			return -1;
+	}
+	if (d->cfg->admin_listen.len > 0 &&
+	    (d->admin = admin_bind(d->cfg)) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * The admin listener's counters, before any snapshot reaches a worker
+ * (a reload binds its new snapshot the same way).
+ */
+static int
+daemon_metrics(struct daemon *d)
+{
+	if (d->cfg->admin_listen.len == 0)
+		return 0;
+	if ((d->metrics = metrics_new()) == NULL ||
+	    metrics_bind(d->metrics, d->cfg) == -1) {
+		fprintf(stderr, "proxyd: metrics: out of memory\n");
+		return -1;
 	}
 	return 0;
 }
@@ -204,6 +231,8 @@ daemon_free(struct daemon *d)
 	for (i = 0; d->workers && i < d->cfg->workers; i++)
 		worker_free(&d->workers[i]);
 	free(d->workers);
+	admin_free(d->admin);
+	metrics_free(d->metrics);
 	if (d->base)
 		event_base_free(d->base);
 	log_close(d->log);
@@ -225,7 +254,13 @@ daemon_run(struct daemon *d)
 		if (ev[i] == NULL || evsignal_add(ev[i], NULL) == -1)
 			goto out;
 	}
+	if (d->admin && admin_start(d->admin, d->cfg, d->metrics,
+	    d->log) == -1) {
+		fprintf(stderr, "proxyd: cannot start the admin listener\n");
+		goto out;
+	}
 	if (daemon_start(d) == 0) {
+		admin_set_ready(d->admin, 1);
 		daemon_signals(SIG_UNBLOCK);
 		log_error(d->log, "proxyd %s: %d workers, listening on %s%s",
 		    PROXYD_VERSION, d->nworkers, d->cfg->listen[0].text,
@@ -238,6 +273,7 @@ daemon_run(struct daemon *d)
 	}
 	for (i = 0; i < (size_t)d->nworkers; i++)
 		worker_join(&d->workers[i]);
+	admin_stop(d->admin);
 out:
 	for (i = 0; i < 4; i++)
 		if (ev[i])
@@ -321,7 +357,8 @@ main(int argc, char *argv[])
 	}
 	signal(SIGPIPE, SIG_IGN);
 	daemon_signals(SIG_BLOCK);
-	if (preflight_check(d.cfg, 0, stderr) > 0 ||
+	if (daemon_metrics(&d) == -1 ||
+	    preflight_check(d.cfg, 0, stderr) > 0 ||
 	    (d.log = log_open(d.cfg->access_log, d.cfg->error_log)) == NULL)
 		goto fail;
 	fdlimit_raise(d.log);

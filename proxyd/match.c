@@ -696,6 +696,20 @@ host_list_entry(const struct host_list *hl, size_t i, char *buf,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+size_t
+host_list_addrs(const struct host_list *hl, size_t i, const struct cidr **c,
+    uint16_t *port)
+{
+	for (; i < hl->n; i++) {
+		if (hl->v[i].name != NULL)
+			continue;
+		*c = &hl->v[i].cidr;
+		*port = hl->v[i].port;
+		return i + 1;
+	}
+	return 0;
+}
+
 int
 host_list_is_indexable(const struct host_list *hl)
 {

@@ -138,6 +138,14 @@ int	host_list_entry(const struct host_list *hl, size_t i, char *buf,
 	    size_t len, enum host_entry_kind *kind, uint16_t *port);
 
 /*
+ * Like host_list_domains(), over the address entries (IPs, as /32 or
+ * /128, and CIDRs):
+ * sets *c and *port (0: any).  For the PAC file (pac.c).
+ */
+size_t	host_list_addrs(const struct host_list *hl, size_t i,
+	    const struct cidr **c, uint16_t *port);
+
+/*
  * Can hl be replaced by an index of host_list_domains()?  True when it
  * has no "*" and no IP or CIDR entry.
  */

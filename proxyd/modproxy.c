@@ -257,6 +257,7 @@ mirror_connect(struct exchange *ex)
 		return exchange_attach(ex, up);
 	}
 	((struct mirror *)ex)->attempt_start = now_ms(w->base);
+	ex->rq.attempt_start = ((struct mirror *)ex)->attempt_start;
 	ex->connecting = upstream_connect(via ? upstream_kind_of(via->type) :
 	    &upstream_direct, w, via, uc->host, uc->port, r->connect_timeout,
 	    mirror_plain_connected, ex);

@@ -40,6 +40,7 @@ struct exchange;
 struct tunnel;
 struct regex_md;
 struct tls_client;
+struct metrics;
 
 struct worker {
 	int			 id;
@@ -49,6 +50,7 @@ struct worker {
 	struct config		*cfg;		/* snapshot, referenced */
 	struct logger		*log;		/* shared, thread-safe */
 	struct pool		*pool;		/* idle upstream connections */
+	struct metrics		*metrics;	/* NULL: admin listener off */
 
 	int			 listen_fds[CONFIG_MAX_LISTEN];
 	struct evconnlistener	*listeners[CONFIG_MAX_LISTEN];

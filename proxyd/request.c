@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 #include "route.h"
 #include "upstream.h"
@@ -135,11 +136,26 @@ request_admit(struct request *r,
 }
 
 void
-request_connected(struct request *r, int ok, const char *peer)
+request_connected(struct request *r, const struct http_error *err,
+    const char *peer)
 {
+	int64_t now = now_ms(r->c->w->base);
+
 	snprintf(r->peer, sizeof(r->peer), "%s", peer);
-	upstream_report(r->c->w->log, r->route, r->upi, ok,
-	    now_ms(r->c->w->base));
+	upstream_report(r->c->w->log, r->route, r->upi, err == NULL, now);
+	metrics_attempt(r->route, r->upi, err == NULL, err ?
+	    metrics_failure_reason(err->status, err->reason) : 0,
+	    now - r->attempt_start);
+}
+
+void
+request_upstream_failed(struct request *r, int status, const char *why)
+{
+	int64_t now = now_ms(r->c->w->base);
+
+	upstream_report(r->c->w->log, r->route, r->upi, 0, now);
+	metrics_upstream_failed(r->route, r->upi,
+	    metrics_failure_reason(status, why));
 }
 
 int
@@ -177,6 +193,17 @@ request_end(struct request *r, int status, const char *why, char *keep,
 	return keep;
 }
 
+/* The kind a request is counted as: by its method and target form. */
+static enum metrics_kind
+request_kind(const struct request *r)
+{
+	if (r->method && strcmp(r->method, "CONNECT") == 0)
+		return METRICS_CONNECT;
+	if (r->module || r->tried || (r->target && r->target[0] == '/'))
+		return METRICS_GOPROXY;
+	return METRICS_FORWARD;
+}
+
 void
 request_log(struct request *r, const char *note)
 {
@@ -202,6 +229,8 @@ request_log(struct request *r, const char *note)
 	e.module = r->module && r->module[0] ? r->module : NULL;
 	e.tried = r->tried && r->tried[0] ? r->tried : NULL;
 	log_access(r->c->w->log, &e);
+	metrics_request(r->c->w->metrics, r->route, request_kind(r),
+	    r->status, r->bytes_in, r->bytes_out, e.ms);
 }
 
 void

@@ -31,6 +31,7 @@ struct request {
 	uint64_t		 bytes_in;	/* from the client */
 	uint64_t		 bytes_out;	/* to the client */
 	int64_t			 start;
+	int64_t			 attempt_start;	/* ms, of the last connect */
 	struct admission	 adm;		/* the route's limits */
 	const char		*module;	/* log: "module=... kind=..." */
 	const char		*tried;		/* log: mirrors and outcomes */
@@ -81,9 +82,16 @@ const char *request_denied(struct request *r);
 void	request_admit(struct request *r,
 	    void (*go)(void *arg, int status, const char *why), void *arg);
 
-/* A connect of the current upstream ended (ok or not) at peer:
- * remember the peer for the log and record the upstream's health. */
-void	request_connected(struct request *r, int ok, const char *peer);
+/* A connect of the current upstream ended at peer, ok (err NULL) or
+ * not: remember the peer for the log, record the upstream's health and
+ * the attempt's metrics. */
+void	request_connected(struct request *r, const struct http_error *err,
+	    const char *peer);
+
+/* The request sent to the current upstream failed with status and why
+ * (a response timeout, a close before any byte): health and metrics. */
+void	request_upstream_failed(struct request *r, int status,
+	    const char *why);
 
 /*
  * Failover: the current upstream failed (why).  Moves r to the route's

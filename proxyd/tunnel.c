@@ -27,6 +27,7 @@
 #include "client.h"
 #include "limit.h"
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 #include "tunnel.h"
 #include "upstream.h"
@@ -101,6 +102,7 @@ tunnel_free(void *arg, const char *reason)
 {
 	struct tunnel *t = arg;
 
+	metrics_tunnels(t->c->w->metrics, -1);
 	t->rq.bytes_in = t->toup.bytes;
 	t->rq.bytes_out = t->down.bytes;
 	if (t->rq.status == 0)
@@ -440,7 +442,7 @@ tunnel_connected(struct bufferevent *bev, const struct http_error *err,
 	struct tunnel *t = arg;
 
 	t->connecting = NULL;
-	request_connected(&t->rq, bev != NULL, peer);
+	request_connected(&t->rq, err, peer);
 	if (bev != NULL) {
 		tunnel_relay(t, bev);
 		return;
@@ -470,6 +472,7 @@ tunnel_connect(struct tunnel *t)
 {
 	const struct upstream_conf *uc = &t->rq.route->upstreams[t->rq.upi];
 
+	t->rq.attempt_start = now_ms(t->c->w->base);
 	t->connecting = upstream_connect(upstream_kind_of(uc->type), t->c->w,
 	    uc, t->host, t->port, t->rq.route->connect_timeout,
 	    tunnel_connected, t);
@@ -509,6 +512,7 @@ tunnel_start(struct client *c, const struct http_request *req,
 		return;
 	}
 	t->c = c;
+	metrics_tunnels(c->w->metrics, 1);
 	t->cfd = t->ufd = -1;
 	t->port = uri.port;
 	t->rq.route = request_route_host(c, req, uri.host, uri.host_len,
