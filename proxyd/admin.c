@@ -34,12 +34,14 @@
 #define ADMIN_MAX_CONNS		64	/* more: closed at once */
 #define ADMIN_LINGER_MS		1000	/* reading what follows an answer */
 #define ADMIN_MAX_HEADERS	100
+#define ADMIN_RETRY_MS		100	/* accept paused after EMFILE */
 
 struct admin {
 	int			 fd;		/* bound, until listening */
 	struct evconnlistener	*listener;
 	struct event_base	*base;
 	struct event		*stop_ev;
+	struct event		*retry_ev;	/* accepting again */
 	int			 stop_pipe[2];
 	pthread_t		 thread;
 	int			 started;
@@ -413,6 +415,27 @@ admin_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 }
 
 static void
+admin_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(((struct admin *)arg)->listener);
+}
+
+/* EMFILE and friends: pause accepting for a moment rather than spin. */
+static void
+admin_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct admin *a = arg;
+	struct timeval tv;
+
+	log_error(a->log, "admin accept: %s; pausing %d ms",
+	    strerror(EVUTIL_SOCKET_ERROR()), ADMIN_RETRY_MS);
+	evconnlistener_disable(l);
+	evtimer_add(a->retry_ev, ms_to_tv(ADMIN_RETRY_MS, &tv));
+}
+
+static void
 admin_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -437,7 +460,8 @@ admin_start(struct admin *a, struct config *cfg, struct metrics *m,
 	if ((a->base = event_base_new()) == NULL ||
 	    pipe2(a->stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1 ||
 	    (a->stop_ev = event_new(a->base, a->stop_pipe[0], EV_READ,
-	    admin_stop_cb, a)) == NULL || event_add(a->stop_ev, NULL) == -1)
+	    admin_stop_cb, a)) == NULL || event_add(a->stop_ev, NULL) == -1 ||
+	    (a->retry_ev = evtimer_new(a->base, admin_retry_cb, a)) == NULL)
 		return -1;
 	a->listener = evconnlistener_new(a->base, admin_accept_cb, a,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, ADMIN_BACKLOG,
@@ -445,6 +469,7 @@ admin_start(struct admin *a, struct config *cfg, struct metrics *m,
 	if (a->listener == NULL)
 		return -1;
 	a->fd = -1;		/* the listener's now */
+	evconnlistener_set_error_cb(a->listener, admin_accept_error_cb);
 	if (pthread_create(&a->thread, NULL, admin_main, a) != 0)
 		return -1;
 	a->started = 1;
@@ -476,6 +501,8 @@ admin_free(struct admin *a)
 		close(a->fd);
 	if (a->stop_ev)
 		event_free(a->stop_ev);
+	if (a->retry_ev)
+		event_free(a->retry_ev);
 	if (a->stop_pipe[0] != -1)
 		close(a->stop_pipe[0]);
 	if (a->stop_pipe[1] != -1)
