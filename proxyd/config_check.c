@@ -122,6 +122,21 @@ cfg_check_route(struct parse_state *st, struct route *r)
 	route_shadow(st, r);
 }
 
+/* The admin port must not be a proxy port: bind() would fail at start. */
+static void
+check_admin_listen(struct parse_state *st)
+{
+	const struct config	*c = st->cfg;
+	size_t			 i;
+
+	for (i = 0; c->admin_listen.len > 0 && i < c->nlisten; i++)
+		if (c->listen[i].len == c->admin_listen.len &&
+		    memcmp(&c->listen[i].ss, &c->admin_listen.ss,
+		    c->admin_listen.len) == 0)
+			cfg_error(st, st->seen[K_ADMIN_LISTEN], "admin_listen: "
+			    "%s is also a listen address", c->admin_listen.text);
+}
+
 void
 cfg_check_config(struct parse_state *st)
 {
@@ -139,4 +154,5 @@ cfg_check_config(struct parse_state *st)
 		    "than max_header_size (%zu)", c->max_request_line,
 		    c->max_header_size);
 	}
+	check_admin_listen(st);
 }

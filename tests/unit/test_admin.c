@@ -90,6 +90,14 @@ test_keys(void)
 	    "bad admin keys refused with file:line: %s", msgs);
 	config_unref(c);
 	free(msgs);
+
+	c = load("[proxyd]\nlisten = 127.0.0.1:3128\n"
+	    "admin_listen = 127.0.0.1:3128\n", &msgs);
+	CHECK(c == NULL && msgs && strstr(msgs, ":3: admin_listen: "
+	    "127.0.0.1:3128 is also a listen address"),
+	    "admin_listen on a proxy port: %s", msgs);
+	config_unref(c);
+	free(msgs);
 }
 
 static const char routes_conf[] =
