@@ -62,12 +62,17 @@ struct route_metrics {
 	struct histogram	 duration;
 	struct histogram	 connect;
 	struct upstream_metrics	*upstreams;	/* newest first */
-	struct route_metrics	*next;
+	struct route_metrics	*next;		/* in the order first bound */
+	struct route_metrics	*hnext;		/* in its hash bucket */
 };
 
 struct metrics {
 	pthread_mutex_t		 lock;		/* the lists, not the values */
-	struct route_metrics	*routes;	/* newest first */
+	struct route_metrics	*routes;	/* oldest first */
+	struct route_metrics	**tail;		/* of routes, for appending */
+	struct route_metrics	**buckets;	/* by name, for binding */
+	size_t			 nbuckets;	/* a power of two */
+	size_t			 nroutes;
 	struct route_metrics	*none;		/* route "-": before routing */
 	int64_t			 clients;	/* gauges */
 	int64_t			 tunnels;
@@ -97,6 +102,7 @@ metrics_new(void)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	pthread_mutex_init(&m->lock, NULL);
+	m->tail = &m->routes;
 	if ((m->none = route_series_new("-")) == NULL) {
 		metrics_free(m);
 		return NULL;
@@ -132,8 +138,43 @@ metrics_free(struct metrics *m)
 	}
 	if (m->none)
 		route_series_free(m->none);
+	free(m->buckets);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
+}
+
+/* FNV-1a of a route name. */
+static size_t
+name_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* Keep at most two series a bucket on average (100,000 routes bind in
+ * linear time).  -1 when out of memory. */
+static int
+route_table_grow(struct metrics *m)
+{
+	struct route_metrics **nb, *rm;
+	size_t n = m->nbuckets ? m->nbuckets * 2 : 64, h;
+
+	if (m->nroutes < m->nbuckets * 2)
+		return 0;
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		return -1;
+	for (rm = m->routes; rm != NULL; rm = rm->next) {
+		h = name_hash(rm->name) & (n - 1);
+		rm->hnext = nb[h];
+		nb[h] = rm;
+	}
+	free(m->buckets);
+	m->buckets = nb;
+	m->nbuckets = n;
+	return 0;
 }
 
 /* The series of route name, created if new; NULL when out of memory. */
@@ -141,14 +182,21 @@ static struct route_metrics *
 route_series(struct metrics *m, const char *name)
 {
 	struct route_metrics *rm;
+	size_t h;
 
-	for (rm = m->routes; rm != NULL; rm = rm->next)
+	if (route_table_grow(m) == -1)
+		return NULL;
+	h = name_hash(name) & (m->nbuckets - 1);
+	for (rm = m->buckets[h]; rm != NULL; rm = rm->hnext)
 		if (strcmp(rm->name, name) == 0)
 			return rm;
 	if ((rm = route_series_new(name)) == NULL)
 		return NULL;
-	rm->next = m->routes;
-	m->routes = rm;
+	rm->hnext = m->buckets[h];
+	m->buckets[h] = rm;
+	*m->tail = rm;
+	m->tail = &rm->next;
+	m->nroutes++;
 	return rm;
 }
 
@@ -327,10 +375,41 @@ header(FILE *out, const char *name, const char *type, const char *help)
 	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Every route's series, "-" first; the lock keeps the list still. */
+/* Has anything been counted for rm?  (Histograms count every request
+ * and every attempt; limited ones are counted as requests too.) */
+static int
+route_active(const struct route_metrics *rm)
+{
+	const struct upstream_metrics *um;
+	size_t i;
+
+	for (i = 0; i < MAXBUCKETS; i++)
+		if (GET(&rm->duration.buckets[i]) || GET(&rm->connect.buckets[i]))
+			return 1;
+	for (um = rm->upstreams; um != NULL; um = um->next)
+		for (i = 0; i < METRICS_NFAILS; i++)
+			if (GET(&um->failures[i]))
+				return 1;
+	return 0;
+}
+
+/* The route after rm ("-" first, then in binding order) that has seen
+ * traffic: a config of 100,000 routes makes no giant scrape for the
+ * few it uses.  The lock keeps the list still. */
+static struct route_metrics *
+next_active(const struct metrics *m, const struct route_metrics *rm)
+{
+	struct route_metrics *n = rm == NULL ? m->none :
+	    rm == m->none ? m->routes : rm->next;
+
+	while (n != NULL && !route_active(n))
+		n = n == m->none ? m->routes : n->next;
+	return n;
+}
+
 #define FOR_ROUTES(m, rm) \
-	for ((rm) = (m)->none; (rm) != NULL; \
-	    (rm) = (rm) == (m)->none ? (m)->routes : (rm)->next)
+	for ((rm) = next_active((m), NULL); (rm) != NULL; \
+	    (rm) = next_active((m), (rm)))
 
 static void
 write_requests(struct metrics *m, FILE *out)

@@ -211,7 +211,7 @@ test_metrics(void)
 		    METRICS_PROTOCOL },
 	};
 	struct metrics *m = metrics_new();
-	static struct route r;
+	static struct route r[2];
 	struct config cfg, *c = &cfg;
 	char *text = NULL, name[] = "\"q\\";
 	size_t i, len = 0;
@@ -223,11 +223,12 @@ test_metrics(void)
 
 	/* Route names are plain in configs; labels are escaped anyway. */
 	memset(&cfg, 0, sizeof(cfg));
-	r.name = name;
-	r.nupstreams = 1;
-	strcpy(r.upstreams[0].label, "direct");
-	cfg.routes = &r;
-	cfg.nroutes = 1;
+	r[0].name = name;
+	r[0].nupstreams = 1;
+	strcpy(r[0].upstreams[0].label, "direct");
+	r[1].name = "idle";
+	cfg.routes = r;
+	cfg.nroutes = 2;
 	if (m == NULL)
 		return;
 	CHECK(metrics_bind(m, c) == 0, "bind");
@@ -250,6 +251,8 @@ test_metrics(void)
 	    "\"\\\"q\\\\\",le=\"0.01\"} 1\n") != NULL &&
 	    strstr(text, "le=\"0.005\"} 0\n") != NULL, "duration buckets");
 	CHECK(strstr(text, "limit=\"queue_full\"} 1\n") != NULL, "limited");
+	CHECK(strstr(text, "route=\"idle\"") == NULL,
+	    "a route without traffic has no series yet");
 	CHECK(strstr(text, "proxyd_config_reloads_total{result=\"error\"} 1\n")
 	    != NULL, "reload errors");
 	free(text);
