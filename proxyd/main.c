@@ -107,13 +107,16 @@ daemon_reload(struct daemon *d)
 	struct config *c;
 
 	notify_reloading();
-	c = reload_config(d->cfg, d->workers, d->nworkers, d->log);
+	c = reload_config(d->cfg, d->workers, d->nworkers, d->log,
+	    d->metrics);
+	metrics_config_reload(d->metrics, c != NULL);
 	if (c == NULL) {
 		d->failed_reloads++;
 		log_error(d->log, "reload failed (%d so far): the previous "
 		    "configuration keeps serving, unchanged",
 		    d->failed_reloads);
 	} else {
+		admin_set_config(d->admin, c);	/* PAC, admin_allow, limits */
 		config_unref(d->cfg);
 		d->cfg = c;
 	}

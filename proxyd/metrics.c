@@ -339,6 +339,8 @@ metrics_tunnels(struct metrics *m, int delta)
 void
 metrics_config_reload(struct metrics *m, int ok)
 {
+	if (m == NULL)
+		return;
 	ADD(&m->reloads[ok ? 1 : 0], 1);
 	if (ok)
 		SET(&m->reload_ok_time, (int64_t)time(NULL));

@@ -83,7 +83,7 @@ void		 metrics_tunnels(struct metrics *m, int delta);
  * proxyd_config_last_reload_success_timestamp_seconds to now; the
  * first load at start sets it through metrics_new().
  */
-void		 metrics_config_reload(struct metrics *m, int ok);
+void		 metrics_config_reload(struct metrics *m, int ok);	/* NULL ok */
 
 /*
  * Write the text exposition (format 0.0.4) to out: thread-safe against

@@ -15,6 +15,7 @@
 #include "fdlimit.h"
 #include "limit.h"
 #include "log.h"
+#include "metrics.h"
 #include "reload.h"
 #include "worker.h"
 #include "worker_swap.h"
@@ -81,6 +82,8 @@ reload_restart_needed(const struct config *old, struct config *c,
 		log_error(log, fmt, "hosts_file");
 	if (!same_str(old->ca_file, c->ca_file))
 		log_error(log, fmt, "ca_file");
+	if (!same_str(old->admin_listen.text, c->admin_listen.text))
+		log_error(log, fmt, "admin_listen");
 }
 
 /* Do two routes enforce the same limits (so one limiter serves both)? */
@@ -195,7 +198,7 @@ reload_report(const struct config *old, const struct config *c,
 
 struct config *
 reload_config(struct config *old, struct worker *workers, int n,
-    struct logger *log)
+    struct logger *log, struct metrics *m)
 {
 	struct worker_swap **msgs = NULL;
 	struct config *c;
@@ -211,6 +214,9 @@ reload_config(struct config *old, struct worker *workers, int n,
 		return NULL;
 	reload_restart_needed(old, c, log);
 	reload_carry_limiters(old, c);
+	if (m != NULL && metrics_bind(m, c) == -1)
+		log_error(log, "reload: metrics: out of memory (some routes "
+		    "are not counted)");
 	if ((msgs = calloc((size_t)n, sizeof(*msgs))) == NULL ||
 	    reload_messages(old, c, n, msgs, log) == -1) {
 		free(msgs);

@@ -16,9 +16,11 @@
  * ones never closed; limiters of routes whose limits did not change are
  * carried over; workers and user keep their old values (a restart is
  * needed for those, and the log says so).  NULL also when an added
- * address cannot be bound (logged; nothing changed).
+ * address cannot be bound (logged; nothing changed).  The snapshot's
+ * routes are bound to their metrics series in m (NULL: admin off)
+ * before any worker sees it.
  */
 struct config	*reload_config(struct config *old, struct worker *workers,
-		    int n, struct logger *log);
+		    int n, struct logger *log, struct metrics *m);
 
 #endif /* PROXYD_RELOAD_H */

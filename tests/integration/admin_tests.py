@@ -59,7 +59,11 @@ _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 def scrape(port):
     """/metrics as {(name, ((label, value), ...)): float}, and the text."""
-    r = admin_get(port, "/metrics")
+    return scrape_from(port, LOOPBACK)
+
+
+def scrape_from(port, source):
+    r = admin_get(port, "/metrics", source=source)
     expect_eq(r.status, 200, "/metrics status")
     expect((r.header("Content-Type") or "").startswith("text/plain; version=0.0.4"),
            "/metrics Content-Type %r" % r.header("Content-Type"))
@@ -417,3 +421,46 @@ def _(env):
         answers = pac_answers(env, r.body.decode(), ["http://example.test/",
                                                      "http://10.0.0.1/"])
         expect_eq(answers, ["PROXY proxy.corp.test:3128", "DIRECT"], "with pac_proxy")
+
+
+@test("admin_reload_counts_and_serves_the_new_rules")
+def _(env):
+    """SIGHUP: proxyd_config_reloads_total{result} counts good and broken
+    reloads, the success timestamp moves, a route kept by name keeps its
+    counters (and a new route gets its own), and /proxy.pac and
+    admin_allow follow the new file."""
+    from reload_tests import reload, rewrite
+    routes = [("web", {"hosts": "echo.test", "upstream": "direct"})]
+    with admin_proxy(env, routes) as p:
+        port = p.admin_port
+        expect_ok(curl(env, env.echo_url("/echo?r=1"), proxy=p))
+        before, _ = scrape(port)
+        t0 = value(before, "proxyd_config_last_reload_success_timestamp_seconds")
+        time.sleep(1.1)                 # the timestamp has whole seconds
+        p.routes = [("lan", {"hosts": "lan.test", "upstream": "direct"})] + routes
+        rewrite(p)
+        reload(p)
+        expect_ok(curl(env, env.echo_url("/echo?r=2"), proxy=p))
+        after, text = scrape(port)
+        promtool_check(env, text)
+        expect_eq(value(after, "proxyd_config_reloads_total", result="ok"), 1, "ok reloads")
+        expect(value(after, "proxyd_config_last_reload_success_timestamp_seconds") > t0,
+               "the success timestamp did not move")
+        expect_eq(value(after, "proxyd_requests_total", route="web", kind="forward",
+                        code="2xx"), 2, "web's requests across the reload")
+        pac = admin_get(port, "/proxy.pac").body.decode()
+        expect('proxyd_dom(h, "lan.test", 0)' in pac, "the new route is not in the PAC")
+        rewrite(p, "[route broken]\nhosts = bad..name\n")
+        reload(p, expect_ok=False)
+        rewrite(p, "")
+        with open(p.conf) as f:
+            text = f.read().replace("[proxyd]\n", "[proxyd]\nadmin_allow = 127.0.0.2/32\n", 1)
+        with open(p.conf, "w") as f:
+            f.write(text)
+        reload(p)
+        final, _ = scrape_from(port, "127.0.0.2")
+        expect_eq(value(final, "proxyd_config_reloads_total", result="error"), 1,
+                  "error reloads")
+        expect_eq(value(final, "proxyd_config_reloads_total", result="ok"), 2, "ok reloads")
+        expect_eq(admin_get(port, "/healthz").status, 403,
+                  "127.0.0.1 after admin_allow = 127.0.0.2/32 was loaded")
