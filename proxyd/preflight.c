@@ -6,8 +6,9 @@
  * user running the check (so ExecStartPre / ExecReload check under the
  * unit's own conditions): the `user` exists and can be switched to, the
  * log files can be opened for appending, `ca_file` loads, and no other
- * process holds a listen address.  The same checks (but the listen one)
- * run at start, before anything is opened, so that both say the same.
+ * process holds a listen (or admin_listen) address.  The same checks
+ * (but the listen one) run at start, before anything is opened, so that
+ * both say the same.
  *
  * A listen address is probed by binding it without SO_REUSEPORT: a
  * proxyd's own listeners would otherwise let the bind through.  On
@@ -219,15 +220,15 @@ same_daemon(const struct config *cfg, const struct sock_owner *o)
 
 /* An address in use is fine only if every holder is this proxyd. */
 static int
-check_in_use(const struct config *cfg, const struct listen_addr *la,
-    FILE *errs)
+check_in_use(const struct config *cfg, const char *key,
+    const struct listen_addr *la, FILE *errs)
 {
 	struct sock_owner owners[MAX_OWNERS];
 	int i, n;
 
 	n = sockowner_find(&la->ss, owners, MAX_OWNERS);
 	if (n <= 0) {
-		report(cfg, "listen", errs, "%s: address already in use by "
+		report(cfg, key, errs, "%s: address already in use by "
 		    "another process%s", la->text, n == 0 ? " (not one this "
 		    "user can see)" : "");
 		return 1;
@@ -235,7 +236,7 @@ check_in_use(const struct config *cfg, const struct listen_addr *la,
 	for (i = 0; i < n; i++) {
 		if (same_daemon(cfg, &owners[i]))
 			continue;
-		report(cfg, "listen", errs, "%s: address already in use by "
+		report(cfg, key, errs, "%s: address already in use by "
 		    "pid %ld (%s)%s", la->text, (long)owners[i].pid,
 		    owners[i].exe[0] ? owners[i].exe : "?",
 		    strstr(owners[i].exe, "proxyd") ? ", a proxyd with "
@@ -245,26 +246,34 @@ check_in_use(const struct config *cfg, const struct listen_addr *la,
 	return 0;
 }
 
+/* One address of key (listen, admin_listen): 0, or 1 reported. */
+static int
+check_address(const struct config *cfg, const char *key,
+    const struct listen_addr *la, FILE *errs)
+{
+	int e;
+
+	if ((e = bind_probe(la)) == 0)
+		return 0;
+	if (e == EADDRINUSE)
+		return check_in_use(cfg, key, la, errs);
+	report(cfg, key, errs, "%s: %s%s", la->text, strerror(e),
+	    e == EACCES ? " (a port below 1024 needs CAP_NET_BIND_SERVICE)" :
+	    "");
+	return 1;
+}
+
 static int
 check_listen(const struct config *cfg, FILE *errs)
 {
 	size_t i;
-	int e, bad = 0;
+	int bad = 0;
 
-	for (i = 0; i < cfg->nlisten; i++) {
-		const struct listen_addr *la = &cfg->listen[i];
-
-		if ((e = bind_probe(la)) == 0)
-			continue;
-		if (e == EADDRINUSE)
-			bad += check_in_use(cfg, la, errs);
-		else {
-			report(cfg, "listen", errs, "%s: %s%s", la->text,
-			    strerror(e), e == EACCES ? " (a port below 1024 "
-			    "needs CAP_NET_BIND_SERVICE)" : "");
-			bad++;
-		}
-	}
+	for (i = 0; i < cfg->nlisten; i++)
+		bad += check_address(cfg, "listen", &cfg->listen[i], errs);
+	if (cfg->admin_listen.len > 0)
+		bad += check_address(cfg, "admin_listen", &cfg->admin_listen,
+		    errs);
 	return bad;
 }
 

@@ -464,3 +464,26 @@ def _(env):
         expect_eq(value(final, "proxyd_config_reloads_total", result="ok"), 2, "ok reloads")
         expect_eq(admin_get(port, "/healthz").status, 403,
                   "127.0.0.1 after admin_allow = 127.0.0.2/32 was loaded")
+
+
+@test("admin_check_reports_a_held_admin_port")
+def _(env):
+    """proxyd -t says where the admin port is held by another process,
+    as `file:line: admin_listen: ...`, and passes once it is free."""
+    proxyd_only(env)
+    holder = socket.socket()
+    holder.bind((LOOPBACK, 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    conf = env.wd.write("admin-held.conf", "[proxyd]\nlisten = 127.0.0.1:%d\n"
+                        "admin_listen = 127.0.0.1:%d\n" % (free_port(), port))
+    try:
+        r = run([env.proxyd_binary, "-t", "-c", conf], timeout=10)
+        out = (r.stdout + r.stderr).decode(errors="replace")
+        expect_eq(r.returncode, 1, "proxyd -t exit status with the admin port held")
+        expect("%s:3: admin_listen: 127.0.0.1:%d: address already in use" % (conf, port)
+               in out, "proxyd -t said: %s" % out)
+    finally:
+        holder.close()
+    r = run([env.proxyd_binary, "-t", "-c", conf], timeout=10)
+    expect_eq(r.returncode, 0, "proxyd -t once the admin port is free")
