@@ -377,7 +377,14 @@ def _(env):
         with open(p.conf, "w") as f:
             f.write(text)
         reload(p)
-        expect(wait_until(lambda: get(extra, env.http_url("/1k"))[0] == 200, 5),
+
+        def serves(port):
+            # The reload is asynchronous: refused until the worker binds.
+            try:
+                return get(port, env.http_url("/1k"))[0] == 200
+            except OSError:
+                return False
+        expect(wait_until(lambda: serves(extra), 5),
                "the added address does not serve")
         expect_eq(listen_inodes(), before, "listening sockets of the kept address")
         p.settings["listen"] = "%s:%d" % (LOOPBACK, extra)
