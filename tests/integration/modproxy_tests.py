@@ -652,5 +652,8 @@ def _(env):
               "ratio %.2f (direct %s, proxyd %s)"
               % (md, mp, mp / md, " ".join("%.3f" % t for t in direct),
                  " ".join("%.3f" % t for t in proxied)))
-        expect(mp / md <= 1.5, "through proxyd %.3fs vs %.3fs straight: ratio %.2f > 1.5"
-               % (mp, md, mp / md))
+        # The bound is about proxyd's cost; an AddressSanitizer build
+        # (ci.sh's second run sets ASAN_OPTIONS) is allowed its own.
+        bound = 2.5 if os.environ.get("ASAN_OPTIONS") else 1.5
+        expect(mp / md <= bound, "through proxyd %.3fs vs %.3fs straight: ratio %.2f > %.1f"
+               % (mp, md, mp / md, bound))
