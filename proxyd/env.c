@@ -66,39 +66,6 @@ list_add(struct list *l, const char *item)
 
 /* ------------------------------------------------------------ routes */
 
-static int
-route_all_direct(const struct route *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->nupstreams; i++)
-		if (r->upstreams[i].type != UPSTREAM_DIRECT)
-			return 0;
-	return r->nupstreams > 0;
-}
-
-static int
-route_has_direct(const struct route *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->nupstreams; i++)
-		if (r->upstreams[i].type == UPSTREAM_DIRECT)
-			return 1;
-	return 0;
-}
-
-static int
-route_has_mirror(const struct route *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->nupstreams; i++)
-		if (r->upstreams[i].type == UPSTREAM_MIRROR)
-			return 1;
-	return 0;
-}
-
 /* Does r take only some requests of a host (or module) it matches? */
 static int
 route_conditional(const struct route *r)
@@ -173,7 +140,8 @@ env_host_shadow(const struct config *cfg, size_t ri, const char *entry,
 
 	for (k = 0; k < ri; k++) {
 		e = &cfg->routes[k];
-		if (route_all_direct(e) || !route_takes_hosts(e))
+		if (route_only_upstream(e, UPSTREAM_DIRECT) ||
+		    !route_takes_hosts(e))
 			continue;
 		if (e->hosts == NULL || e->hosts->any)
 			return e->name;
@@ -213,7 +181,8 @@ env_host_direct(const struct config *cfg, struct regex_md *md,
 		rq.method_len = strlen(q[i].method);
 		rq.target = target;
 		rq.target_len = strlen(target);
-		if (!route_all_direct(route_lookup(cfg, &rq, md, NULL)))
+		if (!route_only_upstream(route_lookup(cfg, &rq, md, NULL),
+		    UPSTREAM_DIRECT))
 			return 0;
 	}
 	return 1;
@@ -287,7 +256,7 @@ env_any_shadow(const struct config *cfg, size_t ri)
 	size_t k;
 
 	for (k = 0; k < ri; k++)
-		if (!route_all_direct(&cfg->routes[k]) &&
+		if (!route_only_upstream(&cfg->routes[k], UPSTREAM_DIRECT) &&
 		    route_takes_hosts(&cfg->routes[k]))
 			return cfg->routes[k].name;
 	return NULL;
@@ -312,7 +281,7 @@ env_no_proxy(const struct config *cfg, struct regex_md *md,
 	list_add(np, "::1");
 	for (i = 0; i + 1 < cfg->nroutes; i++) {
 		r = &cfg->routes[i];
-		if (r->hosts == NULL || !route_all_direct(r))
+		if (r->hosts == NULL || !route_only_upstream(r, UPSTREAM_DIRECT))
 			continue;
 		if (route_conditional(r) || r->regex != NULL) {
 			fprintf(warn, WARN "route %s: direct only for some "
@@ -381,7 +350,8 @@ env_module_shadow(const struct config *cfg, size_t ri, const char *g)
 	}
 	for (k = 0; k < ri && hit == NULL; k++) {
 		e = &cfg->routes[k];
-		if (route_all_direct(e) || !route_takes_modules(e))
+		if (route_only_upstream(e, UPSTREAM_DIRECT) ||
+		    !route_takes_modules(e))
 			continue;
 		if (e->modules == NULL ||
 		    module_list_match(e->modules, g, strlen(g)))
@@ -405,7 +375,7 @@ env_private(const struct config *cfg, struct list *gp, FILE *warn)
 
 	for (i = 0; i + 1 < cfg->nroutes; i++) {
 		r = &cfg->routes[i];
-		if (r->modules == NULL || !route_all_direct(r) ||
+		if (r->modules == NULL || !route_only_upstream(r, UPSTREAM_DIRECT) ||
 		    env_module_unreachable(cfg, i))
 			continue;
 		if (route_conditional(r)) {
@@ -435,7 +405,7 @@ env_goproxy_direct(const struct config *cfg)
 
 	for (i = 0; i < cfg->nroutes; i++)
 		if (route_takes_modules(&cfg->routes[i]) &&
-		    route_has_direct(&cfg->routes[i]) &&
+		    route_has_upstream(&cfg->routes[i], UPSTREAM_DIRECT) &&
 		    !env_module_unreachable(cfg, i))
 			return 1;
 	return 0;
@@ -463,7 +433,8 @@ env_sumdb(const struct config *cfg, struct regex_md *md)
 	q.target = "/sumdb/sum.golang.org/supported";
 	q.target_len = strlen(q.target);
 	r = route_lookup(cfg, &q, md, NULL);
-	if (r == &cfg->routes[cfg->nroutes - 1] || !route_has_mirror(r))
+	if (r == &cfg->routes[cfg->nroutes - 1] ||
+	    !route_has_upstream(r, UPSTREAM_MIRROR))
 		return NULL;
 	return name;
 }

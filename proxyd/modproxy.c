@@ -69,12 +69,7 @@ static const char *const kind_names[] = {
 int
 modproxy_wants(const struct route *r)
 {
-	size_t i;
-
-	for (i = 0; i < r->nupstreams; i++)
-		if (r->upstreams[i].type == UPSTREAM_MIRROR)
-			return 1;
-	return 0;
+	return route_has_upstream(r, UPSTREAM_MIRROR);
 }
 
 static int

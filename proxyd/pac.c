@@ -18,6 +18,7 @@
 
 #include "addr.h"
 #include "pac.h"
+#include "route.h"
 
 /* Helpers of the generated file; CIDRs are compared as byte arrays. */
 static const char pac_helpers[] =
@@ -179,18 +180,6 @@ pac_hosts(FILE *out, const struct host_list *hl)
 	}
 }
 
-/* Does the route send everything direct? */
-static int
-all_direct(const struct route *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->nupstreams; i++)
-		if (r->upstreams[i].type != UPSTREAM_DIRECT)
-			return 0;
-	return r->nupstreams > 0;
-}
-
 /*
  * The test and answer of one route; returns 1 when it takes every URL
  * (nothing after it is reachable).
@@ -200,7 +189,8 @@ pac_route(FILE *out, const struct config *cfg, const struct route *r)
 {
 	int exact = r->regex == NULL && r->methods == NULL &&
 	    r->ports == NULL && r->clients == NULL;
-	const char *answer = exact && r->hosts && all_direct(r) ?
+	const char *answer = exact && r->hosts &&
+	    route_only_upstream(r, UPSTREAM_DIRECT) ?
 	    "\"DIRECT\"" : "P";
 
 	if (r->hosts == NULL && r->regex == NULL && r->modules != NULL)

@@ -418,3 +418,25 @@ route_explain_name(FILE *out, const struct config *cfg,
 	else
 		fprintf(out, "route:     %s (built-in fallback)\n", r->name);
 }
+
+int
+route_has_upstream(const struct route *r, enum upstream_type t)
+{
+	size_t i;
+
+	for (i = 0; i < r->nupstreams; i++)
+		if (r->upstreams[i].type == t)
+			return 1;
+	return 0;
+}
+
+int
+route_only_upstream(const struct route *r, enum upstream_type t)
+{
+	size_t i;
+
+	for (i = 0; i < r->nupstreams; i++)
+		if (r->upstreams[i].type != t)
+			return 0;
+	return r->nupstreams > 0;
+}

@@ -63,4 +63,10 @@ void		 route_explain_name(FILE *out, const struct config *cfg,
 		    const struct route *r);
 void		 route_explain_settings(FILE *out, const struct route *r);
 
+/* Does r list an upstream of type t? */
+int	route_has_upstream(const struct route *r, enum upstream_type t);
+
+/* Are all of r's upstreams (at least one) of type t? */
+int	route_only_upstream(const struct route *r, enum upstream_type t);
+
 #endif /* PROXYD_ROUTE_H */
