@@ -258,8 +258,10 @@ mirror_connect(struct exchange *ex)
 	}
 	((struct mirror *)ex)->attempt_start = now_ms(w->base);
 	ex->rq.attempt_start = ((struct mirror *)ex)->attempt_start;
+	/* Direct, the mirror's own conf carries the destination policy. */
 	ex->connecting = upstream_connect(via ? upstream_kind_of(via->type) :
-	    &upstream_direct, w, via, uc->host, uc->port, r->connect_timeout,
+	    &upstream_direct, w, via ? via : uc, uc->host, uc->port,
+	    r->connect_timeout,
 	    mirror_plain_connected, ex);
 	if (ex->connecting == NULL)
 		return exchange_fail(ex, 503, "out of memory");

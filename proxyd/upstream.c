@@ -21,6 +21,7 @@
 #include <event2/util.h>
 
 #include "addr.h"
+#include "destpolicy.h"
 #include "log.h"
 #include "throttle.h"
 #include "upstream.h"
@@ -28,6 +29,7 @@
 struct direct_conn {
 	struct upconn			 base;	/* first: cast target */
 	struct worker			*w;
+	const struct route		*route;	/* policy; NULL: none */
 	char				 host[256];
 	uint16_t			 port;
 	struct evdns_getaddrinfo_request *dnsreq;
@@ -43,6 +45,8 @@ struct direct_conn {
 	char				 deferred_why[256];
 	int				 last_errno;
 	int				 dns_error;
+	int				 allowed; /* addresses the policy let by */
+	char				 denied[160]; /* the first refusal */
 	char				 peer[56];
 };
 
@@ -122,7 +126,10 @@ upconn_fail(struct direct_conn *u)
 {
 	char why[256];
 
-	if (u->dns_error) {
+	if (u->denied[0] && u->allowed == 0) {
+		/* Every address was forbidden: the client hears why. */
+		upconn_finish(u, NULL, 403, u->denied);
+	} else if (u->dns_error) {
 		snprintf(why, sizeof(why), "cannot resolve host: %s",
 		    evutil_gai_strerror(u->dns_error));
 		upconn_finish(u, NULL, 502, why);
@@ -165,6 +172,26 @@ upconn_event_cb(struct bufferevent *bev, short what, void *arg)
 	upconn_try_next(u);
 }
 
+/*
+ * May the attempt connect to sa?  A forbidden address is skipped and
+ * the first reason kept, so that a name with an allowed address among
+ * forbidden ones still works.  Audit-mode refusals are allowed here:
+ * request.c logs them from the peer connected to.
+ */
+static int
+upconn_allowed(struct direct_conn *u, const struct sockaddr *sa)
+{
+	char why[160];
+
+	if (dest_check(u->route, sa, why, sizeof(why)) == DEST_DENY) {
+		if (u->denied[0] == '\0')
+			snprintf(u->denied, sizeof(u->denied), "%s", why);
+		return 0;
+	}
+	u->allowed++;
+	return 1;
+}
+
 /* Try the next resolved address; fail when none is left. */
 static void
 upconn_try_next(struct direct_conn *u)
@@ -174,6 +201,8 @@ upconn_try_next(struct direct_conn *u)
 
 	for (a = u->cur ? u->cur->ai_next : u->ai; a; a = a->ai_next) {
 		u->cur = a;
+		if (!upconn_allowed(u, a->ai_addr))
+			continue;
 		sockaddr_text(a->ai_addr, u->peer, sizeof(u->peer));
 		bev = bufferevent_socket_new(u->w->base, -1,
 		    BEV_OPT_CLOSE_ON_FREE);
@@ -233,11 +262,11 @@ direct_connect(struct worker *w, const struct upstream_conf *uc,
 	struct direct_conn *u;
 	char portstr[8];
 
-	(void)uc;
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
 	u->base.cancel = direct_cancel;
 	u->w = w;
+	u->route = uc ? uc->route : NULL;
 	u->cb = cb;
 	u->arg = arg;
 	u->port = port;
