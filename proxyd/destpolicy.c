@@ -61,6 +61,8 @@ dest_bind(struct config *c)
 		c->routes[r].cfg = c;
 		for (u = 0; u < c->routes[r].nupstreams; u++)
 			c->routes[r].upstreams[u].route = &c->routes[r];
+		for (u = 0; u < c->routes[r].nvia; u++)
+			c->routes[r].via[u].route = &c->routes[r];
 	}
 	/* Without the interface list, loopback and unspecified addresses
 	 * still reveal most loops (dest_own_listener()). */

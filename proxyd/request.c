@@ -111,11 +111,25 @@ request_denied(struct request *r)
 	return request_why(r, "denied by route '%s'", r->route->name);
 }
 
+/* Does r's route audit its policy rather than enforce it? */
+static int
+request_audits(const struct request *r)
+{
+	return r->route != NULL && (r->route->report ||
+	    (r->route->cfg != NULL && r->route->cfg->policy_audit));
+}
+
 static void
 request_admitted(void *arg, int status, const char *why, int retry_after)
 {
 	struct request *r = arg;
 
+	if (status != 0 && request_audits(r)) {
+		/* Audit mode: the limit's verdict is logged, not applied. */
+		request_would_deny(r, METRICS_WD_RATE, "%s", why);
+		r->go(r->go_arg, 0, NULL);
+		return;
+	}
 	if (status != 0)
 		r->c->retry_after = retry_after;
 	r->go(r->go_arg, status, why);

@@ -613,12 +613,91 @@ upstream_kind_of(enum upstream_type t)
 	}
 }
 
+/*
+ * A connect refused before it began (a parent asked for an IP literal
+ * the destination policy forbids): the 403 is delivered from the event
+ * loop, as every kind's result is.
+ */
+struct refused_conn {
+	struct upconn	 base;		/* first: cast target */
+	struct event	*timer;
+	upstream_cb	*cb;
+	void		*arg;
+	char		 why[440];
+};
+
+static void
+refused_cancel(struct upconn *base)
+{
+	struct refused_conn *r = (struct refused_conn *)base;
+
+	event_free(r->timer);
+	free(r);
+}
+
+static void
+refused_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct refused_conn *r = arg;
+	struct http_error err = { 403, NULL };
+	upstream_cb *cb = r->cb;
+	void *cbarg = r->arg;
+	char why[sizeof(r->why)];
+
+	(void)fd;
+	(void)what;
+	snprintf(why, sizeof(why), "%s", r->why);
+	err.reason = why;
+	refused_cancel(&r->base);
+	cb(NULL, &err, "-", cbarg);
+}
+
+/*
+ * Is host:port an IP literal uc's route may not reach?  The direct kind
+ * checks every address itself; a parent resolves names where proxyd
+ * cannot see them, so for parents only a literal can be judged here.
+ */
+static int
+literal_forbidden(const struct upstream_conf *uc, const char *host,
+    uint16_t port, char *why, size_t len)
+{
+	char where[272], reason[160];
+
+	if (uc == NULL || uc->route == NULL ||
+	    !addr_ip_literal(host, strlen(host), NULL))
+		return 0;
+	addr_format(where, sizeof(where), host, port, 0);
+	if (dest_check_text(uc->route, where, reason, sizeof(reason)) !=
+	    DEST_DENY)
+		return 0;
+	snprintf(why, len, "%s: %s", where, reason);
+	return 1;
+}
+
 struct upconn *
 upstream_connect(const struct upstream_kind *kind, struct worker *w,
     const struct upstream_conf *uc, const char *host, uint16_t port,
     int timeout_ms, upstream_cb *cb, void *arg)
 {
-	return kind->connect(w, uc, host, port, timeout_ms, cb, arg);
+	struct timeval zero = { 0, 0 };
+	struct refused_conn *r;
+	char why[sizeof(r->why)];
+
+	if (kind == &upstream_direct ||
+	    !literal_forbidden(uc, host, port, why, sizeof(why)))
+		return kind->connect(w, uc, host, port, timeout_ms, cb, arg);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	if ((r->timer = evtimer_new(w->base, refused_timer_cb, r)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->base.cancel = refused_cancel;
+	r->cb = cb;
+	r->arg = arg;
+	snprintf(r->why, sizeof(r->why), "%s", why);
+	evtimer_add(r->timer, &zero);
+	return &r->base;
 }
 
 void

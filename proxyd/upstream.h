@@ -55,6 +55,9 @@ const struct upstream_kind *upstream_kind_of(enum upstream_type t);
 /*
  * Connect to host:port through kind.  Returns a handle for
  * upstream_cancel(), or NULL when out of memory (cb is not called then).
+ * Through a parent, an IP-literal host that uc's route may not reach
+ * (destpolicy.h) is refused with 403 before any connection; the direct
+ * kind checks every address it resolves.
  */
 struct upconn	*upstream_connect(const struct upstream_kind *kind,
 		    struct worker *w, const struct upstream_conf *uc,

@@ -11,7 +11,7 @@ from admin_tests import scrape, value
 from curl_tests import curl, expect_ok
 from harness import expect, expect_eq, free_port, test
 from httpraw import expect_error_reply
-from parents import access_line, log_fields
+from parents import Socks5Relay, access_line, log_fields
 from route_tests import check_conf, proxyd_only, raw_get
 
 # Names the tests' proxies resolve (their own hosts file).
@@ -174,6 +174,42 @@ def _(env):
         f = log_fields(access_line(p, "/1k "))
         expect_eq(f.get("would_deny"), "destination 127.0.0.1 is loopback", "would_deny=")
         expect_refused(raw_get(env, p, "http://127.0.0.1:%d/" % p.port), "own listener")
+
+
+@test("destpolicy_parent_literal_403")
+def _(env):
+    """Through a parent, an IP-literal target the route may not reach is
+    refused before any connection (the parent never hears of it); a
+    name goes to the parent, which resolves it, and is not judged."""
+    proxyd_only(env)
+    with Socks5Relay() as relay:
+        routes = [("parent", {"hosts": "*", "upstream": "socks5 127.0.0.1:%d" % relay.port,
+                              "deny_destinations": "loopback"})]
+        with env.own_proxy(routes=routes, extra_hosts=HOSTS) as p:
+            expect_refused(raw_get(env, p, "http://169.254.169.254/"), "is link-local")
+            expect_refused(raw_get(env, p, "http://127.0.0.1:%d/1k"
+                                   % env.origin.nginx.http_port), "is loopback")
+            expect_eq(relay.requests, [], "requests the SOCKS5 parent saw")
+            expect_ok(curl(env, env.http_url("/1k"), proxy=p))
+            expect_eq(len(relay.requests), 1, "requests the SOCKS5 parent saw for a name")
+
+
+@test("destpolicy_audit_rate_limit_served")
+def _(env):
+    """action = report and a rate limit: over the limit is served, with
+    would_deny= naming the limit, and counted."""
+    proxyd_only(env)
+    admin = free_port()
+    routes = [("audit", {"hosts": "*", "rate": "1/h", "burst": 1, "queue": 0,
+                         "action": "report"})]
+    with env.own_proxy(routes=routes, admin_listen="127.0.0.1:%d" % admin) as p:
+        for i in range(3):
+            expect_ok(curl(env, env.http_url("/1k?n=%d" % i), proxy=p))
+        f = log_fields(access_line(p, "/1k?n=2 "))
+        expect("rate" in f.get("would_deny", ""), "would_deny= %r" % f.get("would_deny"))
+        samples, _ = scrape(admin)
+        expect_eq(value(samples, "proxyd_would_deny_total", route="audit", reason="rate"),
+                  2.0, "proxyd_would_deny_total{reason=rate}")
 
 
 @test("destpolicy_bad_values_file_line")
