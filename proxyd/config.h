@@ -59,6 +59,9 @@ struct upstream_conf {
 	const struct route	*route;		/* runtime: its route, whose
 						   destination policy the
 						   direct kind applies */
+	int			 audit_deny;	/* runtime: a "deny" of an
+						   auditing route, served as
+						   direct (dest_bind()) */
 };
 
 struct host_list;

@@ -50,6 +50,20 @@ add_local(struct config *c, const struct sockaddr *sa, size_t *cap)
 	return 0;
 }
 
+/*
+ * In audit mode a route's "deny" would refuse: it is served directly
+ * instead, and request.c logs would_deny= for it (the route, too, is
+ * rolled out by auditing first).
+ */
+static void
+dest_audit_deny(struct route *r, struct upstream_conf *uc)
+{
+	if (uc->type != UPSTREAM_DENY || !(r->report || r->cfg->policy_audit))
+		return;
+	uc->type = UPSTREAM_DIRECT;
+	uc->audit_deny = 1;
+}
+
 int
 dest_bind(struct config *c)
 {
@@ -59,8 +73,11 @@ dest_bind(struct config *c)
 
 	for (r = 0; r < c->nroutes; r++) {
 		c->routes[r].cfg = c;
-		for (u = 0; u < c->routes[r].nupstreams; u++)
+		for (u = 0; u < c->routes[r].nupstreams; u++) {
 			c->routes[r].upstreams[u].route = &c->routes[r];
+			dest_audit_deny(&c->routes[r],
+			    &c->routes[r].upstreams[u]);
+		}
 		for (u = 0; u < c->routes[r].nvia; u++)
 			c->routes[r].via[u].route = &c->routes[r];
 	}

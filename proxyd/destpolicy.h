@@ -29,9 +29,11 @@ enum dest_verdict {
 };
 
 /*
- * Runtime part of snapshot c: each route's and upstream's back pointer
- * and the host's local addresses (getifaddrs(), taken once per
- * snapshot: a reload picks up new ones).  0, or -1 when out of memory.
+ * Runtime part of snapshot c: each route's and upstream's back pointer,
+ * the "deny" upstreams of auditing routes turned into direct ones
+ * (upstream_conf.audit_deny), and the host's local addresses
+ * (getifaddrs(), taken once per snapshot: a reload picks up new ones).
+ * 0, or -1 when out of memory.
  */
 int		dest_bind(struct config *c);
 

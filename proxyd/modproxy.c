@@ -20,6 +20,7 @@
 #include "client.h"
 #include "exchange.h"
 #include "goproxy.h"
+#include "metrics.h"
 #include "modproxy.h"
 #include "pool.h"
 #include "route.h"
@@ -217,6 +218,9 @@ mirror_refuse(struct exchange *ex, const struct upstream_conf *uc)
 {
 	const char *modpath = ((struct mirror *)ex)->modpath;
 
+	if (uc->audit_deny)	/* audit mode: "deny" answers as direct */
+		request_would_deny(&ex->rq, METRICS_WD_ROUTE,
+		    "denied by route '%s'", ex->rq.route->name);
 	if (uc->type == UPSTREAM_DENY) {
 		mirror_note(ex, "403");
 		return exchange_fail(ex, 403, request_why(&ex->rq,

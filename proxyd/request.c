@@ -194,6 +194,9 @@ request_connected(struct request *r, const struct http_error *err,
 	r->policy_denied = err != NULL && err->status == 403;
 	if (r->policy_denied)
 		return;
+	if (r->route->upstreams[r->upi].audit_deny)
+		request_would_deny(r, METRICS_WD_ROUTE, "denied by route '%s'",
+		    r->route->name);
 	if (err == NULL && request_direct(r) &&
 	    dest_check_text(r->route, peer, why, sizeof(why)) ==
 	    DEST_WOULD_DENY)

@@ -212,6 +212,32 @@ def _(env):
                   2.0, "proxyd_would_deny_total{reason=rate}")
 
 
+@test("destpolicy_audit_route_deny_served")
+def _(env):
+    """action = report on an `upstream = deny` route: GET and CONNECT are
+    served directly, logged with would_deny="denied by route ..." and
+    counted; a module request gets the direct answer (404), also logged."""
+    proxyd_only(env)
+    admin = free_port()
+    routes = [("gomods", {"modules": "*", "upstream": "deny", "action": "report"}),
+              ("blocked", {"hosts": "origin.test", "upstream": "deny", "action": "report"})]
+    with env.own_proxy(routes=routes, admin_listen="127.0.0.1:%d" % admin) as p:
+        expect_ok(curl(env, env.http_url("/1k?audit"), proxy=p))
+        f = log_fields(access_line(p, "/1k?audit "))
+        expect_eq(f.get("would_deny"), "denied by route 'blocked'", "would_deny= of GET")
+        r = curl(env, env.https_url("/1k?tls"), "--cacert", env.origin.ca, proxy=p)
+        expect_ok(r)
+        f = log_fields(access_line(p, "CONNECT origin.test:"))
+        expect_eq(f.get("would_deny"), "denied by route 'blocked'", "would_deny= of CONNECT")
+        r = raw_get(env, p, "/example.com/m/@v/list")
+        expect_eq(r.status, 404, "module request on an audited deny route")
+        f = log_fields(access_line(p, "GET /example.com/m/@v/list "))
+        expect_eq(f.get("would_deny"), "denied by route 'gomods'", "would_deny= of module")
+        samples, _ = scrape(admin)
+        expect_eq(value(samples, "proxyd_would_deny_total", route="blocked", reason="route"),
+                  2.0, "proxyd_would_deny_total{route=blocked,reason=route}")
+
+
 @test("destpolicy_bad_values_file_line")
 def _(env):
     proxyd_only(env)
