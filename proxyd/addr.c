@@ -1,6 +1,7 @@
 /*
  * addr.c - host and address text: HOST:PORT split and formatted, IP
- * literals, socket addresses as text, FNV-1a and hex digits.  See
+ * literals, socket addresses as text, address classes (the destination
+ * policy's vocabulary), FNV-1a and hex digits.  See
  * addr.h for the contracts; everything here is pure.
  */
 #include <arpa/inet.h>
@@ -167,4 +168,117 @@ addr_hex_value(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* Classes of an IPv4 address; a is 4 bytes, network order. */
+static unsigned
+classify_v4(const uint8_t *a)
+{
+	unsigned c = 0;
+
+	if (a[0] == 0)
+		c |= ADDR_UNSPEC;
+	if (a[0] == 127)
+		c |= ADDR_LOOPBACK;
+	if (a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+	    (a[0] == 192 && a[1] == 168))
+		c |= ADDR_PRIVATE;
+	if (a[0] == 169 && a[1] == 254)
+		c |= ADDR_LINKLOCAL;
+	if (a[0] == 169 && a[1] == 254 && a[2] == 169 && a[3] == 254)
+		c |= ADDR_METADATA;
+	if ((a[0] & 0xf0) == 224)
+		c |= ADDR_MULTICAST;
+	if (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255)
+		c |= ADDR_BROADCAST;
+	if (a[0] == 100 && (a[1] & 0xc0) == 64)
+		c |= ADDR_CGNAT;
+	return c;
+}
+
+/* Are a[from..to) all zero? */
+static int
+zeros(const uint8_t *a, int from, int to)
+{
+	for (; from < to; from++)
+		if (a[from] != 0)
+			return 0;
+	return 1;
+}
+
+int
+addr_embedded_v4(const uint8_t a6[16], uint8_t v4[4])
+{
+	static const uint8_t nat64[12] = { 0, 0x64, 0xff, 0x9b };
+
+	if (zeros(a6, 0, 10) && a6[10] == 0xff && a6[11] == 0xff) {
+		memcpy(v4, a6 + 12, 4);		/* ::ffff:a.b.c.d */
+		return 1;
+	}
+	if (zeros(a6, 0, 12) && !zeros(a6, 12, 15)) {
+		memcpy(v4, a6 + 12, 4);		/* ::a.b.c.d, not ::1 or :: */
+		return 1;
+	}
+	if (a6[0] == 0x20 && a6[1] == 0x02) {
+		memcpy(v4, a6 + 2, 4);		/* 6to4 2002:AABB:CCDD:: */
+		return 1;
+	}
+	if (memcmp(a6, nat64, sizeof(nat64)) == 0) {
+		memcpy(v4, a6 + 12, 4);		/* NAT64 64:ff9b::a.b.c.d */
+		return 1;
+	}
+	return 0;
+}
+
+/* Classes of an IPv6 address itself, embeddings aside. */
+static unsigned
+classify_v6(const uint8_t *a)
+{
+	static const uint8_t ec2[16] = { 0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0x02, 0x54 };
+	unsigned c = 0;
+
+	if (zeros(a, 0, 16))
+		c |= ADDR_UNSPEC;
+	if (zeros(a, 0, 15) && a[15] == 1)
+		c |= ADDR_LOOPBACK;
+	if ((a[0] & 0xfe) == 0xfc)
+		c |= ADDR_PRIVATE;
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		c |= ADDR_LINKLOCAL;
+	if (memcmp(a, ec2, 16) == 0)
+		c |= ADDR_METADATA;
+	if (a[0] == 0xff)
+		c |= ADDR_MULTICAST;
+	return c;
+}
+
+unsigned
+addr_classify(int family, const uint8_t *a)
+{
+	uint8_t v4[4];
+	unsigned c;
+
+	if (family == AF_INET)
+		return classify_v4(a);
+	if (family != AF_INET6)
+		return 0;
+	c = classify_v6(a);
+	if (addr_embedded_v4(a, v4))
+		c |= classify_v4(v4);
+	return c;
+}
+
+const char *
+addr_class_name(unsigned bit)
+{
+	static const char *const names[ADDR_NCLASSES] = { "loopback",
+	    "private", "link-local", "a cloud metadata address",
+	    "unspecified", "multicast", "broadcast", "cgnat" };
+	int i;
+
+	for (i = 0; i < ADDR_NCLASSES; i++)
+		if (bit == (1u << i))
+			return names[i];
+	return "?";
 }

@@ -64,6 +64,39 @@ int		addr_ip_literal(const char *s, size_t len, void *out);
 void		sockaddr_text(const struct sockaddr *sa, char *buf,
 		    size_t len);
 
+/*
+ * Address classes (addr_classify()), bits of one mask: an address may be
+ * in several (169.254.169.254 is link-local and metadata).
+ */
+#define ADDR_LOOPBACK	0x01u	/* 127.0.0.0/8, ::1 */
+#define ADDR_PRIVATE	0x02u	/* RFC 1918, fc00::/7 */
+#define ADDR_LINKLOCAL	0x04u	/* 169.254.0.0/16, fe80::/10 */
+#define ADDR_METADATA	0x08u	/* 169.254.169.254, fd00:ec2::254 */
+#define ADDR_UNSPEC	0x10u	/* 0.0.0.0/8 ("this network"), :: */
+#define ADDR_MULTICAST	0x20u	/* 224.0.0.0/4, ff00::/8 */
+#define ADDR_BROADCAST	0x40u	/* 255.255.255.255 */
+#define ADDR_CGNAT	0x80u	/* 100.64.0.0/10 (RFC 6598) */
+#define ADDR_NCLASSES	8
+
+/*
+ * The classes of the address a (network byte order, 4 bytes for
+ * AF_INET, 16 for AF_INET6).  An IPv6 address that carries an IPv4 one
+ * (v4-mapped ::ffff:0:0/96, v4-compatible ::/96 but :: and ::1, 6to4
+ * 2002::/16, NAT64 64:ff9b::/96) also has the embedded address's
+ * classes, because a connection to it may well end there.  0: none of
+ * them (a public address).
+ */
+unsigned	addr_classify(int family, const uint8_t *a);
+
+/*
+ * The IPv4 address an IPv6 one embeds (the forms above) into v4;
+ * 1, or 0 when it embeds none.
+ */
+int		addr_embedded_v4(const uint8_t a6[16], uint8_t v4[4]);
+
+/* "loopback", "private", "link-local", ... for one class bit; "?" else. */
+const char	*addr_class_name(unsigned bit);
+
 /* The 32-bit FNV-1a hash of s[0..len): cheap and good for short keys. */
 uint32_t	addr_fnv1a(const void *s, size_t len);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config_parse.h"
+#include "destpolicy.h"
 #include "limit.h"
 #include "route.h"
 
@@ -68,6 +69,9 @@ config_free(struct config *c)
 	free(c->ca_file);
 	free(c->admin_allow);
 	free(c->pac_proxy);
+	cfg_dest_free(&c->deny_dest);
+	cfg_dest_free(&c->allow_dest);
+	free(c->local_addrs);
 	free(c);
 }
 
@@ -114,6 +118,8 @@ config_runtime(struct parse_state *st)
 			cfg_nomem(st);
 	}
 	if ((c->index = route_index_build(c)) == NULL)
+		cfg_nomem(st);
+	if (dest_bind(c) == -1)
 		cfg_nomem(st);
 }
 

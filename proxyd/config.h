@@ -56,11 +56,27 @@ struct upstream_conf {
 	char			 label[288];	/* "http 10.1.2.3:8080", for logs */
 	struct upstream_health	*health;	/* runtime, never NULL */
 	struct upstream_metrics	*metrics;	/* runtime, metrics_bind() */
+	const struct route	*route;		/* runtime: its route, whose
+						   destination policy the
+						   direct kind applies */
+	int			 audit_deny;	/* runtime: a "deny" of an
+						   auditing route, served as
+						   direct (dest_bind()) */
 };
 
 struct host_list;
 struct module_list;
 struct regex;
+
+/*
+ * A deny_destinations or allow_destinations list (config_dest.c): the
+ * address classes it names (addr.h's ADDR_* bits) and its CIDRs.
+ */
+struct dest_list {
+	unsigned		 classes;
+	struct cidr		*cidrs;
+	size_t			 ncidrs;
+};
 
 /*
  * A named route: which traffic it takes (every given matcher must match;
@@ -115,6 +131,12 @@ struct route {
 
 	struct limiter		*limiter;	/* runtime, NULL if no limits */
 	struct route_metrics	*metrics;	/* runtime, metrics_bind() */
+
+	/* Destination policy (destpolicy.c), with [proxyd]'s. */
+	struct dest_list	 deny_dest;
+	struct dest_list	 allow_dest;
+	int			 report;	/* action = report: audit */
+	const struct config	*cfg;		/* runtime: its snapshot */
 };
 
 struct listen_addr {
@@ -165,6 +187,14 @@ struct config {
 	struct cidr		*admin_allow;	/* NULL: the allow list */
 	size_t			 nadmin_allow;
 	char			*pac_proxy;	/* HOST:PORT, NULL: a listen one */
+
+	/* Destination policy for every route (destpolicy.c). */
+	struct dest_list	 deny_dest;
+	struct dest_list	 allow_dest;
+	int			 policy_audit;	/* policy_mode = audit */
+	struct cidr		*local_addrs;	/* runtime: this host's, for
+						   proxy loops (getifaddrs) */
+	size_t			 nlocal_addrs;
 
 	/* Routes in file order; the last is the fallback ("direct" unless
 	 * [proxyd] fallback = deny), always present. */

@@ -32,6 +32,8 @@
 #define RATE		"a rate like 50/s, 3000/m or 10/h (a bare number is " \
 			"per second), from 1 to 1000000000 per unit"
 #define BANDWIDTH	"a size per second like 512k, 1m/s or 1g/s, at least 1"
+#define DEST		"private, loopback, link-local, cgnat or a CIDR like " \
+			"100.64.0.0/10"
 
 /* The parsers of the key tables; each reports its own errors. */
 static parse_fn	parse_listen, parse_cidrs, parse_port_list, parse_int,
@@ -118,6 +120,12 @@ const struct key cfg_keys[NKEYS] = {
 	    0, 0,
 	    NULL,		/* a listen address: pac.c */
 	    "a host and port like proxy.example.com:3128" },
+	[K_DENY_DESTINATIONS] = { "deny_destinations", cfg_parse_dest,
+	    OFF(deny_dest), 0, 0, 0, 1, NULL, DEST },
+	[K_ALLOW_DESTINATIONS] = { "allow_destinations", cfg_parse_dest,
+	    OFF(allow_dest), 0, 0, 0, 1, NULL, DEST },
+	[K_POLICY_MODE] = { "policy_mode", cfg_parse_policy_mode,
+	    OFF(policy_audit), 0, 0, 0, 0, NULL, "enforce or audit" },
 };
 
 /*
@@ -178,6 +186,12 @@ const struct key cfg_route_keys[NROUTEKEYS] = {
 	[R_VIA] = { "via", cfg_parse_upstream, ROFF(via), ROFF(nvia), 0,
 	    CONFIG_MAX_UPSTREAMS, 1, NULL,
 	    "http HOST:PORT or socks5 HOST:PORT" },
+	[R_DENY_DESTINATIONS] = { "deny_destinations", cfg_parse_dest,
+	    ROFF(deny_dest), 0, 0, 0, 1, NULL, DEST },
+	[R_ALLOW_DESTINATIONS] = { "allow_destinations", cfg_parse_dest,
+	    ROFF(allow_dest), 0, 0, 0, 1, NULL, DEST },
+	[R_ACTION] = { "action", cfg_parse_policy_mode, ROFF(report), 0, 0,
+	    0, 0, NULL, "enforce or report" },
 };
 
 /* A number suffix and what it multiplies by; "" is the bare number. */

@@ -35,6 +35,7 @@ enum key_id {
 	K_RESOLV_CONF, K_HOSTS_FILE, K_FALLBACK, K_CA_FILE,
 	K_ACCESS_LOG_FORMAT,
 	K_ADMIN_LISTEN, K_ADMIN_ALLOW, K_PAC_PROXY,
+	K_DENY_DESTINATIONS, K_ALLOW_DESTINATIONS, K_POLICY_MODE,
 	NKEYS
 };
 
@@ -44,6 +45,7 @@ enum route_key_id {
 	R_TUNNEL_IDLE_TIMEOUT, R_RATE, R_BURST, R_CLIENT_RATE,
 	R_CLIENT_BURST, R_BANDWIDTH, R_CLIENT_BANDWIDTH, R_MAX_CONNS,
 	R_QUEUE, R_QUEUE_TIMEOUT, R_FAIL_THRESHOLD, R_FAIL_COOLDOWN, R_VIA,
+	R_DENY_DESTINATIONS, R_ALLOW_DESTINATIONS, R_ACTION,
 	NROUTEKEYS
 };
 
@@ -205,6 +207,16 @@ size_t	cfg_trim(const char **s, const char *end);
 void	cfg_hosts_free(struct host_list *hl);
 void	cfg_modules_free(struct module_list *ml);
 void	cfg_strings_free(char **v, size_t n);
+
+/* config_dest.c: parsers of deny_destinations and allow_destinations
+ * (a struct dest_list), policy_mode and action (an int, 1: audit). */
+void	cfg_parse_dest(struct parse_state *st, const struct key *k,
+	    const char *v);
+void	cfg_parse_policy_mode(struct parse_state *st, const struct key *k,
+	    const char *v);
+
+/* config_dest.c: free what a dest_list holds. */
+void	cfg_dest_free(struct dest_list *d);
 
 /* config_upstream.c: the parser of "upstream" and "via". */
 void	cfg_parse_upstream(struct parse_state *st, const struct key *k,

@@ -219,5 +219,7 @@ cfg_route_free(struct route *r)
 	free(r->clients);
 	cfg_upstreams_free(r->upstreams, &r->nupstreams);
 	cfg_upstreams_free(r->via, &r->nvia);
+	cfg_dest_free(&r->deny_dest);
+	cfg_dest_free(&r->allow_dest);
 	limiter_free(r->limiter);
 }

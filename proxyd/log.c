@@ -331,7 +331,7 @@ log_access(struct logger *l, const struct access_entry *e)
 		    (long long)e->wait_ms);
 	n = snprintf(line, sizeof(line),
 	    "%s %s %s %s %d in=%llu out=%llu ms=%lld upstream=%s route=%s "
-	    "via=\"%s\"%s%s%s%s%s%s%s%s%s\n",
+	    "via=\"%s\"%s%s%s%s%s%s%s%s%s%s%s%s\n",
 	    when, e->client, e->method, target, e->status,
 	    (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_out,
 	    (long long)e->ms, e->upstream ? e->upstream : "-",
@@ -339,6 +339,8 @@ log_access(struct logger *l, const struct access_entry *e)
 	    e->module ? " " : "", e->module ? e->module : "",
 	    e->tried ? " mirrors=\"" : "", e->tried ? e->tried : "",
 	    e->tried ? "\"" : "",
+	    e->would_deny ? " would_deny=\"" : "",
+	    e->would_deny ? e->would_deny : "", e->would_deny ? "\"" : "",
 	    e->note ? " note=\"" : "", e->note ? e->note : "",
 	    e->note ? "\"" : "");
 	if (n > 0 && (size_t)n >= sizeof(line))

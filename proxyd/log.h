@@ -27,6 +27,8 @@ struct access_entry {
 	int64_t		 wait_ms;	/* queued for limits */
 	const char	*module;	/* "module=M version=V kind=K", or NULL */
 	const char	*tried;		/* mirrors tried and outcomes, or NULL */
+	const char	*would_deny;	/* audit mode: what a policy would
+					   have refused, or NULL */
 };
 
 /*

@@ -196,6 +196,9 @@ log_json_line(char *buf, size_t cap, const struct access_entry *e,
 		json_module_fields(buf, &len, cap, e->module);
 	if (e->tried)
 		json_field(buf, &len, cap, "mirrors", e->tried, FIELD_MAX);
+	if (e->would_deny)
+		json_field(buf, &len, cap, "would_deny", e->would_deny,
+		    FIELD_MAX);
 	if (e->note)
 		json_field(buf, &len, cap, "note", e->note, FIELD_MAX);
 	json_printf(buf, &len, cap, "}\n");

@@ -41,6 +41,9 @@ static const char *const fail_names[METRICS_NFAILS] = {
 static const char *const limit_names[METRICS_NLIMITS] = {
 	"rate", "conns", "queue_full"
 };
+static const char *const would_deny_names[METRICS_NWOULD_DENY] = {
+	"destination", "route", "users", "rate"
+};
 
 struct histogram {
 	uint64_t	buckets[MAXBUCKETS];	/* the last one is +Inf */
@@ -59,6 +62,7 @@ struct route_metrics {
 	uint64_t		 requests[METRICS_NKINDS][5];	/* 1xx..5xx */
 	uint64_t		 bytes[2];			/* in, out */
 	uint64_t		 limited[METRICS_NLIMITS];
+	uint64_t		 would_deny[METRICS_NWOULD_DENY];
 	struct histogram	 duration;
 	struct histogram	 connect;
 	struct upstream_metrics	*upstreams;	/* newest first */
@@ -323,6 +327,13 @@ metrics_limited(const struct route *r, enum metrics_limit l)
 }
 
 void
+metrics_would_deny(const struct route *r, enum metrics_would_deny why)
+{
+	if (r != NULL && r->metrics != NULL)
+		ADD(&r->metrics->would_deny[why], 1);
+}
+
+void
 metrics_clients(struct metrics *m, int delta)
 {
 	if (m)
@@ -537,6 +548,16 @@ write_limited(struct metrics *m, FILE *out)
 			fprintf(out, "\",limit=\"%s\"} %llu\n",
 			    limit_names[l],
 			    (unsigned long long)GET(&rm->limited[l]));
+		}
+	header(out, "proxyd_would_deny_total", "counter",
+	    "Requests served in audit mode that the policy would refuse.");
+	FOR_ROUTES(m, rm)
+		for (l = 0; l < METRICS_NWOULD_DENY; l++) {
+			fputs("proxyd_would_deny_total{route=\"", out);
+			put_label(out, rm->name);
+			fprintf(out, "\",reason=\"%s\"} %llu\n",
+			    would_deny_names[l],
+			    (unsigned long long)GET(&rm->would_deny[l]));
 		}
 }
 

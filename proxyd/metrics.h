@@ -34,6 +34,11 @@ enum metrics_limit {		/* proxyd_limited_total{limit} */
 	METRICS_RATE, METRICS_CONNS, METRICS_QUEUE_FULL, METRICS_NLIMITS
 };
 
+enum metrics_would_deny {	/* proxyd_would_deny_total{reason}: audit */
+	METRICS_WD_DESTINATION, METRICS_WD_ROUTE, METRICS_WD_USERS,
+	METRICS_WD_RATE, METRICS_NWOULD_DENY
+};
+
 /* A new registry (the start time is now); NULL when out of memory. */
 struct metrics	*metrics_new(void);
 void		 metrics_free(struct metrics *m);
@@ -73,6 +78,10 @@ enum metrics_fail metrics_failure_reason(int status, const char *why);
 
 /* Admission refused a request of route r. */
 void		 metrics_limited(const struct route *r, enum metrics_limit l);
+
+/* Audit mode served a request r's policy would have refused, for why. */
+void		 metrics_would_deny(const struct route *r,
+		    enum metrics_would_deny why);
 
 /* Gauges: a client connection or a tunnel opened (+1) or closed (-1). */
 void		 metrics_clients(struct metrics *m, int delta);

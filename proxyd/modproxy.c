@@ -20,6 +20,7 @@
 #include "client.h"
 #include "exchange.h"
 #include "goproxy.h"
+#include "metrics.h"
 #include "modproxy.h"
 #include "pool.h"
 #include "route.h"
@@ -212,6 +213,9 @@ mirror_refuse(struct exchange *ex, const struct upstream_conf *uc)
 {
 	const char *modpath = ((struct mirror *)ex)->modpath;
 
+	if (uc->audit_deny)	/* audit mode: "deny" answers as direct */
+		request_would_deny(&ex->rq, METRICS_WD_ROUTE,
+		    "denied by route '%s'", ex->rq.route->name);
 	if (uc->type == UPSTREAM_DENY) {
 		mirror_note(ex, "403");
 		return exchange_fail(ex, 403, request_why(&ex->rq,
@@ -253,8 +257,10 @@ mirror_connect(struct exchange *ex)
 	}
 	((struct mirror *)ex)->attempt_start = now_ms(w->base);
 	ex->rq.attempt_start = ((struct mirror *)ex)->attempt_start;
+	/* Direct, the mirror's own conf carries the destination policy. */
 	ex->connecting = upstream_connect(via ? upstream_kind_of(via->type) :
-	    &upstream_direct, w, via, uc->host, uc->port, r->connect_timeout,
+	    &upstream_direct, w, via ? via : uc, uc->host, uc->port,
+	    r->connect_timeout,
 	    mirror_plain_connected, ex);
 	if (ex->connecting == NULL)
 		return exchange_fail(ex, 503, "out of memory");

@@ -1,12 +1,14 @@
 /*
  * request.c - the parts every request shares: route choice, admission,
- * failover, the owned reason and the access-log line.
+ * failover, the owned reason, the audit mode's would-deny record and
+ * the access-log line.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "destpolicy.h"
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
@@ -39,7 +41,8 @@ request_release(struct request *r)
 	admit_done(&r->adm);
 	free(r->text);
 	free(r->why);
-	r->text = r->why = NULL;
+	free(r->would_deny);
+	r->text = r->why = r->would_deny = NULL;
 	r->method = r->target = NULL;
 	/* After admit_done(): the route's limiter lives in the snapshot. */
 	config_unref(r->cfg);
@@ -108,11 +111,25 @@ request_denied(struct request *r)
 	return request_why(r, "denied by route '%s'", r->route->name);
 }
 
+/* Does r's route audit its policy rather than enforce it? */
+static int
+request_audits(const struct request *r)
+{
+	return r->route != NULL && (r->route->report ||
+	    (r->route->cfg != NULL && r->route->cfg->policy_audit));
+}
+
 static void
 request_admitted(void *arg, int status, const char *why, int retry_after)
 {
 	struct request *r = arg;
 
+	if (status != 0 && request_audits(r)) {
+		/* Audit mode: the limit's verdict is logged, not applied. */
+		request_would_deny(r, METRICS_WD_RATE, "%s", why);
+		r->go(r->go_arg, 0, NULL);
+		return;
+	}
 	if (status != 0)
 		r->c->retry_after = retry_after;
 	r->go(r->go_arg, status, why);
@@ -135,13 +152,55 @@ request_admit(struct request *r,
 		request_admitted(r, status, r->adm.why, retry);
 }
 
+/* Did the current upstream connect straight to the destination (so the
+ * peer is the destination, not a parent proxy)? */
+static int
+request_direct(const struct request *r)
+{
+	const struct upstream_conf *uc;
+
+	if (r->route == NULL || r->upi < 0)
+		return 0;
+	uc = &r->route->upstreams[r->upi];
+	return uc->type == UPSTREAM_DIRECT ||
+	    (uc->type == UPSTREAM_MIRROR && r->route->nvia == 0);
+}
+
+void
+request_would_deny(struct request *r, int reason, const char *fmt, ...)
+{
+	va_list ap;
+	char *why;
+
+	metrics_would_deny(r->route, (enum metrics_would_deny)reason);
+	if (r->would_deny != NULL)
+		return;		/* the log shows the first */
+	va_start(ap, fmt);
+	if (vasprintf(&why, fmt, ap) != -1)
+		r->would_deny = why;
+	va_end(ap);
+}
+
 void
 request_connected(struct request *r, const struct http_error *err,
     const char *peer)
 {
 	int64_t now = now_ms(r->c->w->base);
+	char why[160];
 
 	snprintf(r->peer, sizeof(r->peer), "%s", peer);
+	/* A destination the policy forbids is no fault of the upstream,
+	 * and no other upstream may take the request there either. */
+	r->policy_denied = err != NULL && err->status == 403;
+	if (r->policy_denied)
+		return;
+	if (r->route->upstreams[r->upi].audit_deny)
+		request_would_deny(r, METRICS_WD_ROUTE, "denied by route '%s'",
+		    r->route->name);
+	if (err == NULL && request_direct(r) &&
+	    dest_check_text(r->route, peer, why, sizeof(why)) ==
+	    DEST_WOULD_DENY)
+		request_would_deny(r, METRICS_WD_DESTINATION, "%s", why);
 	upstream_report(r->c->w->log, r->route, r->upi, err == NULL, now);
 	metrics_attempt(r->route, r->upi, err == NULL, err ?
 	    metrics_failure_reason(err->status, err->reason) : 0,
@@ -163,6 +222,8 @@ request_failover(struct request *r, const char *why)
 {
 	int next;
 
+	if (r->policy_denied)
+		return 0;
 	next = upstream_next(r->route, r->upi, 0, now_ms(r->c->w->base));
 	if (next == -1)
 		return 0;
@@ -228,6 +289,7 @@ request_log(struct request *r, const char *note)
 	e.wait_ms = r->adm.waited;
 	e.module = r->module && r->module[0] ? r->module : NULL;
 	e.tried = r->tried && r->tried[0] ? r->tried : NULL;
+	e.would_deny = r->would_deny;
 	log_access(r->c->w->log, &e);
 	metrics_request(r->c->w->metrics, r->route, request_kind(r),
 	    r->status, r->bytes_in, r->bytes_out, e.ms);

@@ -37,6 +37,8 @@ struct request {
 	const char		*tried;		/* log: mirrors and outcomes */
 	int			 logged;
 	char			*why;		/* reason owned by the request */
+	int			 policy_denied;	/* the last connect got 403 */
+	char			*would_deny;	/* audit mode: what was let by */
 
 	void			(*go)(void *arg, int status, const char *why);
 	void			*go_arg;
@@ -107,6 +109,16 @@ int	request_failover(struct request *r, const char *why);
  */
 const char *request_end(struct request *r, int status, const char *why,
 	    char *keep, size_t len);
+
+/*
+ * Audit mode: r is served although its policy would refuse it for
+ * reason (the kind, metrics_would_deny) and why (printf).  The access
+ * log shows would_deny="why" (the first one), the metric counts each.
+ * The hook for every audited check: destinations (request_connected),
+ * and users =, route deny and rate limits when they audit.
+ */
+void	request_would_deny(struct request *r, int reason, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
 
 /* The access-log line, at most once per request; note may be NULL. */
 void	request_log(struct request *r, const char *note);

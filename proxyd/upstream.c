@@ -21,6 +21,7 @@
 #include <event2/util.h>
 
 #include "addr.h"
+#include "destpolicy.h"
 #include "log.h"
 #include "throttle.h"
 #include "upstream.h"
@@ -28,6 +29,7 @@
 struct direct_conn {
 	struct upconn			 base;	/* first: cast target */
 	struct worker			*w;
+	const struct route		*route;	/* policy; NULL: none */
 	char				 host[256];
 	uint16_t			 port;
 	struct evdns_getaddrinfo_request *dnsreq;
@@ -43,6 +45,8 @@ struct direct_conn {
 	char				 deferred_why[256];
 	int				 last_errno;
 	int				 dns_error;
+	int				 allowed; /* addresses the policy let by */
+	char				 denied[160]; /* the first refusal */
 	char				 peer[56];
 };
 
@@ -122,7 +126,10 @@ upconn_fail(struct direct_conn *u)
 {
 	char why[256];
 
-	if (u->dns_error) {
+	if (u->denied[0] && u->allowed == 0) {
+		/* Every address was forbidden: the client hears why. */
+		upconn_finish(u, NULL, 403, u->denied);
+	} else if (u->dns_error) {
 		snprintf(why, sizeof(why), "cannot resolve host: %s",
 		    evutil_gai_strerror(u->dns_error));
 		upconn_finish(u, NULL, 502, why);
@@ -165,6 +172,26 @@ upconn_event_cb(struct bufferevent *bev, short what, void *arg)
 	upconn_try_next(u);
 }
 
+/*
+ * May the attempt connect to sa?  A forbidden address is skipped and
+ * the first reason kept, so that a name with an allowed address among
+ * forbidden ones still works.  Audit-mode refusals are allowed here:
+ * request.c logs them from the peer connected to.
+ */
+static int
+upconn_allowed(struct direct_conn *u, const struct sockaddr *sa)
+{
+	char why[160];
+
+	if (dest_check(u->route, sa, why, sizeof(why)) == DEST_DENY) {
+		if (u->denied[0] == '\0')
+			snprintf(u->denied, sizeof(u->denied), "%s", why);
+		return 0;
+	}
+	u->allowed++;
+	return 1;
+}
+
 /* Try the next resolved address; fail when none is left. */
 static void
 upconn_try_next(struct direct_conn *u)
@@ -174,6 +201,8 @@ upconn_try_next(struct direct_conn *u)
 
 	for (a = u->cur ? u->cur->ai_next : u->ai; a; a = a->ai_next) {
 		u->cur = a;
+		if (!upconn_allowed(u, a->ai_addr))
+			continue;
 		sockaddr_text(a->ai_addr, u->peer, sizeof(u->peer));
 		bev = bufferevent_socket_new(u->w->base, -1,
 		    BEV_OPT_CLOSE_ON_FREE);
@@ -233,11 +262,11 @@ direct_connect(struct worker *w, const struct upstream_conf *uc,
 	struct direct_conn *u;
 	char portstr[8];
 
-	(void)uc;
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
 	u->base.cancel = direct_cancel;
 	u->w = w;
+	u->route = uc ? uc->route : NULL;
 	u->cb = cb;
 	u->arg = arg;
 	u->port = port;
@@ -584,12 +613,91 @@ upstream_kind_of(enum upstream_type t)
 	}
 }
 
+/*
+ * A connect refused before it began (a parent asked for an IP literal
+ * the destination policy forbids): the 403 is delivered from the event
+ * loop, as every kind's result is.
+ */
+struct refused_conn {
+	struct upconn	 base;		/* first: cast target */
+	struct event	*timer;
+	upstream_cb	*cb;
+	void		*arg;
+	char		 why[440];
+};
+
+static void
+refused_cancel(struct upconn *base)
+{
+	struct refused_conn *r = (struct refused_conn *)base;
+
+	event_free(r->timer);
+	free(r);
+}
+
+static void
+refused_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct refused_conn *r = arg;
+	struct http_error err = { 403, NULL };
+	upstream_cb *cb = r->cb;
+	void *cbarg = r->arg;
+	char why[sizeof(r->why)];
+
+	(void)fd;
+	(void)what;
+	snprintf(why, sizeof(why), "%s", r->why);
+	err.reason = why;
+	refused_cancel(&r->base);
+	cb(NULL, &err, "-", cbarg);
+}
+
+/*
+ * Is host:port an IP literal uc's route may not reach?  The direct kind
+ * checks every address itself; a parent resolves names where proxyd
+ * cannot see them, so for parents only a literal can be judged here.
+ */
+static int
+literal_forbidden(const struct upstream_conf *uc, const char *host,
+    uint16_t port, char *why, size_t len)
+{
+	char where[272], reason[160];
+
+	if (uc == NULL || uc->route == NULL ||
+	    !addr_ip_literal(host, strlen(host), NULL))
+		return 0;
+	addr_format(where, sizeof(where), host, port, 0);
+	if (dest_check_text(uc->route, where, reason, sizeof(reason)) !=
+	    DEST_DENY)
+		return 0;
+	snprintf(why, len, "%s: %s", where, reason);
+	return 1;
+}
+
 struct upconn *
 upstream_connect(const struct upstream_kind *kind, struct worker *w,
     const struct upstream_conf *uc, const char *host, uint16_t port,
     int timeout_ms, upstream_cb *cb, void *arg)
 {
-	return kind->connect(w, uc, host, port, timeout_ms, cb, arg);
+	struct timeval zero = { 0, 0 };
+	struct refused_conn *r;
+	char why[sizeof(r->why)];
+
+	if (kind == &upstream_direct ||
+	    !literal_forbidden(uc, host, port, why, sizeof(why)))
+		return kind->connect(w, uc, host, port, timeout_ms, cb, arg);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	if ((r->timer = evtimer_new(w->base, refused_timer_cb, r)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->base.cancel = refused_cancel;
+	r->cb = cb;
+	r->arg = arg;
+	snprintf(r->why, sizeof(r->why), "%s", why);
+	evtimer_add(r->timer, &zero);
+	return &r->base;
 }
 
 void

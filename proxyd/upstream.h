@@ -27,7 +27,8 @@ struct upconn {
  * bev leads to the destination (callbacks cleared, reading disabled,
  * owned by the callee; bytes the parent sent after its answer are in its
  * input) and err is NULL; on failure bev is NULL and err says what failed
- * (502: refused, unresolvable, parent said no; 504: timeout).  peer is the
+ * (502: refused, unresolvable, parent said no; 504: timeout; 403: the
+ * destination policy forbids every address).  peer is the
  * address connected to (the parent's, for parent kinds), "-" if none.
  */
 typedef void upstream_cb(struct bufferevent *bev, const struct http_error *err,
@@ -36,7 +37,8 @@ typedef void upstream_cb(struct bufferevent *bev, const struct http_error *err,
 struct upstream_kind {
 	const char	*name;
 	/* uc: the configured upstream (parent address, credentials);
-	 * the direct kind ignores it and may be passed NULL. */
+	 * the direct kind only applies the destination policy of its
+	 * route (destpolicy.h), and may be passed NULL: no policy. */
 	struct upconn	*(*connect)(struct worker *w,
 			    const struct upstream_conf *uc, const char *host,
 			    uint16_t port, int timeout_ms, upstream_cb *cb,
@@ -53,6 +55,9 @@ const struct upstream_kind *upstream_kind_of(enum upstream_type t);
 /*
  * Connect to host:port through kind.  Returns a handle for
  * upstream_cancel(), or NULL when out of memory (cb is not called then).
+ * Through a parent, an IP-literal host that uc's route may not reach
+ * (destpolicy.h) is refused with 403 before any connection; the direct
+ * kind checks every address it resolves.
  */
 struct upconn	*upstream_connect(const struct upstream_kind *kind,
 		    struct worker *w, const struct upstream_conf *uc,

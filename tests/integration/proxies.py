@@ -8,8 +8,9 @@ Every proxy gets the same settings dict (see DEFAULTS, proxyd's key
 names); the squid and tinyproxy adapters translate what they can.
 
 proxyd also takes routes=[(NAME, {key: value}), ...], written as
-`[route NAME]` sections in that order, and proc_env={VAR: value or None}
-for its environment (None unsets; route values like `hosts = $VAR`).
+`[route NAME]` sections in that order, proc_env={VAR: value or None}
+for its environment (None unsets; route values like `hosts = $VAR`), and
+extra_hosts=["ADDRESS NAME", ...] for its own hosts file.
 """
 
 import os
@@ -111,7 +112,8 @@ class BaseProxy:
 class Proxyd(BaseProxy):
     kind = "proxyd"
 
-    def __init__(self, wd, binary, routes=(), proc_env=None, args=(), **settings):
+    def __init__(self, wd, binary, routes=(), proc_env=None, args=(), extra_hosts=(),
+                 **settings):
         super().__init__(wd, **settings)
         self.binary = binary
         self.args = list(args)          # extra command-line options (-d)
@@ -125,6 +127,13 @@ class Proxyd(BaseProxy):
                     env[k] = str(v)
             self.proc_env = env
         self.hosts, self.resolv = write_resolver_files(wd)
+        if extra_hosts:
+            # "ADDRESS NAME" lines of this proxy's own (destination policy tests).
+            with open(self.hosts) as f:
+                text = f.read()
+            self.hosts = os.path.join(self.dir, "hosts")
+            with open(self.hosts, "w") as f:
+                f.write(text + "".join(line + "\n" for line in extra_hosts))
         self.conf = os.path.join(self.dir, "proxyd.conf")
         with open(self.conf, "w") as f:
             f.write(self.config_text())

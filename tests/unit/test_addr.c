@@ -220,6 +220,111 @@ test_hex(void)
 	CHECK(bad == 0, "%d non-digits have a value", bad);
 }
 
+/* The address classifier on a table: each range with the addresses
+ * just inside and just outside both of its ends. */
+static const struct {
+	const char	*addr;
+	unsigned	 classes;
+} class_table[] = {
+	{ "0.0.0.0", ADDR_UNSPEC },
+	{ "0.255.255.255", ADDR_UNSPEC },
+	{ "1.0.0.0", 0 },
+	{ "9.255.255.255", 0 },
+	{ "10.0.0.0", ADDR_PRIVATE },
+	{ "10.255.255.255", ADDR_PRIVATE },
+	{ "11.0.0.0", 0 },
+	{ "100.63.255.255", 0 },
+	{ "100.64.0.0", ADDR_CGNAT },
+	{ "100.127.255.255", ADDR_CGNAT },
+	{ "100.128.0.0", 0 },
+	{ "126.255.255.255", 0 },
+	{ "127.0.0.0", ADDR_LOOPBACK },
+	{ "127.0.0.1", ADDR_LOOPBACK },
+	{ "127.255.255.255", ADDR_LOOPBACK },
+	{ "128.0.0.0", 0 },
+	{ "169.253.255.255", 0 },
+	{ "169.254.0.0", ADDR_LINKLOCAL },
+	{ "169.254.169.253", ADDR_LINKLOCAL },
+	{ "169.254.169.254", ADDR_LINKLOCAL | ADDR_METADATA },
+	{ "169.254.169.255", ADDR_LINKLOCAL },
+	{ "169.254.255.255", ADDR_LINKLOCAL },
+	{ "169.255.0.0", 0 },
+	{ "172.15.255.255", 0 },
+	{ "172.16.0.0", ADDR_PRIVATE },
+	{ "172.31.255.255", ADDR_PRIVATE },
+	{ "172.32.0.0", 0 },
+	{ "192.167.255.255", 0 },
+	{ "192.168.0.0", ADDR_PRIVATE },
+	{ "192.168.255.255", ADDR_PRIVATE },
+	{ "192.169.0.0", 0 },
+	{ "223.255.255.255", 0 },
+	{ "224.0.0.0", ADDR_MULTICAST },
+	{ "239.255.255.255", ADDR_MULTICAST },
+	{ "240.0.0.0", 0 },
+	{ "255.255.255.254", 0 },
+	{ "255.255.255.255", ADDR_BROADCAST },
+	{ "8.8.8.8", 0 },
+	{ "::", ADDR_UNSPEC },
+	{ "::1", ADDR_LOOPBACK },
+	{ "::2", 0 },			/* v4-compatible 0.0.0.2 */
+	{ "::127.0.0.1", ADDR_LOOPBACK },
+	{ "::169.254.169.254", ADDR_LINKLOCAL | ADDR_METADATA },
+	{ "::ffff:0.0.0.0", ADDR_UNSPEC },
+	{ "::ffff:127.0.0.1", ADDR_LOOPBACK },
+	{ "::ffff:169.254.169.254", ADDR_LINKLOCAL | ADDR_METADATA },
+	{ "::ffff:10.1.2.3", ADDR_PRIVATE },
+	{ "::ffff:8.8.8.8", 0 },
+	{ "::fffe:169.254.169.254", 0 },	/* not mapped, not compatible */
+	{ "2001:db8::1", 0 },
+	{ "2002:a9fe:a9fe::", ADDR_LINKLOCAL | ADDR_METADATA },	/* 6to4 */
+	{ "2002:7f00:1::1", ADDR_LOOPBACK },
+	{ "2002:808:808::", 0 },
+	{ "2003:a9fe:a9fe::", 0 },
+	{ "64:ff9b::169.254.169.254", ADDR_LINKLOCAL | ADDR_METADATA },
+	{ "64:ff9b::a00:1", ADDR_PRIVATE },
+	{ "64:ff9b::8.8.8.8", 0 },
+	{ "64:ff9b:1::169.254.169.254", 0 },	/* not the /96 */
+	{ "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0 },
+	{ "fc00::", ADDR_PRIVATE },
+	{ "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ADDR_PRIVATE },
+	{ "fd00:ec2::254", ADDR_PRIVATE | ADDR_METADATA },
+	{ "fd00:ec2::253", ADDR_PRIVATE },
+	{ "fe00::", 0 },
+	{ "fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0 },
+	{ "fe80::", ADDR_LINKLOCAL },
+	{ "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ADDR_LINKLOCAL },
+	{ "fec0::", 0 },
+	{ "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0 },
+	{ "ff00::", ADDR_MULTICAST },
+	{ "ff02::1", ADDR_MULTICAST },
+};
+
+static void
+test_classify(void)
+{
+	uint8_t	a[16], v4[4];
+	size_t	i;
+	int	af;
+
+	for (i = 0; i < sizeof(class_table) / sizeof(class_table[0]); i++) {
+		af = addr_ip_literal(class_table[i].addr,
+		    strlen(class_table[i].addr), a);
+		CHECK(af != 0 && addr_classify(af, a) ==
+		    class_table[i].classes, "classify %s: got %#x, want %#x",
+		    class_table[i].addr, af ? addr_classify(af, a) : 0,
+		    class_table[i].classes);
+	}
+	CHECK(addr_classify(AF_UNIX, a) == 0, "no classes for AF_UNIX");
+	CHECK(addr_ip_literal("::ffff:1.2.3.4", 14, a) == AF_INET6 &&
+	    addr_embedded_v4(a, v4) && v4[0] == 1 && v4[3] == 4,
+	    "mapped address embeds its IPv4 one");
+	CHECK(addr_ip_literal("2001:db8::1", 11, a) == AF_INET6 &&
+	    !addr_embedded_v4(a, v4), "2001:db8::1 embeds none");
+	CHECK(strcmp(addr_class_name(ADDR_LINKLOCAL), "link-local") == 0 &&
+	    strcmp(addr_class_name(ADDR_CGNAT), "cgnat") == 0 &&
+	    strcmp(addr_class_name(3), "?") == 0, "class names");
+}
+
 int
 main(void)
 {
@@ -230,5 +335,6 @@ main(void)
 	test_sockaddr_text();
 	test_hash();
 	test_hex();
+	test_classify();
 	return unit_done("test_addr");
 }
