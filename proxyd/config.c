@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config_parse.h"
 #include "limit.h"
 #include "route.h"
@@ -68,6 +69,10 @@ config_free(struct config *c)
 	free(c->ca_file);
 	free(c->admin_allow);
 	free(c->pac_proxy);
+	free(c->auth_file);
+	free(c->auth_realm);
+	auth_users_free(c->users);
+	auth_fails_free(c->auth_fails);
 	free(c);
 }
 
@@ -114,6 +119,9 @@ config_runtime(struct parse_state *st)
 			cfg_nomem(st);
 	}
 	if ((c->index = route_index_build(c)) == NULL)
+		cfg_nomem(st);
+	if (c->auth_file != NULL && (c->auth_fails = auth_fails_new(
+	    c->auth_fail_limit, c->auth_fail_window)) == NULL)
 		cfg_nomem(st);
 }
 
@@ -180,6 +188,10 @@ config_load(const char *path, FILE *errs)
 		cfg_builtin_routes(&st);
 	cfg_routes_finish(&st);
 	cfg_check_config(&st);
+	/* The users file is part of the snapshot: a reload reads it again. */
+	if (st.cfg->auth_file != NULL)
+		st.cfg->users = auth_users_load(st.cfg->auth_file, st.errs,
+		    &st.nerrors);
 	c = config_take(&st);
 done:
 	config_free(st.cfg);

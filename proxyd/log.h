@@ -27,6 +27,7 @@ struct access_entry {
 	int64_t		 wait_ms;	/* queued for limits */
 	const char	*module;	/* "module=M version=V kind=K", or NULL */
 	const char	*tried;		/* mirrors tried and outcomes, or NULL */
+	const char	*user;		/* authenticated user, or NULL */
 };
 
 /*
