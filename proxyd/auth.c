@@ -17,6 +17,7 @@
 #include <sys/random.h>
 
 #include "auth.h"
+#include "config.h"
 
 #define FAILS_SLOTS	1024	/* client addresses tracked at most */
 
@@ -320,6 +321,34 @@ auth_basic_decode(const char *value, size_t len, char *user, char *pass)
 	strcpy(pass, colon + 1);
 	explicit_bzero(buf, sizeof(buf));
 	return 0;
+}
+
+void
+auth_explain(FILE *out, const struct config *cfg, const struct route *r,
+    const char *user)
+{
+	const struct auth_user	*u;
+	size_t			 i;
+
+	if (r->users != NULL) {
+		fprintf(out, "users:     ");
+		for (i = 0; i < r->nusers; i++)
+			fprintf(out, "%s%s", i ? ", " : "", r->users[i]);
+		fprintf(out, "\n");
+	}
+	if (user == NULL)
+		return;
+	if (cfg->users == NULL)
+		fprintf(out, "user:      %s: no auth_file, proxyd does not "
+		    "authenticate\n", user);
+	else if ((u = auth_user_find(cfg->users, user)) == NULL)
+		fprintf(out, "user:      %s: not in %s (407)\n", user,
+		    cfg->auth_file);
+	else if (!auth_user_listed(u, r->users, r->nusers))
+		fprintf(out, "user:      %s: not allowed by route '%s' (403)\n",
+		    user, r->name);
+	else
+		fprintf(out, "user:      %s: allowed\n", user);
 }
 
 /* One client address's failures. */

@@ -71,6 +71,17 @@ int	auth_user_listed(const struct auth_user *u, char **names, size_t n);
 int	auth_basic_decode(const char *value, size_t len, char *user,
 	    char *pass);
 
+struct config;
+struct route;
+
+/*
+ * --explain: the route's users = list, and with user (may be NULL)
+ * whether a request of that user would pass (or get 403, or 407 as an
+ * unknown user).
+ */
+void	auth_explain(FILE *out, const struct config *cfg,
+	    const struct route *r, const char *user);
+
 /*
  * Failures per client address: auth_fails_blocked() says whether addr
  * is refused now (429) and for how many more seconds; auth_fail()
