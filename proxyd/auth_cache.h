@@ -2,10 +2,11 @@
  * auth_cache.h - one worker's cache of successful verifications, so a
  * client doing thousands of requests pays one bcrypt check.
  *
- * Keyed by HMAC-SHA256 of the credentials header value under a random
- * key of the worker's (the cache never holds a password, nor a hash an
- * attacker could check guesses against offline); bounded (direct-mapped
- * slots, a newer entry replaces an older one); entries expire after
+ * Keyed by SipHash-2-4 (two keys: 128 bits) of the credentials header
+ * value under random keys of the worker's (the cache never holds a
+ * password, nor a hash an attacker could check guesses against
+ * offline); bounded (direct-mapped slots, a newer entry replaces an
+ * older one); entries expire after
  * auth_cache_ttl and belong to one users file (auth_users.id): a reload
  * makes every older entry a miss, so a removed user is refused at once.
  */
@@ -15,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTH_MAC_LEN	32
+#define AUTH_MAC_LEN	16
 
 struct auth_cache;
 

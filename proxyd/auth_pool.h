@@ -24,7 +24,7 @@ struct auth_job {
 	int		 ok;		/* set by the pool thread */
 	/* The rest is the worker's only (never read by a pool thread). */
 	struct client	*c;		/* NULL once the client closed */
-	unsigned char	 mac[32];	/* of the header value */
+	unsigned char	 mac[16];	/* of the header value */
 	char		 method[24];	/* for the access-log line */
 	char		 target[512];
 };

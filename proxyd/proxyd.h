@@ -117,7 +117,7 @@ struct client {
 	/* auth_client.c: the user proved, the header and users file
 	 * (auth_users.id) that proved it, a check in progress. */
 	char			*user;
-	unsigned char		 auth_mac[32];
+	unsigned char		 auth_mac[16];
 	uint64_t		 auth_id;
 	struct auth_job		*auth_job;
 	const struct client_ops	*ops;		/* CLIENT_OWNED */

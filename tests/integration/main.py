@@ -44,6 +44,7 @@ import defaultconf_tests            # noqa: E402,F401
 import docs_tests                   # noqa: E402,F401
 import fuzz_tests                   # noqa: E402,F401
 import admin_tests                  # noqa: E402,F401
+import auth_tests                   # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 
 
