@@ -227,6 +227,46 @@ def _(env):
         expect(ok, "no access line of bob's module zips")
 
 
+@test("auth_go_connect_https_goproxy_with_proxy_credentials")
+def _(env):
+    """go with HTTPS_PROXY=http://user:pass@proxyd fetches modules from an
+    https GOPROXY through CONNECT tunnels carrying the credentials."""
+    proxyd_only(env)
+    which_or_skip("go")
+    import modproxy_tests as mp
+    with auth_proxy(env, standard_users(env)) as p:
+        src, genv = mp.workspace(env, mp.tls_url(env), paths=(mp.ERRORS,))
+        genv.update(HTTPS_PROXY=with_user(p, "carol", "carol-pw"), SSL_CERT_FILE=env.origin.ca)
+        mp.go_ok(src, genv, "mod", "download")
+        port = mp.mirrors(env).port("tls")
+        ok = wait_until(lambda: any("CONNECT mirror.test:%d 200" % port in l and "user=carol" in l
+                                    for l in p.access_lines()), 3)
+        expect(ok, "no CONNECT line of carol: %s" % p.access_lines()[-3:])
+
+
+@test("auth_apt_acquire_http_proxy")
+def _(env):
+    """apt's own http method (apt-helper download-file) with
+    Acquire::http::Proxy=http://user:pass@proxyd: the file with good
+    credentials, 407 with a wrong password."""
+    proxyd_only(env)
+    helper = "/usr/lib/apt/apt-helper"
+    if not os.access(helper, os.X_OK):
+        raise TestSkip("apt-helper is not installed")
+    with auth_proxy(env, standard_users(env)) as p:
+        for password, want in (("alice-pw", 0), ("nope", 100)):
+            dest = env.wd.sub("auth-apt-%s" % password)
+            r = run([helper, "-o", "Acquire::http::Proxy=" + with_user(p, "alice", password),
+                     "-o", "APT::Sandbox::User=root", "-o", "Acquire::Retries=0",
+                     "download-file", env.http_url("/1k"), dest], timeout=30, env=env.client_env())
+            out = (r.stdout + r.stderr).decode(errors="replace")
+            expect_eq(r.returncode, want, "apt-helper exit with %s (%s)" % (password, out[-400:]))
+            if want == 0:
+                expect_eq(os.path.getsize(dest), 1024, "downloaded size")
+            else:
+                expect("407" in out, "apt does not report the 407: %s" % out[-400:])
+
+
 @test("auth_fail_limit_429_retry_after")
 def _(env):
     """auth_fail_limit 3 failures in the window: the 4th request gets 429
