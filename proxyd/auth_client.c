@@ -85,10 +85,16 @@ auth_submit(struct client *c, const struct http_request *req,
 	    (int)req->method_len, req->method);
 	snprintf(job->target, sizeof(job->target), "%.*s",
 	    (int)req->target_len, req->target);
-	job->c = c;
+	job->c = c;	/* before the pool has it: never touched there */
+	if (auth_pool_submit(p, job) == -1) {
+		auth_job_free(job);
+		c->retry_after = 1;
+		client_refuse(c, req, 503, "too many logins being checked");
+		return -1;
+	}
+	/* The result comes back on this loop, after this returns. */
 	c->auth_job = job;
 	bufferevent_disable(c->bev, EV_READ);
-	auth_pool_submit(p, job);
 	return 0;
 }
 

@@ -23,6 +23,7 @@ struct auth_pool {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	struct auth_job	*head, *tail;	/* queued, not yet taken */
+	int		 queued;
 	int		 stop;
 	unsigned long	 count;		/* atomic: checks done */
 	pthread_t	 threads[AUTH_THREADS_MAX];
@@ -56,6 +57,7 @@ pool_take(struct auth_pool *p)
 		p->head = job->next;
 		if (p->head == NULL)
 			p->tail = NULL;
+		p->queued--;
 	}
 	pthread_mutex_unlock(&p->mu);
 	return job;
@@ -128,11 +130,16 @@ fail:
 	return NULL;
 }
 
-void
+int
 auth_pool_submit(struct auth_pool *p, struct auth_job *job)
 {
 	job->next = NULL;
 	pthread_mutex_lock(&p->mu);
+	if (p->queued >= AUTH_QUEUE_MAX) {
+		pthread_mutex_unlock(&p->mu);
+		return -1;
+	}
+	p->queued++;
 	if (p->tail)
 		p->tail->next = job;
 	else
@@ -140,6 +147,7 @@ auth_pool_submit(struct auth_pool *p, struct auth_job *job)
 	p->tail = job;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+	return 0;
 }
 
 unsigned long

@@ -36,8 +36,13 @@ struct auth_job {
 struct auth_pool	*auth_pool_new(struct event_base *base, int nthreads,
 			    void (*done)(struct auth_job *, void *), void *arg);
 
-/* Queue job (owned by the pool until done() gets it back). */
-void	auth_pool_submit(struct auth_pool *p, struct auth_job *job);
+/*
+ * Queue job (owned by the pool until done() gets it back): 0, or -1
+ * when AUTH_QUEUE_MAX checks already wait (a flood of logins must not
+ * grow memory without bound; the caller answers 503).
+ */
+#define AUTH_QUEUE_MAX	1024
+int	auth_pool_submit(struct auth_pool *p, struct auth_job *job);
 
 /* Verifications done so far (a debug counter for tests and metrics). */
 unsigned long	auth_pool_count(const struct auth_pool *p);
