@@ -390,24 +390,36 @@ def _(env):
     proxyd_only(env)
     url = env.http_url("/1k")
     cred = basic("alice", "alice-pw")
-    with env.own_proxy(routes=[("all", {"hosts": "*", "upstream": "direct"})]) as plain, \
-            auth_proxy(env, standard_users(env)) as p, \
+    # One worker each: both connections' loops are alike.
+    with env.own_proxy(routes=[("all", {"hosts": "*", "upstream": "direct"})],
+                       workers=1) as plain, \
+            auth_proxy(env, standard_users(env), workers=1) as p, \
             Conn(plain.port, timeout=10) as pc, Conn(p.port, timeout=10) as ac:
         keepalive_run(plain, url, 50, None, pc)
         keepalive_run(p, url, 1, cred, ac)      # the check, paid once
         n0 = checks(p)
-        base, authed = [], []
-        for _ in range(5):                  # interleaved: the machine is shared
-            base.append(keepalive_run(plain, url, 200, None, pc))
-            authed.append(keepalive_run(p, url, 200, cred, ac))
-        base, authed = min(base) * 5, min(authed) * 5
+        # 20 interleaved pairs of 50 requests in alternating order; the
+        # fastest of each side (the machine is shared: load comes in
+        # bursts, and only makes a run slower).
+        pairs, base, authed = [], 0.0, 0.0
+        for i in range(20):
+            if i % 2:
+                a = keepalive_run(p, url, 50, cred, ac)
+                b = keepalive_run(plain, url, 50, None, pc)
+            else:
+                b = keepalive_run(plain, url, 50, None, pc)
+                a = keepalive_run(p, url, 50, cred, ac)
+            pairs.append((b, a))
+            base += b
+            authed += a
+        ratio = min(r[1] for r in pairs) / min(r[0] for r in pairs)
         n1 = checks(p)
-    print("# auth keep-alive: 1000 requests %.3fs without auth, %.3fs with (%d checks)"
-          % (base, authed, n1))
+    print("# auth keep-alive: 1000 requests %.3fs without auth, %.3fs with (%d checks), "
+          "fastest 50 %.3f" % (base, authed, n1, ratio))
     expect_eq(n0, 1, "password checks for the first request")
     expect_eq(n1, 1, "password checks for 1,001 requests on one connection")
-    expect(authed <= base * 1.10 + 0.005,
-           "1000 requests took %.3fs with auth, %.3fs without: more than 10 %% more" % (authed, base))
+    expect(ratio <= 1.10, "requests took %.1f %% more time with auth (1000 requests %.3fs with, "
+           "%.3fs without)" % ((ratio - 1) * 100, authed, base))
 
 
 @test("auth_latency_while_20_clients_authenticate")
