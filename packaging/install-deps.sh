@@ -8,7 +8,7 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build="build-essential autoconf automake libtool pkg-config
-       libevent-dev libssl-dev libpcre2-dev libinih-dev"
+       libevent-dev libssl-dev libpcre2-dev libinih-dev libcrypt-dev"
 pkgs=$build
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs $(grep -v '^#' "$here/tests/integration/packages.txt" 2>/dev/null | tr '\n' ' ')"

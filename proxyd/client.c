@@ -15,6 +15,7 @@
 
 #include <event2/buffer.h>
 
+#include "auth_client.h"
 #include "client.h"
 #include "forward.h"
 #include "log.h"
@@ -85,6 +86,7 @@ client_close(struct client *c, const char *reason)
 	if (c->state == CLIENT_CLOSED)
 		return;
 	log_debug(w->log, "client %s: closed: %s", c->peer, reason);
+	auth_client_closed(c);
 	if (c->state == CLIENT_OWNED) {
 		c->state = CLIENT_CLOSING;	/* no event reaches the owner */
 		c->ops->close(c->owner, reason);
@@ -112,6 +114,7 @@ client_reap(struct worker *w)
 
 	while ((c = TAILQ_FIRST(&w->closed)) != NULL) {
 		TAILQ_REMOVE(&w->closed, c, link);
+		free(c->user);
 		free(c);
 	}
 }
@@ -153,8 +156,12 @@ client_linger(struct client *c)
 void
 client_answer(struct client *c, int status, const char *reason)
 {
-	reply_error(bufferevent_get_output(c->bev), status, reason,
-	    c->retry_after);
+	if (status == 407)
+		reply_auth(bufferevent_get_output(c->bev), c->w->cfg->auth_realm,
+		    reason);
+	else
+		reply_error(bufferevent_get_output(c->bev), status, reason,
+		    c->retry_after);
 	client_linger(c);
 }
 
@@ -270,9 +277,17 @@ client_dispatch(struct client *c, const struct http_request *req,
 		client_refuse(c, req, c->refuse_status, c->refuse_reason);
 		return;
 	}
+	if (c->w->cfg->users != NULL && !auth_client_check(c, req))
+		return;
 	for (i = 0; request_kinds[i].wants && !request_kinds[i].wants(req); i++)
 		continue;
 	request_kinds[i].start(c, req, head_len);
+}
+
+void
+client_auth_resume(struct client *c)
+{
+	client_parse_head(c);
 }
 
 /*

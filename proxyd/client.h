@@ -52,6 +52,12 @@ void	client_answer(struct client *c, int status, const char *reason);
  */
 void	client_exchange_done(struct client *c, int keep_alive);
 
+/*
+ * A credentials check of the buffered head is over (auth_client.c):
+ * read and dispatch it again.
+ */
+void	client_auth_resume(struct client *c);
+
 /* Close every client idle between requests (graceful shutdown). */
 void	client_close_idle(struct worker *w);
 

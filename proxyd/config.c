@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config_parse.h"
 #include "destpolicy.h"
 #include "limit.h"
@@ -72,6 +73,10 @@ config_free(struct config *c)
 	cfg_dest_free(&c->deny_dest);
 	cfg_dest_free(&c->allow_dest);
 	free(c->local_addrs);
+	free(c->auth_file);
+	free(c->auth_realm);
+	auth_users_free(c->users);
+	auth_fails_free(c->auth_fails);
 	free(c);
 }
 
@@ -120,6 +125,9 @@ config_runtime(struct parse_state *st)
 	if ((c->index = route_index_build(c)) == NULL)
 		cfg_nomem(st);
 	if (dest_bind(c) == -1)
+		cfg_nomem(st);
+	if (c->auth_file != NULL && (c->auth_fails = auth_fails_new(
+	    c->auth_fail_limit, c->auth_fail_window)) == NULL)
 		cfg_nomem(st);
 }
 
@@ -186,6 +194,10 @@ config_load(const char *path, FILE *errs)
 		cfg_builtin_routes(&st);
 	cfg_routes_finish(&st);
 	cfg_check_config(&st);
+	/* The users file is part of the snapshot: a reload reads it again. */
+	if (st.cfg->auth_file != NULL)
+		st.cfg->users = auth_users_load(st.cfg->auth_file, st.errs,
+		    &st.nerrors);
 	c = config_take(&st);
 done:
 	config_free(st.cfg);

@@ -20,6 +20,8 @@ struct limiter;
 struct route_metrics;
 struct upstream_metrics;
 struct route_index;
+struct auth_users;
+struct auth_fails;
 
 #define CONFIG_MAX_LISTEN	16
 #define CONFIG_MAX_UPSTREAMS	16
@@ -99,6 +101,10 @@ struct route {
 	size_t			 nports;
 	struct cidr		*clients;	/* client CIDRs; NULL = any */
 	size_t			 nclients;
+	/* Users and @groups allowed (auth.c); NULL = any.  Not a
+	 * matcher: another user gets 403 naming the route. */
+	char			**users;
+	size_t			 nusers;
 
 	struct upstream_conf	 upstreams[CONFIG_MAX_UPSTREAMS];
 	size_t			 nupstreams;
@@ -195,6 +201,14 @@ struct config {
 	struct cidr		*local_addrs;	/* runtime: this host's, for
 						   proxy loops (getifaddrs) */
 	size_t			 nlocal_addrs;
+	/* Proxy authentication (auth.c): off without auth_file. */
+	char			*auth_file;
+	char			*auth_realm;
+	int			 auth_cache_ttl;	/* ms */
+	int			 auth_fail_limit;	/* 0: no limit */
+	int			 auth_fail_window;	/* ms */
+	struct auth_users	*users;		/* read at load and reload */
+	struct auth_fails	*auth_fails;	/* runtime, per snapshot */
 
 	/* Routes in file order; the last is the fallback ("direct" unless
 	 * [proxyd] fallback = deny), always present. */

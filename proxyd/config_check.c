@@ -122,6 +122,19 @@ cfg_check_route(struct parse_state *st, struct route *r)
 	route_shadow(st, r);
 }
 
+/* Routes naming users need a users file to know them by. */
+static void
+check_users(struct parse_state *st)
+{
+	const struct config	*c = st->cfg;
+	size_t			 i;
+
+	for (i = 0; c->auth_file == NULL && i < c->nroutes; i++)
+		if (c->routes[i].users != NULL)
+			cfg_error(st, c->routes[i].line, "route %s: users = "
+			    "needs auth_file in [proxyd]", c->routes[i].name);
+}
+
 /* The admin port must not be a proxy port: bind() would fail at start. */
 static void
 check_admin_listen(struct parse_state *st)
@@ -155,4 +168,5 @@ cfg_check_config(struct parse_state *st)
 		    c->max_header_size);
 	}
 	check_admin_listen(st);
+	check_users(st);
 }

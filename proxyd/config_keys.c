@@ -42,7 +42,7 @@ static parse_fn	parse_listen, parse_cidrs, parse_port_list, parse_int,
 		parse_log_format,
 		parse_hosts, parse_modules, parse_regex, parse_methods,
 		parse_rate, parse_burst, parse_bandwidth, parse_admin_listen,
-		parse_hostport;
+		parse_hostport, parse_users;
 
 /* [proxyd]: fields of struct config. */
 const struct key cfg_keys[NKEYS] = {
@@ -126,6 +126,18 @@ const struct key cfg_keys[NKEYS] = {
 	    OFF(allow_dest), 0, 0, 0, 1, NULL, DEST },
 	[K_POLICY_MODE] = { "policy_mode", cfg_parse_policy_mode,
 	    OFF(policy_audit), 0, 0, 0, 0, NULL, "enforce or audit" },
+	[K_AUTH_FILE] = { "auth_file", parse_path, OFF(auth_file), 0, 0, 0,
+	    0, NULL,		/* no authentication */
+	    "an absolute path" },
+	[K_AUTH_REALM] = { "auth_realm", parse_string, OFF(auth_realm), 0,
+	    0, 0, 0, "proxyd", "a realm name" },
+	[K_AUTH_CACHE_TTL] = { "auth_cache_ttl", parse_msec,
+	    OFF(auth_cache_ttl), 0, 1, INT_MAX, 0, "5m", DURATION },
+	[K_AUTH_FAIL_LIMIT] = { "auth_fail_limit", parse_int,
+	    OFF(auth_fail_limit), 0, 0, 1000000, 0, "10",
+	    "a number from 0 (no limit) to 1000000" },
+	[K_AUTH_FAIL_WINDOW] = { "auth_fail_window", parse_msec,
+	    OFF(auth_fail_window), 0, 1, INT_MAX, 0, "60s", DURATION },
 };
 
 /*
@@ -192,6 +204,8 @@ const struct key cfg_route_keys[NROUTEKEYS] = {
 	    ROFF(allow_dest), 0, 0, 0, 1, NULL, DEST },
 	[R_ACTION] = { "action", cfg_parse_policy_mode, ROFF(report), 0, 0,
 	    0, 0, NULL, "enforce or report" },
+	[R_USERS] = { "users", parse_users, ROFF(users), ROFF(nusers), 0, 0,
+	    1, NULL, "a user name or @group" },
 };
 
 /* A number suffix and what it multiplies by; "" is the bare number. */
@@ -656,6 +670,34 @@ method_item(struct parse_state *st, const struct key *k, const char *s,
 	*mp = nm;
 }
 
+/* A user name or @group, added to the key's array (users). */
+static void
+user_item(struct parse_state *st, const struct key *k, const char *s,
+    size_t len)
+{
+	char	***mp = cfg_field(st, k), **nm, *m;
+	size_t	  *np = cfg_count_field(st, k), i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == ':' || isspace((unsigned char)s[i]) ||
+		    (s[i] == '@' && i > 0) || (len == 1 && s[0] == '@')) {
+			cfg_bad_value(st, k, s, len);
+			return;
+		}
+	}
+	if ((m = strndup(s, len)) == NULL) {
+		cfg_nomem(st);
+		return;
+	}
+	if ((nm = reallocarray(*mp, *np + 1, sizeof(*nm))) == NULL) {
+		free(m);
+		cfg_nomem(st);
+		return;
+	}
+	nm[(*np)++] = m;
+	*mp = nm;
+}
+
 /*
  * Free old and return an empty array in its place: allocated, because
  * in a route NULL means "any" while an empty list matches nothing.
@@ -752,6 +794,19 @@ parse_port_list(struct parse_state *st, const struct key *k, const char *v)
 	if (!st->cont)
 		*rp = empty_list(st, *rp, cfg_count_field(st, k), sizeof(**rp));
 	split_list(st, k, v, port_item);
+}
+
+static void
+parse_users(struct parse_state *st, const struct key *k, const char *v)
+{
+	char	***mp = cfg_field(st, k);
+	size_t	  *np = cfg_count_field(st, k);
+
+	if (!st->cont) {
+		cfg_strings_free(*mp, *np);
+		*mp = empty_list(st, *mp, np, sizeof(**mp));
+	}
+	split_list(st, k, v, user_item);
 }
 
 static void

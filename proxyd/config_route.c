@@ -215,6 +215,8 @@ cfg_route_free(struct route *r)
 	free(r->regex_src);
 	cfg_strings_free(r->methods, r->nmethods);
 	free(r->methods);
+	cfg_strings_free(r->users, r->nusers);
+	free(r->users);
 	free(r->ports);
 	free(r->clients);
 	cfg_upstreams_free(r->upstreams, &r->nupstreams);

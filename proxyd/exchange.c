@@ -172,10 +172,13 @@ head_add_header(struct evbuffer *out, const struct http_header *h)
 	evbuffer_add(out, "\r\n", 2);
 }
 
-/* Copy the end-to-end headers of a message, except skip (may be NULL). */
+/*
+ * Copy the end-to-end headers of a message, except skip and skip2 (may
+ * be NULL).
+ */
 static void
 head_copy_headers(struct evbuffer *out, const struct http_header *hdrs,
-    size_t n, const char *skip)
+    size_t n, const char *skip, const char *skip2)
 {
 	size_t i;
 
@@ -183,6 +186,8 @@ head_copy_headers(struct evbuffer *out, const struct http_header *hdrs,
 		if (http_header_is_hop_by_hop(&hdrs[i], hdrs, n))
 			continue;
 		if (skip && http_header_is(&hdrs[i], skip))
+			continue;
+		if (skip2 && http_header_is(&hdrs[i], skip2))
 			continue;
 		head_add_header(out, &hdrs[i]);
 	}
@@ -194,11 +199,13 @@ head_copy_headers(struct evbuffer *out, const struct http_header *hdrs,
  * request's only accepted coding is a lone chunked.
  */
 static int
-exchange_build_head(struct exchange *ex, const struct http_request *req)
+exchange_build_head(struct exchange *ex, const struct http_request *req,
+    const struct exchange_ops *ops)
 {
 	struct evbuffer *h = ex->head;
 
-	head_copy_headers(h, req->headers, req->num_headers, "Host");
+	head_copy_headers(h, req->headers, req->num_headers, "Host",
+	    ops->own_authorization ? "Authorization" : NULL);
 	if (ex->req.kind == HTTP_BODY_CHUNKED)
 		evbuffer_add(h, "Transfer-Encoding: chunked\r\n", 28);
 	return evbuffer_add_printf(h, "Via: 1.%d proxyd\r\n\r\n",
@@ -253,7 +260,7 @@ exchange_new(struct client *c, const struct http_request *req,
 	ex->head_request = req->method_len == 4 &&
 	    memcmp(req->method, "HEAD", 4) == 0;
 	body_init(&ex->req, &f);
-	if (exchange_build_head(ex, req) == -1)
+	if (exchange_build_head(ex, req, ops) == -1)
 		goto fail;
 	ex->ops = ops;
 	return ex;
@@ -387,7 +394,8 @@ exchange_write_resp_head(struct exchange *ex, const struct http_response *res,
 
 	evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", res->status,
 	    (int)res->reason_len, res->reason);
-	head_copy_headers(out, res->headers, res->num_headers, NULL);
+	head_copy_headers(out, res->headers, res->num_headers, NULL,
+	    NULL);
 	if (te[0] != '\0' && !ex->resp.dechunk &&
 	    (ex->resp.kind != HTTP_BODY_NONE || ex->head_request))
 		evbuffer_add_printf(out, "Transfer-Encoding: %s\r\n", te);
@@ -406,7 +414,8 @@ exchange_interim(struct exchange *ex, const struct http_response *res)
 	if (ex->client_minor >= 1) {
 		evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", res->status,
 		    (int)res->reason_len, res->reason);
-		head_copy_headers(out, res->headers, res->num_headers, NULL);
+		head_copy_headers(out, res->headers, res->num_headers, NULL,
+		    NULL);
 		evbuffer_add(out, "\r\n", 2);
 	}
 	return 0;

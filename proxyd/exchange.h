@@ -55,6 +55,9 @@ struct exchange_ops {
 	int	(*failed)(struct exchange *ex, int status, const char *why);
 	/* Free what the kind holds besides the exchange (may be NULL). */
 	void	(*release)(struct exchange *ex);
+	/* The request was addressed to proxyd (GOPROXY): its Authorization
+	 * is proxyd's credentials, never sent on to a mirror. */
+	int	 own_authorization;
 };
 
 struct exchange {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "goproxy.h"
+#include "auth.h"
 #include "route.h"
 
 static const char *const kind_text[] = {
@@ -88,7 +89,8 @@ explain_mirrors(FILE *out, const struct route *r, int sumdb)
 }
 
 int
-route_explain_module(const struct config *cfg, const char *path, FILE *out)
+route_explain_module(const struct config *cfg, const char *path,
+    const char *user, FILE *out)
 {
 	struct route_query q;
 	struct goproxy_req g;
@@ -119,6 +121,7 @@ route_explain_module(const struct config *cfg, const char *path, FILE *out)
 	    "name " : "", is_sumdb(g.kind) ? g.sumdb : "");
 	explain_mirrors(out, r, is_sumdb(g.kind));
 	route_explain_settings(out, r);
+	auth_explain(out, cfg, r, user);
 	fprintf(out, "cache:     not configured (no module cache yet)\n");
 	fprintf(out, "offline:   no (every request is asked of the "
 	    "mirrors)\n");

@@ -41,6 +41,7 @@ static const struct exchange_ops forward_ops = {
 	forward_response,
 	forward_failed,
 	forward_release,
+	0,
 };
 
 static void

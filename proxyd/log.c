@@ -314,7 +314,8 @@ log_access_json(int fd, const struct access_entry *e, const char *when)
 void
 log_access(struct logger *l, const struct access_entry *e)
 {
-	char line[2560], when[40], target[2048], wait[32] = "";
+	char line[2560], when[40], target[2048], wait[32] = "",
+	    user[256];
 	int fd, n;
 
 	fd = l->access_fd;
@@ -326,16 +327,20 @@ log_access(struct logger *l, const struct access_entry *e)
 		return;
 	}
 	log_field(target, sizeof(target), e->target);
+	if (e->user)
+		log_field(user, sizeof(user), e->user);
 	if (e->wait_ms > 0)
 		snprintf(wait, sizeof(wait), " wait_ms=%lld",
 		    (long long)e->wait_ms);
 	n = snprintf(line, sizeof(line),
 	    "%s %s %s %s %d in=%llu out=%llu ms=%lld upstream=%s route=%s "
-	    "via=\"%s\"%s%s%s%s%s%s%s%s%s%s%s%s\n",
+	    "via=\"%s\"%s%s%s%s%s%s%s%s%s%s%s%s%s%s
+",
 	    when, e->client, e->method, target, e->status,
 	    (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_out,
 	    (long long)e->ms, e->upstream ? e->upstream : "-",
 	    e->route ? e->route : "-", e->via ? e->via : "-", wait,
+	    e->user ? " user=" : "", e->user ? user : "",
 	    e->module ? " " : "", e->module ? e->module : "",
 	    e->tried ? " mirrors=\"" : "", e->tried ? e->tried : "",
 	    e->tried ? "\"" : "",

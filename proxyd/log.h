@@ -29,6 +29,7 @@ struct access_entry {
 	const char	*tried;		/* mirrors tried and outcomes, or NULL */
 	const char	*would_deny;	/* audit mode: what a policy would
 					   have refused, or NULL */
+	const char	*user;		/* authenticated user, or NULL */
 };
 
 /*

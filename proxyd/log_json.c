@@ -190,6 +190,8 @@ log_json_line(char *buf, size_t cap, const struct access_entry *e,
 	json_field(buf, &len, cap, "upstream", e->upstream, FIELD_MAX);
 	json_field(buf, &len, cap, "route", e->route, FIELD_MAX);
 	json_field(buf, &len, cap, "via", e->via, FIELD_MAX);
+	if (e->user)
+		json_field(buf, &len, cap, "user", e->user, FIELD_MAX);
 	if (e->wait_ms > 0)
 		json_printf(buf, &len, cap, ",\"wait_ms\":%" PRId64, e->wait_ms);
 	if (e->module)

@@ -45,7 +45,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: proxyd [-dt] [-c FILE]\n"
-	    "       proxyd --explain TARGET [-c FILE]\n"
+	    "       proxyd --explain TARGET [--user NAME] [-c FILE]\n"
 	    "       proxyd --env [--format sh|fish|dotenv|github] [-c FILE]\n"
 	    "       proxyd -V | -h\n"
 	    "  -c FILE  configuration file (default: built-in defaults,\n"
@@ -56,7 +56,8 @@ usage(FILE *f)
 	    "           print the route a URL (GET) or host:port (CONNECT)\n"
 	    "           would take, why, its upstreams and limits; for a\n"
 	    "           GOPROXY path (/golang.org/x/text/@v/list), its\n"
-	    "           module route, mirrors and cache\n"
+	    "           module route, mirrors and cache; with --user NAME,\n"
+	    "           whether the route takes that user (users =)\n"
 	    "  --env    print the client settings that match the rules\n"
 	    "           (HTTP_PROXY, NO_PROXY, GOPROXY, GONOPROXY ...)\n"
 	    "  -V       print the version\n"
@@ -290,6 +291,7 @@ main(int argc, char *argv[])
 	struct daemon d;
 	static const struct option longopts[] = {
 		{ "explain", required_argument, NULL, 'E' },
+		{ "user", required_argument, NULL, 'U' },
 		{ "env", no_argument, NULL, 'e' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "debug", no_argument, NULL, 'd' },
@@ -298,6 +300,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = NULL, *explain = NULL, *format = NULL;
+	const char *user = NULL;
 	int ch, test = 0, debug = 0, env = 0, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:dthV", longopts, NULL)) != -1) {
@@ -307,6 +310,9 @@ main(int argc, char *argv[])
 			break;
 		case 'E':
 			explain = optarg;
+			break;
+		case 'U':
+			user = optarg;
 			break;
 		case 'e':
 			env = 1;
@@ -331,7 +337,7 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	if (optind != argc || (format && !env)) {
+	if (optind != argc || (format && !env) || (user && !explain)) {
 		usage(stderr);
 		return 2;
 	}
@@ -340,7 +346,7 @@ main(int argc, char *argv[])
 	if (d.cfg == NULL)
 		return 1;
 	if (explain) {
-		rc = route_explain(d.cfg, explain, stdout) == 0 ? 0 : 1;
+		rc = route_explain(d.cfg, explain, user, stdout) == 0 ? 0 : 1;
 		config_unref(d.cfg);
 		return rc;
 	}

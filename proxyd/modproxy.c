@@ -49,6 +49,7 @@ static const struct exchange_ops mirror_ops = {
 	mirror_response,
 	mirror_failed,
 	mirror_release,
+	1,
 };
 
 static void

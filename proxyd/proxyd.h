@@ -41,6 +41,9 @@ struct tunnel;
 struct regex_md;
 struct tls_client;
 struct metrics;
+struct auth_pool;
+struct auth_cache;
+struct auth_job;
 
 struct worker {
 	int			 id;
@@ -74,6 +77,8 @@ struct worker {
 	struct event		*reap_ev;	/* activated by client_close */
 	int			 nclients;
 	int			 max_clients;	/* this worker's share */
+	struct auth_pool	*auth_pool;	/* auth_client.c, lazily */
+	struct auth_cache	*auth_cache;
 };
 
 enum client_state {
@@ -109,6 +114,12 @@ struct client {
 	int			 read_eof;	/* client half-closed */
 	int			 retry_after;	/* for a 429/503 answer */
 	unsigned		 nrequests;
+	/* auth_client.c: the user proved, the header and users file
+	 * (auth_users.id) that proved it, a check in progress. */
+	char			*user;
+	unsigned char		 auth_mac[16];
+	uint64_t		 auth_id;
+	struct auth_job		*auth_job;
 	const struct client_ops	*ops;		/* CLIENT_OWNED */
 	void			*owner;
 	TAILQ_ENTRY(client)	 link;

@@ -67,3 +67,31 @@ reply_error(struct evbuffer *out, int status, const char *reason,
 	    status, reply_status_text(status), n, retry);
 	evbuffer_add(out, body, (size_t)n);
 }
+
+void
+reply_auth(struct evbuffer *out, const char *realm, const char *reason)
+{
+	char	body[512], q[256];
+	size_t	i, j = 0;
+	int	n;
+
+	for (i = 0; realm && realm[i] && j + 2 < sizeof(q); i++) {
+		if (realm[i] == '"' || realm[i] == '\\')
+			q[j++] = '\\';
+		q[j++] = realm[i];
+	}
+	q[j] = '\0';
+	n = snprintf(body, sizeof(body), "proxyd: %s\n", reason);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		n = snprintf(body, sizeof(body), "proxyd: %s\n",
+		    "proxy authentication required");
+	evbuffer_add_printf(out,
+	    "HTTP/1.1 407 %s\r\n"
+	    "Proxy-Authenticate: Basic realm=\"%s\"\r\n"
+	    "Content-Type: text/plain\r\n"
+	    "Content-Length: %d\r\n"
+	    "Connection: close\r\n"
+	    "\r\n",
+	    reply_status_text(407), q, n);
+	evbuffer_add(out, body, (size_t)n);
+}

@@ -18,4 +18,11 @@ const char	*reply_status_text(int status);
 void		 reply_error(struct evbuffer *out, int status,
 		    const char *reason, int retry_after);
 
+/*
+ * Append a 407 to out: reply_error()'s, with Proxy-Authenticate: Basic
+ * realm="realm" (quotes and backslashes in realm are escaped).
+ */
+void		 reply_auth(struct evbuffer *out, const char *realm,
+		    const char *reason);
+
 #endif /* PROXYD_REPLY_H */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "destpolicy.h"
+#include "auth.h"
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
@@ -32,6 +33,7 @@ request_init(struct request *r, struct client *c, const char *method,
 	r->text[method_len + 1 + target_len] = '\0';
 	r->method = r->text;
 	r->target = r->text + method_len + 1;
+	r->user = c->user;
 	return 0;
 }
 
@@ -135,6 +137,19 @@ request_admitted(void *arg, int status, const char *why, int retry_after)
 	r->go(r->go_arg, status, why);
 }
 
+/* Does the route's users = list (if any) take the request's user? */
+static int
+request_user_allowed(const struct request *r)
+{
+	const struct auth_user	*u;
+
+	if (r->route->users == NULL)
+		return 1;
+	u = r->user ? auth_user_find(r->cfg->users, r->user) : NULL;
+	return u != NULL && auth_user_listed(u, r->route->users,
+	    r->route->nusers);
+}
+
 void
 request_admit(struct request *r,
     void (*go)(void *arg, int status, const char *why), void *arg)
@@ -143,6 +158,11 @@ request_admit(struct request *r,
 
 	r->go = go;
 	r->go_arg = arg;
+	if (!request_user_allowed(r)) {
+		go(arg, 403, request_why(r, "user %s not allowed by route "
+		    "'%s'", r->user ? r->user : "-", r->route->name));
+		return;
+	}
 	n = admit_start(&r->adm, r->c->w, r->route,
 	    (struct sockaddr *)&r->c->addr, request_admitted, r, &status,
 	    &retry);
@@ -290,6 +310,7 @@ request_log(struct request *r, const char *note)
 	e.module = r->module && r->module[0] ? r->module : NULL;
 	e.tried = r->tried && r->tried[0] ? r->tried : NULL;
 	e.would_deny = r->would_deny;
+	e.user = r->user;
 	log_access(r->c->w->log, &e);
 	metrics_request(r->c->w->metrics, r->route, request_kind(r),
 	    r->status, r->bytes_in, r->bytes_out, e.ms);
@@ -315,5 +336,6 @@ request_log_refusal(struct client *c, const struct http_request *req,
 	r.target = target;
 	r.status = status;
 	r.start = now_ms(c->w->base);
+	r.user = c->user;
 	request_log(&r, reason);
 }

@@ -26,6 +26,8 @@ struct request {
 	char			*text;		/* owns method and target */
 	const char		*method;
 	const char		*target;	/* as the client sent it */
+	const char		*user;		/* authenticated (the client's
+						   c->user), or NULL */
 	char			 peer[56];	/* address connected to */
 	int			 status;	/* sent, or to be sent */
 	uint64_t		 bytes_in;	/* from the client */

@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "http_parse.h"
+#include "auth.h"
 #include "route.h"
 
 #define IX_MAX_CANDIDATES	64
@@ -366,7 +367,8 @@ route_explain_settings(FILE *out, const struct route *r)
 }
 
 int
-route_explain(const struct config *cfg, const char *target, FILE *out)
+route_explain(const struct config *cfg, const char *target,
+    const char *user, FILE *out)
 {
 	struct route_query q;
 	struct http_error err;
@@ -378,7 +380,7 @@ route_explain(const struct config *cfg, const char *target, FILE *out)
 	int connect = strstr(target, "://") == NULL;
 
 	if (target[0] == '/')
-		return route_explain_module(cfg, target, out);
+		return route_explain_module(cfg, target, user, out);
 
 	if ((connect ? http_parse_authority(target, len, &uri, &err) :
 	    http_parse_absolute_uri(target, len, &uri, &err)) == -1) {
@@ -402,6 +404,7 @@ route_explain(const struct config *cfg, const char *target, FILE *out)
 	route_explain_name(out, cfg, r);
 	fprintf(out, "matched:   %s\n", why ? why : "-");
 	route_explain_settings(out, r);
+	auth_explain(out, cfg, r, user);
 	return 0;
 }
 

@@ -44,10 +44,11 @@ void		 route_index_free(struct route_index *ix);
 /*
  * `proxyd --explain TARGET`: TARGET is a URL (a GET of it), host:port
  * (a CONNECT) or a GOPROXY path starting with "/" (route_explain_module).  Prints the route, why it matched, its upstreams and
- * limits.  Returns 0, or -1 when TARGET is not understood.
+ * limits; with user (--user NAME, or NULL), whether the route takes
+ * that user.  Returns 0, or -1 when TARGET is not understood.
  */
 int		 route_explain(const struct config *cfg, const char *target,
-		    FILE *out);
+		    const char *user, FILE *out);
 
 /*
  * explain_module.c: --explain of a GOPROXY request path ("/golang.org/
@@ -56,7 +57,7 @@ int		 route_explain(const struct config *cfg, const char *target,
  * Returns 0, or -1 (printed) for a path the daemon would refuse.
  */
 int		 route_explain_module(const struct config *cfg,
-		    const char *path, FILE *out);
+		    const char *path, const char *user, FILE *out);
 
 /* --explain's "route:" line, and the upstream, timeout, limit lines. */
 void		 route_explain_name(FILE *out, const struct config *cfg,

@@ -19,6 +19,7 @@
 #include <event2/dns.h>
 #include <event2/listener.h>
 
+#include "auth_client.h"
 #include "client.h"
 #include "match.h"
 #include "log.h"
@@ -358,6 +359,7 @@ worker_free(struct worker *w)
 	}
 	pool_free(w->pool);
 	w->pool = NULL;
+	auth_worker_free(w);
 	worker_settle(w);
 	client_reap(w);
 	if (w->reap_ev)

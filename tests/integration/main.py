@@ -45,6 +45,7 @@ import docs_tests                   # noqa: E402,F401
 import fuzz_tests                   # noqa: E402,F401
 import admin_tests                  # noqa: E402,F401
 import destpolicy_tests             # noqa: E402,F401
+import auth_tests                   # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 
 
