@@ -334,8 +334,7 @@ log_access(struct logger *l, const struct access_entry *e)
 		    (long long)e->wait_ms);
 	n = snprintf(line, sizeof(line),
 	    "%s %s %s %s %d in=%llu out=%llu ms=%lld upstream=%s route=%s "
-	    "via=\"%s\"%s%s%s%s%s%s%s%s%s%s%s%s%s%s
-",
+	    "via=\"%s\"%s%s%s%s%s%s%s%s%s%s%s%s%s%s\n",
 	    when, e->client, e->method, target, e->status,
 	    (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_out,
 	    (long long)e->ms, e->upstream ? e->upstream : "-",
