@@ -46,6 +46,7 @@
 
 #include "config.h"
 #include "limit.h"
+#include "siphash.h"
 
 #define CLIENTS_MIN	64		/* first size of the client table */
 #define NIL		UINT32_MAX	/* end of a chain or of the LRU list */
@@ -255,35 +256,11 @@ max64(int64_t a, int64_t b)
 
 /* ---- client keys */
 
-#define ROTL64(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
-
-/* One SipHash round, on locals v0..v3 so that they stay in registers. */
-#define SIPROUND do {							\
-	v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);	\
-	v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;			\
-	v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;			\
-	v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);	\
-} while (0)
-
 /* SipHash-1-3 of a 16-byte address (words read in host order). */
 static uint32_t
 addr_hash(const uint64_t key[2], const uint8_t addr[16])
 {
-	uint64_t	v0, v1, v2, v3, m0, m1, m2;
-
-	v0 = key[0] ^ UINT64_C(0x736f6d6570736575);
-	v1 = key[1] ^ UINT64_C(0x646f72616e646f6d);
-	v2 = key[0] ^ UINT64_C(0x6c7967656e657261);
-	v3 = key[1] ^ UINT64_C(0x7465646279746573);
-	memcpy(&m0, addr, 8);
-	memcpy(&m1, addr + 8, 8);
-	m2 = UINT64_C(16) << 56;	/* the length, in the last block */
-	v3 ^= m0; SIPROUND; v0 ^= m0;
-	v3 ^= m1; SIPROUND; v0 ^= m1;
-	v3 ^= m2; SIPROUND; v0 ^= m2;
-	v2 ^= 0xff;
-	SIPROUND; SIPROUND; SIPROUND;
-	return (uint32_t)(v0 ^ v1 ^ v2 ^ v3);
+	return (uint32_t)siphash(key, addr, 16, 1, 3);
 }
 
 /*
@@ -324,7 +301,8 @@ table_seed(struct client_table *t)
 	 * from outside without the start time and the heap layout. */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	t->seed[0] = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec;
-	t->seed[1] = (uint64_t)(uintptr_t)t ^ ROTL64(t->seed[0], 29);
+	t->seed[1] = (uint64_t)(uintptr_t)t ^
+	    (t->seed[0] << 29 | t->seed[0] >> 35);
 }
 
 /* nheads empty chains. */

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "limit.h"
+#include "siphash.h"
 #include "unit.h"
 
 #define KIB	1024
@@ -654,11 +655,31 @@ bench(const char *what, const struct route *r)
 	limiter_free(l);
 }
 
+/* The reference vectors of SipHash-2-4 (key 00..0f, input 00..0e), as
+ * the auth cache uses it; the client table's 1-3 shares the same code. */
+static void
+test_siphash(void)
+{
+	uint64_t key[2] = { 0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL };
+	unsigned char in[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)i;
+	CHECK(siphash(key, in, 15, 2, 4) == 0xa129ca6149be45e5ULL,
+	    "siphash-2-4 of 15 bytes");
+	CHECK(siphash(key, in, 0, 2, 4) == 0x726fdb47dd0e0e31ULL,
+	    "siphash-2-4 of no bytes");
+	CHECK(siphash(key, in, 8, 2, 4) == 0x93f5f5799a932462ULL,
+	    "siphash-2-4 of 8 bytes");
+}
+
 int
 main(void)
 {
 	struct route	r;
 
+	test_siphash();
 	test_no_limits();
 	test_route_rate();
 	test_client_rate();
