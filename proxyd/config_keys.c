@@ -24,6 +24,7 @@
 
 #include "addr.h"
 #include "config_parse.h"
+#include "http_parse.h"
 
 #define DURATION	"a duration like 10s, 500ms, 2m or 1h, from 1ms to 596h"
 #define SIZE		"a size like 512, 8k, 1m or 1g"
@@ -82,7 +83,7 @@ const struct key cfg_keys[NKEYS] = {
 	    OFF(max_header_size), 0, 1, SIZE_MAX, 0, "32k",
 	    SIZE ", at least 1" },
 	[K_MAX_HEADERS] = { "max_headers", parse_count, OFF(max_headers), 0,
-	    1, 10000, 0, "100",
+	    1, HTTP_HEADERS_MAX, 0, "100",
 	    "a number from 1 to 10000" },
 	[K_MAX_BODY_SIZE] = { "max_body_size", parse_bytes,
 	    OFF(max_body_size), 0, 0, SIZE_MAX, 0, "0",

@@ -20,6 +20,7 @@
 
 #include "client.h"
 #include "exchange.h"
+#include "headbuf.h"
 #include "limit.h"
 #include "pool.h"
 #include "upstream.h"
@@ -164,12 +165,12 @@ body_pump(struct body *b, struct evbuffer *src, struct evbuffer *dst,
 
 /* Append "name: value\r\n". */
 static void
-head_add_header(struct evbuffer *out, const struct http_header *h)
+head_add_header(struct headbuf *hb, const struct http_header *h)
 {
-	evbuffer_add(out, h->name, h->name_len);
-	evbuffer_add(out, ": ", 2);
-	evbuffer_add(out, h->value, h->value_len);
-	evbuffer_add(out, "\r\n", 2);
+	headbuf_add(hb, h->name, h->name_len);
+	headbuf_add(hb, ": ", 2);
+	headbuf_add(hb, h->value, h->value_len);
+	headbuf_add(hb, "\r\n", 2);
 }
 
 /*
@@ -177,20 +178,33 @@ head_add_header(struct evbuffer *out, const struct http_header *h)
  * be NULL).
  */
 static void
-head_copy_headers(struct evbuffer *out, const struct http_header *hdrs,
+head_copy_headers(struct headbuf *hb, const struct http_header *hdrs,
     size_t n, const char *skip, const char *skip2)
 {
+	unsigned char hop[HTTP_HEADERS_MAX];
 	size_t i;
 
+	if (n > HTTP_HEADERS_MAX)	/* the parser stores no more */
+		n = HTTP_HEADERS_MAX;
+	http_hop_by_hop_mark(hdrs, n, hop);
 	for (i = 0; i < n; i++) {
-		if (http_header_is_hop_by_hop(&hdrs[i], hdrs, n))
+		if (hop[i])
 			continue;
 		if (skip && http_header_is(&hdrs[i], skip))
 			continue;
 		if (skip2 && http_header_is(&hdrs[i], skip2))
 			continue;
-		head_add_header(out, &hdrs[i]);
+		head_add_header(hb, &hdrs[i]);
 	}
+}
+
+/* Append "Via: 1.m proxyd\r\n" for an HTTP/1.m message. */
+static void
+head_add_via(struct headbuf *hb, int minor)
+{
+	headbuf_add(hb, "Via: 1.", 7);
+	headbuf_uint(hb, (unsigned)minor);
+	headbuf_add(hb, " proxyd\r\n", 9);
 }
 
 /*
@@ -202,14 +216,16 @@ static int
 exchange_build_head(struct exchange *ex, const struct http_request *req,
     const struct exchange_ops *ops)
 {
-	struct evbuffer *h = ex->head;
+	struct headbuf hb;
 
-	head_copy_headers(h, req->headers, req->num_headers, "Host",
+	headbuf_init(&hb, ex->head);
+	head_copy_headers(&hb, req->headers, req->num_headers, "Host",
 	    ops->own_authorization ? "Authorization" : NULL);
 	if (ex->req.kind == HTTP_BODY_CHUNKED)
-		evbuffer_add(h, "Transfer-Encoding: chunked\r\n", 28);
-	return evbuffer_add_printf(h, "Via: 1.%d proxyd\r\n\r\n",
-	    req->minor_version) < 0 ? -1 : 0;
+		headbuf_add(&hb, "Transfer-Encoding: chunked\r\n", 28);
+	head_add_via(&hb, req->minor_version);
+	headbuf_add(&hb, "\r\n", 2);
+	return headbuf_flush(&hb);
 }
 
 void
@@ -380,6 +396,17 @@ exchange_done(struct exchange *ex)
 	return 0;
 }
 
+/* "HTTP/1.1 status reason\r\n": we always speak HTTP/1.1. */
+static void
+head_add_status_line(struct headbuf *hb, const struct http_response *res)
+{
+	headbuf_add(hb, "HTTP/1.1 ", 9);
+	headbuf_uint(hb, (unsigned)res->status);
+	headbuf_add(hb, " ", 1);
+	headbuf_add(hb, res->reason, res->reason_len);
+	headbuf_add(hb, "\r\n", 2);
+}
+
 /*
  * The response head the client gets.  Its Transfer-Encoding (te, may be
  * empty) is generated, not copied: empty list elements and odd spacing
@@ -390,33 +417,38 @@ static void
 exchange_write_resp_head(struct exchange *ex, const struct http_response *res,
     const char *te, int keep)
 {
-	struct evbuffer *out = bufferevent_get_output(ex->c->bev);
+	struct headbuf hb;
 
-	evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", res->status,
-	    (int)res->reason_len, res->reason);
-	head_copy_headers(out, res->headers, res->num_headers, NULL,
-	    NULL);
+	headbuf_init(&hb, bufferevent_get_output(ex->c->bev));
+	head_add_status_line(&hb, res);
+	head_copy_headers(&hb, res->headers, res->num_headers, NULL, NULL);
 	if (te[0] != '\0' && !ex->resp.dechunk &&
-	    (ex->resp.kind != HTTP_BODY_NONE || ex->head_request))
-		evbuffer_add_printf(out, "Transfer-Encoding: %s\r\n", te);
-	evbuffer_add_printf(out, "Via: 1.%d proxyd\r\nConnection: %s\r\n\r\n",
-	    res->minor_version, keep ? "keep-alive" : "close");
+	    (ex->resp.kind != HTTP_BODY_NONE || ex->head_request)) {
+		headbuf_add(&hb, "Transfer-Encoding: ", 19);
+		headbuf_str(&hb, te);
+		headbuf_add(&hb, "\r\n", 2);
+	}
+	head_add_via(&hb, res->minor_version);
+	headbuf_str(&hb, keep ? "Connection: keep-alive\r\n\r\n" :
+	    "Connection: close\r\n\r\n");
+	headbuf_flush(&hb);
 }
 
 /* An interim (1xx) response: passed on to HTTP/1.1 clients only. */
 static int
 exchange_interim(struct exchange *ex, const struct http_response *res)
 {
-	struct evbuffer *out = bufferevent_get_output(ex->c->bev);
+	struct headbuf hb;
 
 	if (res->status == 101)
 		return -1;	/* we never forward Upgrade */
 	if (ex->client_minor >= 1) {
-		evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", res->status,
-		    (int)res->reason_len, res->reason);
-		head_copy_headers(out, res->headers, res->num_headers, NULL,
+		headbuf_init(&hb, bufferevent_get_output(ex->c->bev));
+		head_add_status_line(&hb, res);
+		head_copy_headers(&hb, res->headers, res->num_headers, NULL,
 		    NULL);
-		evbuffer_add(out, "\r\n", 2);
+		headbuf_add(&hb, "\r\n", 2);
+		headbuf_flush(&hb);
 	}
 	return 0;
 }
@@ -613,6 +645,13 @@ exchange_drop_upstream(struct exchange *ex)
  * The head is copied, not moved: it is kept for one retry on a stale
  * pooled connection and for failover.
  */
+void
+exchange_head_to(struct exchange *ex, struct headbuf *hb)
+{
+	headbuf_add(hb, evbuffer_pullup(ex->head, -1),
+	    evbuffer_get_length(ex->head));
+}
+
 void
 exchange_add_head(struct exchange *ex, struct evbuffer *out)
 {

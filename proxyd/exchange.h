@@ -19,6 +19,8 @@
 #include "request.h"
 #include "proxyd.h"
 
+struct headbuf;
+
 /* Where a message body is in its framing. */
 struct body {
 	enum http_body_kind	 kind;
@@ -120,6 +122,8 @@ void		 exchange_connected(struct bufferevent *bev,
 
 /* Append the end-to-end headers and the empty line (after Host). */
 void		 exchange_add_head(struct exchange *ex, struct evbuffer *out);
+/* The same, appended to a head being gathered (see headbuf.h). */
+void		 exchange_head_to(struct exchange *ex, struct headbuf *hb);
 
 /*
  * May the request go to another upstream after this one failed?  Only an

@@ -117,8 +117,8 @@ pool_put(struct pool *p, const char *key, struct bufferevent *bev,
 	}
 	ic->pool = p;
 	ic->bev = bev;
-	snprintf(ic->key, sizeof(ic->key), "%s", key);
-	snprintf(ic->peer, sizeof(ic->peer), "%s", peer);
+	addr_copy(ic->key, sizeof(ic->key), key);
+	addr_copy(ic->peer, sizeof(ic->peer), peer);
 	ic->bucket = pool_hash(ic->key);
 	TAILQ_INSERT_HEAD(&p->buckets[ic->bucket], ic, link);
 	p->nidle++;
