@@ -39,7 +39,6 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 {
 	const struct config *cfg = w->cfg;
 	struct client *c;
-	struct timeval tv;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		evutil_closesocket(fd);
@@ -73,8 +72,7 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 	    client_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, BUF_HIGH);
 	bev_set_io_sizes(c->bev);
-	bufferevent_set_timeouts(c->bev, ms_to_tv(cfg->header_timeout, &tv),
-	    NULL);
+	bev_timeouts(c->bev, cfg->header_timeout, -1);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
@@ -140,14 +138,12 @@ client_disown(struct client *c)
 static void
 client_linger(struct client *c)
 {
-	struct timeval tv;
 
 	c->state = CLIENT_CLOSING;
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
 	    client_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_set_timeouts(c->bev, ms_to_tv(LINGER_MS, &tv),
-	    ms_to_tv(c->w->cfg->idle_timeout, &tv));
+	bev_timeouts(c->bev, LINGER_MS, c->w->cfg->idle_timeout);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		client_write_cb(c->bev, c);
@@ -176,7 +172,6 @@ client_refuse(struct client *c, const struct http_request *req, int status,
 void
 client_exchange_done(struct client *c, int keep_alive)
 {
-	struct timeval tv;
 
 	client_disown(c);
 	if (!keep_alive || c->read_eof || c->w->stopping) {
@@ -190,8 +185,7 @@ client_exchange_done(struct client *c, int keep_alive)
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
 	    client_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_set_timeouts(c->bev,
-	    ms_to_tv(c->w->cfg->keepalive_timeout, &tv), NULL);
+	bev_timeouts(c->bev, c->w->cfg->keepalive_timeout, -1);
 	bufferevent_enable(c->bev, EV_READ);
 	/* A pipelined request may already be waiting. */
 	client_parse_head(c);

@@ -303,14 +303,12 @@ void
 exchange_run(struct exchange *ex, size_t head_len)
 {
 	struct client *c = ex->c;
-	struct timeval tv;
 
 	evbuffer_drain(bufferevent_get_input(c->bev), head_len);
 	ex->rq.bytes_in = head_len;
 	client_own(c, &exchange_client_ops, ex);
-	bufferevent_set_timeouts(c->bev,
-	    ms_to_tv(ex->rq.route->idle_timeout, &tv),
-	    ms_to_tv(ex->rq.route->idle_timeout, &tv));
+	bev_timeouts(c->bev, ex->rq.route->idle_timeout,
+	    ex->rq.route->idle_timeout);
 	if (ex->rq.upi == -1) {
 		exchange_fail(ex, 403, request_denied(&ex->rq));
 		return;
@@ -463,7 +461,6 @@ exchange_final(struct exchange *ex, const struct http_response *res,
     struct http_error *err)
 {
 	struct http_framing f;
-	struct timeval tv;
 	char te[1024];
 	int keep;
 
@@ -488,9 +485,8 @@ exchange_final(struct exchange *ex, const struct http_response *res,
 	ex->resp_state = RESP_BODY;
 	evbuffer_free(ex->head);
 	ex->head = NULL;
-	bufferevent_set_timeouts(ex->up,
-	    ms_to_tv(ex->rq.route->idle_timeout, &tv),
-	    ms_to_tv(ex->rq.route->idle_timeout, &tv));
+	bev_timeouts(ex->up, ex->rq.route->idle_timeout,
+	    ex->rq.route->idle_timeout);
 	return 0;
 }
 
@@ -664,15 +660,13 @@ exchange_attach(struct exchange *ex, struct bufferevent *up)
 {
 	struct evbuffer *out = bufferevent_get_output(up);
 	const struct route *r = ex->rq.route;
-	struct timeval rt, wt;
 
 	ex->up = up;
 	bufferevent_setcb(up, up_read_cb, up_write_cb, up_event_cb, ex);
 	bufferevent_setwatermark(up, EV_READ, 0, BUF_HIGH);
 	bufferevent_setwatermark(up, EV_WRITE, BUF_LOW, 0);
 	bev_set_io_sizes(up);
-	bufferevent_set_timeouts(up, ms_to_tv(r->response_timeout, &rt),
-	    ms_to_tv(r->idle_timeout, &wt));
+	bev_timeouts(up, r->response_timeout, r->idle_timeout);
 	ex->ops->send_head(ex, out);
 	bufferevent_enable(up, EV_READ | EV_WRITE);
 	return exchange_pump_request(ex);

@@ -107,7 +107,6 @@ pool_put(struct pool *p, const char *key, struct bufferevent *bev,
     const char *peer)
 {
 	struct idle_conn *ic;
-	struct timeval tv;
 
 	if (p->nidle >= POOL_MAX_IDLE ||
 	    evbuffer_get_length(bufferevent_get_input(bev)) != 0 ||
@@ -124,7 +123,7 @@ pool_put(struct pool *p, const char *key, struct bufferevent *bev,
 	p->nidle++;
 	bufferevent_setcb(bev, idle_read_cb, NULL, idle_event_cb, ic);
 	bufferevent_setwatermark(bev, EV_READ, 0, 0);
-	bufferevent_set_timeouts(bev, ms_to_tv(p->idle_timeout_ms, &tv), NULL);
+	bev_timeouts(bev, p->idle_timeout_ms, -1);
 	bufferevent_enable(bev, EV_READ);
 }
 

@@ -138,6 +138,15 @@ struct timeval *ms_to_tv(int ms, struct timeval *tv);
 void	bev_set_io_sizes(struct bufferevent *bev);
 
 /*
+ * Set bev's read and write timeouts in milliseconds, -1 for none.  For
+ * durations fixed by the configuration only: they become libevent
+ * common timeouts of bev's base (a queue per duration, O(1) to re-arm,
+ * where the timer heap costs a log n update on every read and write);
+ * a base holds at most 256 of them, past which plain timeouts are used.
+ */
+void	bev_timeouts(struct bufferevent *bev, int rd_ms, int wr_ms);
+
+/*
  * "Basic base64(user:pass)" into out; 0, or -1 when out is too small.
  */
 int	basic_credentials(const char *user, const char *pass, char *out,

@@ -28,6 +28,29 @@ ms_to_tv(int ms, struct timeval *tv)
 	return tv;
 }
 
+/* ms as a common timeout of base when it can be one, else as tv. */
+static const struct timeval *
+common_tv(struct event_base *base, int ms, struct timeval *tv)
+{
+	const struct timeval *c;
+
+	if (ms < 0)
+		return NULL;
+	ms_to_tv(ms, tv);
+	c = event_base_init_common_timeout(base, tv);
+	return c != NULL ? c : tv;
+}
+
+void
+bev_timeouts(struct bufferevent *bev, int rd_ms, int wr_ms)
+{
+	struct event_base *base = bufferevent_get_base(bev);
+	struct timeval rt, wt;
+
+	bufferevent_set_timeouts(bev, common_tv(base, rd_ms, &rt),
+	    common_tv(base, wr_ms, &wt));
+}
+
 void
 bev_set_io_sizes(struct bufferevent *bev)
 {
