@@ -309,6 +309,7 @@ exchange_run(struct exchange *ex, size_t head_len)
 	client_own(c, &exchange_client_ops, ex);
 	bev_timeouts(c->bev, ex->rq.route->idle_timeout,
 	    ex->rq.route->idle_timeout);
+	bev_write_direct(c->bev);
 	if (ex->rq.upi == -1) {
 		exchange_fail(ex, 403, request_denied(&ex->rq));
 		return;
@@ -447,6 +448,8 @@ exchange_interim(struct exchange *ex, const struct http_response *res)
 		    NULL);
 		headbuf_add(&hb, "\r\n", 2);
 		headbuf_flush(&hb);
+		/* Now: a client waits for its 100 before sending a body. */
+		bev_write_now(ex->c->bev);
 	}
 	return 0;
 }
@@ -556,7 +559,7 @@ up_read_cb(struct bufferevent *bev, void *arg)
 static void
 up_write_cb(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
+	bev_write_direct(bev);	/* drained: direct writes again */
 	(void)exchange_pump_request(arg);
 }
 
@@ -667,9 +670,13 @@ exchange_attach(struct exchange *ex, struct bufferevent *up)
 	bufferevent_setwatermark(up, EV_WRITE, BUF_LOW, 0);
 	bev_set_io_sizes(up);
 	bev_timeouts(up, r->response_timeout, r->idle_timeout);
+	bufferevent_enable(up, EV_READ);
+	bev_write_direct(up);
 	ex->ops->send_head(ex, out);
-	bufferevent_enable(up, EV_READ | EV_WRITE);
-	return exchange_pump_request(ex);
+	if (!exchange_pump_request(ex))
+		return 0;
+	bev_write_now(up);
+	return 1;
 }
 
 static void
@@ -742,6 +749,7 @@ exchange_pump_request(struct exchange *ex)
 	if (cfg->max_body_size && ex->req.total > cfg->max_body_size)
 		return exchange_fail(ex, 413,
 		    "request body larger than max_body_size");
+	bev_write_now(ex->up);
 	return 1;
 }
 
@@ -776,6 +784,7 @@ exchange_pump_response(struct exchange *ex)
 	if (n < 0)
 		return exchange_fail(ex, 502, "invalid chunked response body");
 	ex->rq.bytes_out += (uint64_t)n;
+	bev_write_now(ex->c->bev);
 	if (ex->resp.done)
 		return exchange_done(ex);
 	if (ex->up_eof && evbuffer_get_length(in) == 0)
@@ -800,6 +809,7 @@ exchange_client_write(void *arg)
 {
 	struct exchange *ex = arg;
 
+	bev_write_direct(ex->c->bev);	/* drained: direct writes again */
 	if (!ex->up_paused)
 		return;
 	ex->up_paused = 0;

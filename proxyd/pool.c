@@ -142,8 +142,9 @@ pool_get(struct pool *p, const char *key, char *peer)
 		bev = ic->bev;
 		memcpy(peer, ic->peer, sizeof(ic->peer));
 		free(ic);
+		/* Reading stays on: turned off here and on again by the
+		 * caller, the epoll changelist still made a call. */
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-		bufferevent_disable(bev, EV_READ);
 		bufferevent_set_timeouts(bev, NULL, NULL);
 		return bev;
 	}

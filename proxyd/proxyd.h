@@ -147,6 +147,24 @@ void	bev_set_io_sizes(struct bufferevent *bev);
 void	bev_timeouts(struct bufferevent *bev, int rd_ms, int wr_ms);
 
 /*
+ * Direct writes.  A bufferevent writes its output after a loop turn in
+ * which epoll said the socket is writable: an epoll_ctl() to ask, a
+ * wait, a write, an epoll_ctl() to stop asking.  A socket with room,
+ * which is nearly always, can take the bytes at once.
+ *
+ * bev_write_direct(): when bev is a plain socket with nothing waiting
+ * to be written, turn libevent's own writing off (no event is pending
+ * then: the call costs nothing).  From then on, whoever appends to the
+ * output calls bev_write_now(), which writes what the socket takes and
+ * turns libevent's writing back on only for the rest, whose write
+ * callbacks and errors then come as before.  Other bufferevents (TLS,
+ * filters) are left as they are and bev_write_now() only makes sure
+ * their writing is on.
+ */
+void	bev_write_direct(struct bufferevent *bev);
+void	bev_write_now(struct bufferevent *bev);
+
+/*
  * "Basic base64(user:pass)" into out; 0, or -1 when out is too small.
  */
 int	basic_credentials(const char *user, const char *pass, char *out,
