@@ -149,6 +149,8 @@ struct listen_addr {
 	struct sockaddr_storage	ss;
 	socklen_t		len;
 	char			text[64];	/* as written, for logs */
+	int			transparent;	/* redirected connections
+						   (transparent.c) */
 };
 
 struct config {
