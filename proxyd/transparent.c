@@ -56,6 +56,13 @@ transparent_accept(struct worker *w, int fd, const struct sockaddr *sa,
 		return;
 	}
 	c->tp = tp;
+	/* Redirected in the OUTPUT chain, a connection comes from one of
+	 * this host's own addresses (the one routed towards the original
+	 * destination, not loopback): a local process, as allow's default
+	 * means, whatever the pod's address is. */
+	if (c->refuse_status == 403 && cidr_match_any(w->cfg->local_addrs,
+	    w->cfg->nlocal_addrs, sa))
+		c->refuse_status = 0;
 }
 
 /*
