@@ -61,8 +61,10 @@ transparent_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	 * destination, not loopback): a local process, as allow's default
 	 * means, whatever the pod's address is. */
 	if (c->refuse_status == 403 && cidr_match_any(w->cfg->local_addrs,
-	    w->cfg->nlocal_addrs, sa))
-		c->refuse_status = 0;
+	    w->cfg->nlocal_addrs, sa)) {
+		c->refuse_status = w->nclients > w->max_clients ? 503 : 0;
+		c->refuse_reason = c->refuse_status ? "too many clients" : NULL;
+	}
 }
 
 /*
@@ -83,10 +85,11 @@ looks_http(const unsigned char *p, size_t len)
 	return i > METHOD_MAX ? 0 : -1;
 }
 
-/* Log a refusal of a connection that speaks no HTTP, and close it. */
+/* Log a refusal (status) of a connection that speaks no HTTP, and
+ * close it: such a client could not read an HTTP answer. */
 static void
-transparent_close(struct client *c, const char *method, const char *target,
-    const char *why)
+transparent_close(struct client *c, int status, const char *method,
+    const char *target, const char *why)
 {
 	struct http_request req;
 
@@ -95,7 +98,7 @@ transparent_close(struct client *c, const char *method, const char *target,
 	req.method_len = strlen(method);
 	req.target = target;
 	req.target_len = strlen(target);
-	request_log_refusal(c, &req, 403, why);
+	request_log_refusal(c, &req, status, why);
 	client_close(c, why);
 }
 
@@ -121,7 +124,7 @@ transparent_tunnel(struct client *c, const char *host, size_t host_len)
 	req.target_len = (size_t)n;
 	req.minor_version = 1;
 	if (tp->loop) {
-		transparent_close(c, "CONNECT", target, tp->loop);
+		transparent_close(c, 403, "CONNECT", target, tp->loop);
 		return;
 	}
 	tunnel_start_quiet(c, &req);
@@ -141,7 +144,7 @@ transparent_tls(struct client *c, struct evbuffer *in, size_t len)
 		return TP_UNKNOWN;
 	c->tp->kind = TP_OTHER;
 	if (n == SNI_INVALID) {
-		transparent_close(c, "TLS", c->tp->dst_text,
+		transparent_close(c, 400, "TLS", c->tp->dst_text,
 		    "not a TLS ClientHello");
 		return TP_OTHER;
 	}
@@ -172,7 +175,8 @@ transparent_classify(struct client *c)
 		return tp->kind = TP_HTTP;
 	tp->kind = TP_OTHER;
 	if (c->refuse_status) {
-		transparent_close(c, "-", tp->dst_text, c->refuse_reason);
+		transparent_close(c, c->refuse_status, "-", tp->dst_text,
+		    c->refuse_reason);
 		return TP_OTHER;
 	}
 	transparent_tunnel(c, NULL, 0);
@@ -188,13 +192,14 @@ transparent_timeout(struct client *c)
 		return 0;
 	tp->kind = TP_OTHER;
 	if (c->head_deadline != 0) {
-		transparent_close(c, "-", tp->dst_text,
+		transparent_close(c, 408, "-", tp->dst_text,
 		    "first bytes (a ClientHello?) not complete in time");
 		return 1;
 	}
 	/* Not a byte: a protocol whose server speaks first (SMTP, MySQL). */
 	if (c->refuse_status)
-		transparent_close(c, "-", tp->dst_text, c->refuse_reason);
+		transparent_close(c, c->refuse_status, "-", tp->dst_text,
+		    c->refuse_reason);
 	else
 		transparent_tunnel(c, NULL, 0);
 	return 1;

@@ -18,7 +18,6 @@ import os
 import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 
@@ -62,6 +61,7 @@ class World:
         self.veth = "pxv" + tag
         self.dir = env.wd.sub("transparent-%d" % _seq[0], mkdir=True)
         self.procs = []
+        self.proxyd = None
         self.http_port, self.https_port = free_port(), free_port()
         self.go_port, self.listen_port = free_port(), free_port()
         self.extra = list(ports_extra)
@@ -93,11 +93,20 @@ class World:
         return self
 
     def down(self):
+        """Remove everything; what proxyd's exit says is wrong, or None."""
+        status = None
         for p in reversed(self.procs):
-            p.stop()
+            if p is self.proxyd:
+                status = p.stop()
+            else:
+                p.stop()
         for ns in (self.cns, self.ons):
             run(["ip", "netns", "del", ns], timeout=20)   # the veth goes with it
         shutil.rmtree("/etc/netns/" + self.cns, ignore_errors=True)
+        out = self.proxyd.output(4000) if self.proxyd else ""
+        if status not in (None, 0) or "Sanitizer" in out or "runtime error" in out:
+            return "proxyd exited with %s: %s" % (status, out[-1500:])
+        return None
 
     def start_nginx(self):
         d = os.path.join(self.dir, "nginx")
@@ -142,7 +151,8 @@ class World:
                  "hosts_file = " + hosts,
                  "resolv_conf = " + resolv]
         for name, keys in self.routes + [("default", {"hosts": "*", "upstream": "direct"})]:
-            lines += ["", "[route %s]" % name] + ["%s = %s" % kv for kv in keys.items()]
+            lines += ["", "[route %s]" % name] + [
+                "%s = %s" % (k, v.format(go_port=self.go_port)) for k, v in keys.items()]
         self.conf = os.path.join(self.dir, "proxyd.conf")
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -244,8 +254,12 @@ def world(env, routes=(), ports_extra=()):
     w = World(env, list(routes), ports_extra)
     try:
         yield w.up()
-    finally:
+    except BaseException:
         w.down()
+        raise
+    problem = w.down()
+    if problem:
+        raise TestFailure(problem)
 
 
 def recv_all(s, timeout=5):
@@ -317,21 +331,13 @@ def _(env):
     if shutil.which("go") is None:
         raise TestSkip("go is not installed")
     mods = go_tests.mirror_modules(env)
-    needs_tools()
-    route = {"hosts": "mirror-host.test", "modules": "*"}
-    w = World(env, [("gomirror", route)])
     # proxyd's own fetches from the mirror are not redirected (its UID).
-    route["upstream"] = "mirror http://origin.test:%d" % w.go_port
-    try:
-        w.up()
+    routes = [("gomirror", {"hosts": "mirror-host.test", "modules": "*",
+                            "upstream": "mirror http://origin.test:{go_port}"})]
+    with world(env, routes) as w:
         root = os.path.join(w.dir, "go")
         src = os.path.join(root, "app")
-        os.makedirs(src)
-        with open(os.path.join(src, "go.mod"), "w") as f:
-            f.write("module example.test/app\n\ngo 1.19\n\nrequire (\n"
-                    + "".join("\t%s %s\n" % (m.path, m.version) for m in mods) + ")\n")
-        with open(os.path.join(src, "main.go"), "w") as f:
-            f.write(go_tests.MAIN_GO)
+        go_tests.write_app(src, mods)
         genv = env.client_env()
         genv.update(GOPATH=os.path.join(root, "gopath"), GOMODCACHE=os.path.join(root, "mc"),
                     GOCACHE=os.path.join(root, "gocache"),
@@ -346,8 +352,6 @@ def _(env):
             # The go command sends "!" as %21.
             zipname = escape_path(m.path).replace("!", "%21") + "/@v/" + m.version + ".zip"
             w.expect_logged(zipname, "route=gomirror", "kind=zip")
-    finally:
-        w.down()
 
 
 @test("transparent_no_loop_own_address_refused")
