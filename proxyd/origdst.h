@@ -17,4 +17,14 @@
  */
 int	origdst_get(int fd, struct sockaddr_storage *ss);
 
+/*
+ * The UID owning the local TCP socket connected from peer to dst (the
+ * redirected client's own socket: its address, and the destination as
+ * it sees it, before NAT), asked of the kernel by sock_diag (what ss(8)
+ * uses; one exact lookup, no privilege).  0 with *uid, or -1 when there
+ * is no such socket on this host or the kernel would not say.
+ */
+int	origdst_peer_uid(const struct sockaddr *peer, const struct sockaddr *dst,
+	    uid_t *uid);
+
 #endif /* PROXYD_ORIGDST_H */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 
@@ -28,6 +29,20 @@
 
 #define TLS_HANDSHAKE	0x16
 #define METHOD_MAX	20	/* longer than any method a client sends */
+
+/*
+ * Was the redirected connection made by proxyd itself (our effective
+ * UID)?  The rules exclude that UID, so such a connection is one of our
+ * own upstream connections sent back by rules that do not: refused, or
+ * each would make another until no descriptor is left.
+ */
+static int
+transparent_from_us(const struct sockaddr *peer, const struct sockaddr *dst)
+{
+	uid_t uid;
+
+	return origdst_peer_uid(peer, dst, &uid) == 0 && uid == geteuid();
+}
 
 void
 transparent_accept(struct worker *w, int fd, const struct sockaddr *sa,
@@ -51,6 +66,9 @@ transparent_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	if (dest_is_own_listener(w->cfg, d))
 		tp->loop = "original destination is proxyd's own listener "
 		    "(a proxy loop)";
+	else if (transparent_from_us(sa, d))
+		tp->loop = "a connection of proxyd's own came back (a proxy "
+		    "loop: the redirect rules must exclude proxyd's uid)";
 	if ((c = client_accept(w, fd, sa, salen)) == NULL) {
 		free(tp);
 		return;

@@ -53,7 +53,7 @@ def needs_tools():
 class World:
     """The two namespaces, the origins' nginx and proxyd in the client's."""
 
-    def __init__(self, env, routes, ports_extra=()):
+    def __init__(self, env, routes, ports_extra=(), rules_uid=None):
         _seq[0] += 1
         tag = "%d%d" % (os.getpid() % 10000, _seq[0])
         self.env = env
@@ -66,6 +66,7 @@ class World:
         self.go_port, self.listen_port = free_port(), free_port()
         self.extra = list(ports_extra)
         self.routes = routes
+        self.rules_uid = rules_uid        # None: the config's user's
 
     # ------------------------------------------------------------ set-up
 
@@ -86,8 +87,9 @@ class World:
         self.start_nginx()
         self.start_proxyd()
         ports = [self.http_port, self.https_port, self.go_port] + self.extra
+        uid = ["--uid", str(self.rules_uid)] if self.rules_uid is not None else []
         r = self.ns_run([self.env.proxyd_binary, "--redirect-rules", "-c", self.conf,
-                         "--ports", ",".join(map(str, ports)), "--apply"])
+                         "--ports", ",".join(map(str, ports)), "--apply"] + uid)
         expect(r.returncode == 0, "--redirect-rules --apply failed: %s"
                % r.stderr.decode(errors="replace"))
         return self
@@ -249,9 +251,9 @@ def ns_socket(ns, addr, port, timeout):
 
 
 @contextlib.contextmanager
-def world(env, routes=(), ports_extra=()):
+def world(env, routes=(), ports_extra=(), rules_uid=None):
     needs_tools()
-    w = World(env, list(routes), ports_extra)
+    w = World(env, list(routes), ports_extra, rules_uid)
     try:
         yield w.up()
     except BaseException:
@@ -378,6 +380,23 @@ def _(env):
         s.close()
         expect_eq(answer, b"", "a ClientHello to proxyd's own address")
         w.expect_logged("CONNECT origin.test:%d 403" % w.listen_port, "a proxy loop")
+
+
+@test("transparent_loop_refused_when_rules_miss_proxyd_uid")
+def _(env):
+    # Rules that exclude another UID: proxyd's own upstream connections
+    # are redirected back to it.  Each is refused at once (sock_diag says
+    # it is proxyd's), instead of making another until fds run out.
+    with world(env, rules_uid=54321) as w:
+        code, _ = w.curl("http://origin.test:%d/1k" % w.http_port)
+        expect_eq(code, "403", "curl through a looping redirect")
+        w.expect_logged("GET http://origin.test:%d/1k 403" % w.http_port)
+        lines = w.expect_logged("came back (a proxy loop", "kind=transparent")
+        code, err = w.curl("https://origin.test:%d/1k" % w.https_port)
+        expect_eq(code, "000", "TLS through a looping redirect (%s)" % err)
+        time.sleep(0.3)
+        lines = w.log_lines("came back")
+        expect(2 <= len(lines) <= 3, "loop refusals: %s" % lines)
 
 
 def client_hello(name):
