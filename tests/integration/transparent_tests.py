@@ -180,11 +180,12 @@ class World:
     def ns_run(self, argv, timeout=60, env=None):
         return run(["ip", "netns", "exec", self.cns] + argv, timeout=timeout, env=env)
 
-    def curl(self, url, *args):
+    def curl(self, *urls):
         genv = self.env.client_env()
-        r = self.ns_run(["curl", "-sS", "-m", "20", "--cacert", self.env.origin.ca,
-                         "-o", "/dev/null", "-w", "%{http_code}"] + list(args) + [url],
-                        timeout=30, env=genv)
+        argv = ["curl", "-sS", "-m", "20", "--cacert", self.env.origin.ca, "-w", "%{http_code}"]
+        for url in urls:
+            argv += ["-o", "/dev/null", url]
+        r = self.ns_run(argv, timeout=30, env=genv)
         return r.stdout.decode().strip(), r.stderr.decode(errors="replace")
 
     def log_lines(self, needle, timeout=3):
@@ -292,6 +293,12 @@ def _(env):
         expect_eq(code, "200", "curl https status (%s)" % err)
         w.expect_logged("CONNECT origin.test:%d 200" % w.https_port, "route=origin",
                         "kind=transparent")
+        # Keep-alive: curl sends both requests on one redirected connection.
+        url = "http://origin.test:%d/1k" % w.http_port
+        code, err = w.curl(url, url)
+        expect_eq(code, "200200", "two requests on one connection (%s)" % err)
+        peers = [l.split()[1] for l in w.log_lines("GET %s 200" % url)]
+        expect(len(peers) == 3 and peers[1] == peers[2], "not one connection: %s" % peers)
         # IPv6: ip6tables' rule to the [::1] listener; no Host name needed.
         code, err = w.curl("http://[%s]:%d/1k" % (ORIGIN_ADDR6, w.http_port))
         expect_eq(code, "200", "curl http over IPv6 (%s)" % err)
