@@ -24,6 +24,7 @@
 #include "reply.h"
 #include "request.h"
 #include "route.h"
+#include "transparent.h"
 #include "tunnel.h"
 #include "upstream.h"
 
@@ -34,7 +35,7 @@ static void	client_write_cb(struct bufferevent *, void *);
 static void	client_event_cb(struct bufferevent *, short, void *);
 static void	client_parse_head(struct client *c);
 
-void
+struct client *
 client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 {
 	const struct config *cfg = w->cfg;
@@ -42,7 +43,7 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		evutil_closesocket(fd);
-		return;
+		return NULL;
 	}
 	c->w = w;
 	memcpy(&c->addr, sa, (size_t)salen < sizeof(c->addr) ?
@@ -52,7 +53,7 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
 		free(c);
-		return;
+		return NULL;
 	}
 	upstream_tune_socket(fd);
 	TAILQ_INSERT_TAIL(&w->clients, c, link);
@@ -74,6 +75,7 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 	bev_set_io_sizes(c->bev);
 	bev_timeouts(c->bev, cfg->header_timeout, -1);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return c;
 }
 
 void
@@ -113,6 +115,7 @@ client_reap(struct worker *w)
 	while ((c = TAILQ_FIRST(&w->closed)) != NULL) {
 		TAILQ_REMOVE(&w->closed, c, link);
 		free(c->user);
+		free(c->tp);
 		free(c);
 	}
 }
@@ -271,6 +274,11 @@ client_dispatch(struct client *c, const struct http_request *req,
 		client_refuse(c, req, c->refuse_status, c->refuse_reason);
 		return;
 	}
+	if (c->tp != NULL) {
+		/* A redirected client knows of no proxy: no 407 for it. */
+		transparent_dispatch(c, req, head_len);
+		return;
+	}
 	if (c->w->cfg->users != NULL && !auth_client_check(c, req))
 		return;
 	for (i = 0; request_kinds[i].wants && !request_kinds[i].wants(req); i++)
@@ -314,6 +322,11 @@ client_parse_head(struct client *c)
 		return;
 	if (c->head_deadline == 0)
 		c->head_deadline = now_ms(c->w->base) + cfg->header_timeout;
+	if (c->tp != NULL && transparent_classify(c) != TP_HTTP) {
+		if (c->state == CLIENT_HEAD && c->tp->kind == TP_UNKNOWN)
+			client_head_deadline(c);
+		return;
+	}
 	if (!client_head_ready(c, in, len)) {
 		client_head_deadline(c);
 		return;
@@ -382,6 +395,9 @@ client_write_cb(struct bufferevent *bev, void *arg)
 static void
 client_head_event(struct client *c, short what)
 {
+	if ((what & BEV_EVENT_TIMEOUT) && c->tp != NULL &&
+	    transparent_timeout(c))
+		return;
 	if ((what & BEV_EVENT_TIMEOUT) && c->head_deadline != 0) {
 		client_refuse(c, NULL, 408, "request head not received in time");
 		return;

@@ -8,8 +8,9 @@
 
 #include "proxyd.h"
 
-/* Take over an accepted socket.  Never fails visibly: on ENOMEM the fd is closed. */
-void	client_accept(struct worker *w, int fd, const struct sockaddr *sa,
+/* Take over an accepted socket.  Never fails visibly: on ENOMEM the fd
+ * is closed and NULL returned. */
+struct client *client_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	    int salen);
 
 /*

@@ -149,6 +149,8 @@ struct listen_addr {
 	struct sockaddr_storage	ss;
 	socklen_t		len;
 	char			text[64];	/* as written, for logs */
+	int			transparent;	/* redirected connections
+						   (transparent.c) */
 };
 
 struct config {
@@ -235,6 +237,9 @@ struct config	*config_load(const char *path, FILE *errs);
 
 struct config	*config_ref(struct config *c);
 void		 config_unref(struct config *c);
+
+/* Is listener i one clients use as a proxy (not a transparent one)? */
+#define config_is_proxy_listener(c, i)	(!(c)->listen[(i)].transparent)
 
 /* Parse "10s", "500ms", "2m", "1h" or a bare number of seconds.  0/-1. */
 int		 config_parse_duration(const char *s, int *ms);

@@ -51,7 +51,8 @@ const struct key cfg_keys[NKEYS] = {
 	   expected */
 	[K_LISTEN] = { "listen", parse_listen, 0, 0, 0, 0, 1,
 	    "127.0.0.1:3128",
-	    "an address and port like 127.0.0.1:3128 or [::1]:3128" },
+	    "an address and port like 127.0.0.1:3128 or [::1]:3128, "
+	    "or transparent 127.0.0.1:3129" },
 	[K_ALLOW] = { "allow", parse_cidrs, OFF(allow), OFF(nallow), 0, 0, 1,
 	    "127.0.0.0/8, ::1", CIDR },
 	[K_CONNECT_PORTS] = { "connect_ports", parse_port_list,
@@ -572,8 +573,15 @@ listen_item(struct parse_state *st, const struct key *k, const char *s,
 	struct config		*c = st->cfg;
 	struct listen_addr	 la;
 	size_t			 i;
+	int			 transparent = 0;
 
 	st->listen_items++;
+	/* "transparent ADDR:PORT": a listener for redirected connections. */
+	if (len > 12 && strncmp(s, "transparent ", 12) == 0) {
+		for (s += 12, len -= 12; len > 0 && *s == ' '; s++, len--)
+			continue;
+		transparent = 1;
+	}
 	if (listen_parse(s, len, &la) == -1) {
 		cfg_bad_value(st, k, s, len);
 		return;
@@ -591,6 +599,7 @@ listen_item(struct parse_state *st, const struct key *k, const char *s,
 			return;
 		}
 	}
+	la.transparent = transparent;
 	c->listen[c->nlisten++] = la;
 }
 

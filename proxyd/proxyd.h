@@ -44,6 +44,7 @@ struct metrics;
 struct auth_pool;
 struct auth_cache;
 struct auth_job;
+struct transparent;
 
 struct worker {
 	int			 id;
@@ -120,6 +121,7 @@ struct client {
 	unsigned char		 auth_mac[16];
 	uint64_t		 auth_id;
 	struct auth_job		*auth_job;
+	struct transparent	*tp;		/* transparent listener's */
 	const struct client_ops	*ops;		/* CLIENT_OWNED */
 	void			*owner;
 	TAILQ_ENTRY(client)	 link;

@@ -27,6 +27,7 @@
 #include "throttle.h"
 #include "tls.h"
 #include "worker.h"
+#include "transparent.h"
 #include "worker_swap.h"
 
 #define ACCEPT_BACKLOG		1024
@@ -91,13 +92,27 @@ accept_recovered(struct worker *w)
 		    (unsigned long long)total, (long long)ms);
 }
 
+/* Is l a transparent listener?  w->listeners follow w->cfg->listen. */
+static int
+listener_transparent(const struct worker *w, const struct evconnlistener *l)
+{
+	size_t i;
+
+	for (i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i] == l)
+			return w->cfg->listen[i].transparent;
+	return 0;
+}
+
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	(void)l;
 	accept_recovered(arg);
-	client_accept(arg, fd, sa, salen);
+	if (listener_transparent(arg, l))
+		transparent_accept(arg, fd, sa, salen);
+	else
+		client_accept(arg, fd, sa, salen);
 }
 
 static void
