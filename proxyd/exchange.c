@@ -382,6 +382,8 @@ exchange_done(struct exchange *ex)
 
 	ex->resp_state = RESP_DONE;
 	request_log(&ex->rq, NULL);
+	/* After the log line: whoever got the response may look for it. */
+	bev_write_now(c->bev);
 	reuse = ex->resp_keep_alive && ex->req.done && !ex->up_eof &&
 	    evbuffer_get_length(bufferevent_get_input(up)) == 0;
 	keep = ex->client_keep_alive && ex->req.done;
@@ -784,9 +786,9 @@ exchange_pump_response(struct exchange *ex)
 	if (n < 0)
 		return exchange_fail(ex, 502, "invalid chunked response body");
 	ex->rq.bytes_out += (uint64_t)n;
-	bev_write_now(ex->c->bev);
 	if (ex->resp.done)
-		return exchange_done(ex);
+		return exchange_done(ex);	/* logs, then writes */
+	bev_write_now(ex->c->bev);
 	if (ex->up_eof && evbuffer_get_length(in) == 0)
 		return exchange_upstream_ended(ex);
 	if (evbuffer_get_length(out) >= BUF_HIGH && !ex->up_paused) {
