@@ -136,13 +136,15 @@ mirror_note(struct exchange *ex, const char *outcome, const char *body)
 
 /*
  * The status to answer with when the mirrors failed with status:
- * `unavailable = notfound` makes it 404, which go falls through on.
+ * `unavailable = notfound` makes a 5xx 404, which go falls through on.
+ * A refusal (403: the destination policy) stays what it is.
  */
 static int
 mirror_unavailable(struct exchange *ex, int status)
 {
 	((struct mirror *)ex)->gave_up = 1;
-	return ex->rq.route->unavailable_notfound ? 404 : status;
+	return ex->rq.route->unavailable_notfound && status >= 500 ? 404 :
+	    status;
 }
 
 /* The GOPROXY endpoint's own error body (modproxy_error.h). */
