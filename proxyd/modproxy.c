@@ -44,6 +44,9 @@ struct mirror {
 	size_t		 nattempts;
 	size_t		 ntried;
 	int		 gave_up;	/* no mirror left to try */
+	/* The cache's word for the error body ("not cached", "stale, ..."):
+	 * set by the module cache, NULL says nothing. */
+	const char	*cache_state;
 };
 
 static int	mirror_connect(struct exchange *ex);
@@ -169,7 +172,7 @@ mirror_error_body(struct exchange *ex, int status, const char *why,
 	f.attempts = m->attempts;
 	f.nattempts = m->nattempts;
 	f.ntried = m->ntried;
-	f.cache = NULL;		/* no cache yet: nothing to say */
+	f.cache = m->cache_state;
 	return modproxy_error_body(&f, buf, len);
 }
 
