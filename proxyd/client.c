@@ -165,6 +165,15 @@ client_answer(struct client *c, int status, const char *reason)
 }
 
 void
+client_answer_body(struct client *c, int status, const char *body,
+    size_t len)
+{
+	reply_text(bufferevent_get_output(c->bev), status, body, len,
+	    c->retry_after);
+	client_linger(c);
+}
+
+void
 client_refuse(struct client *c, const struct http_request *req, int status,
     const char *reason)
 {

@@ -142,6 +142,9 @@ struct route {
 	struct dest_list	 deny_dest;
 	struct dest_list	 allow_dest;
 	int			 report;	/* action = report: audit */
+	/* unavailable = notfound: a module request whose mirrors all
+	 * failed is answered 404, not 502/504 (modproxy.c). */
+	int			 unavailable_notfound;
 	const struct config	*cfg;		/* runtime: its snapshot */
 };
 

@@ -43,7 +43,7 @@ static parse_fn	parse_listen, parse_cidrs, parse_port_list, parse_int,
 		parse_log_format,
 		parse_hosts, parse_modules, parse_regex, parse_methods,
 		parse_rate, parse_burst, parse_bandwidth, parse_admin_listen,
-		parse_hostport, parse_users;
+		parse_hostport, parse_users, parse_unavailable;
 
 /* [proxyd]: fields of struct config. */
 const struct key cfg_keys[NKEYS] = {
@@ -208,6 +208,9 @@ const struct key cfg_route_keys[NROUTEKEYS] = {
 	    0, 0, NULL, "enforce or report" },
 	[R_USERS] = { "users", parse_users, ROFF(users), ROFF(nusers), 0, 0,
 	    1, NULL, "a user name or @group" },
+	[R_UNAVAILABLE] = { "unavailable", parse_unavailable,
+	    ROFF(unavailable_notfound), 0, 0, 0, 0, "error",
+	    "error or notfound" },
 };
 
 /* A number suffix and what it multiplies by; "" is the bare number. */
@@ -427,6 +430,17 @@ parse_log_format(struct parse_state *st, const struct key *k, const char *v)
 {
 	if (strcmp(v, "text") == 0 || strcmp(v, "json") == 0)
 		*(int *)cfg_field(st, k) = strcmp(v, "json") == 0;
+	else
+		cfg_bad_value(st, k, v, strlen(v));
+}
+
+/* unavailable = error (502/504, the default) or notfound (404). */
+static void
+parse_unavailable(struct parse_state *st, const struct key *k,
+    const char *v)
+{
+	if (strcmp(v, "error") == 0 || strcmp(v, "notfound") == 0)
+		*(int *)cfg_field(st, k) = strcmp(v, "notfound") == 0;
 	else
 		cfg_bad_value(st, k, v, strlen(v));
 }

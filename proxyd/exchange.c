@@ -343,14 +343,20 @@ exchange_fail(struct exchange *ex, int status, const char *why)
 {
 	struct client *c = ex->c;
 	int started = ex->resp_started;
-	char keep[400];
+	char keep[400], body[1024];
+	size_t n = 0;
 
+	/* Built first: why may live in ex. */
+	if (!started && ex->ops->error_body)
+		n = ex->ops->error_body(ex, status, why, body, sizeof(body));
 	why = request_end(&ex->rq, started ? 0 : status, why, keep,
 	    sizeof(keep));
 	client_disown(c);
 	exchange_free(ex);
 	if (started)
 		client_close(c, why);
+	else if (n > 0)
+		client_answer_body(c, status, body, n);
 	else
 		client_answer(c, status, why);
 	return 0;

@@ -60,6 +60,11 @@ struct exchange_ops {
 	/* The request was addressed to proxyd (GOPROXY): its Authorization
 	 * is proxyd's credentials, never sent on to a mirror. */
 	int	 own_authorization;
+	/* The body of proxyd's own error answer with status and why into
+	 * buf[0..len), NUL-terminated, and its length; NULL (or 0): the
+	 * one line "proxyd: why". */
+	size_t	(*error_body)(struct exchange *ex, int status, const char *why,
+		    char *buf, size_t len);
 };
 
 struct exchange {

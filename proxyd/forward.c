@@ -43,6 +43,7 @@ static const struct exchange_ops forward_ops = {
 	forward_failed,
 	forward_release,
 	0,
+	NULL,
 };
 
 static void

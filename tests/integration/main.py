@@ -34,6 +34,8 @@ import route_tests                  # noqa: E402,F401
 import parent_tests                 # noqa: E402,F401
 import failover_tests               # noqa: E402,F401
 import modproxy_tests               # noqa: E402,F401
+import goerr_tests                  # noqa: E402,F401
+import sumdb_tests                  # noqa: E402,F401
 import limit_tests                  # noqa: E402,F401
 import request_tests                # noqa: E402,F401
 import reload_tests                 # noqa: E402,F401

@@ -2035,9 +2035,28 @@ test_log_keys(void)
 	config_unref(c);
 }
 
+/* unavailable = error (default) | notfound, per route. */
+static void
+test_unavailable(void)
+{
+	struct config	*c;
+
+	c = load_ok("unavailable", "[route a]\nmodules = a.test\n"
+	    "upstream = mirror http://127.0.0.1:1\nunavailable = notfound\n"
+	    "[route b]\nmodules = *\nupstream = mirror http://127.0.0.1:1\n");
+	CHECK(c != NULL && c->nroutes >= 2 &&
+	    c->routes[0].unavailable_notfound == 1 &&
+	    c->routes[1].unavailable_notfound == 0, "unavailable values");
+	config_unref(c);
+	load_bad("unavailable", "[route a]\nmodules = *\n"
+	    "upstream = mirror http://127.0.0.1:1\nunavailable = 404\n",
+	    "F:4: unavailable: expected error or notfound, got \"404\"\n");
+}
+
 int
 main(void)
 {
+	test_unavailable();
 	test_log_keys();
 	test_cidr_parse();
 	test_cidr_match();
