@@ -35,22 +35,87 @@ static void	client_write_cb(struct bufferevent *, void *);
 static void	client_event_cb(struct bufferevent *, short, void *);
 static void	client_parse_head(struct client *c);
 
+/*
+ * The bufferevent of c, made when its first byte comes: a connection
+ * that has sent nothing holds an event (about 130 bytes), not a
+ * bufferevent and two buffers (about 900).  0, or -1.
+ */
+static int
+client_make_bev(struct client *c)
+{
+	const struct config *cfg = c->w->cfg;
+
+	c->bev = bufferevent_socket_new(c->w->base, c->fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		return -1;
+	c->fd = -1;	/* the bufferevent's */
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
+	    client_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, BUF_HIGH);
+	bev_set_io_sizes(c->bev);
+	bev_timeouts(c->bev, cfg->header_timeout, -1);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+/*
+ * The first byte, or header_timeout without one.  The byte is read at
+ * once (the loop would only report it again) and handled as any read.
+ */
+static void
+client_first_byte_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	struct evbuffer *in;
+	int n;
+
+	event_free(c->wait_ev);
+	c->wait_ev = NULL;
+	if (client_make_bev(c) == -1) {
+		client_close(c, "out of memory");
+		return;
+	}
+	if (what & EV_TIMEOUT) {
+		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT,
+		    c);
+		return;
+	}
+	/* The input's end is frozen for all but the bufferevent's own
+	 * read: thawed for this one. */
+	in = bufferevent_get_input(c->bev);
+	evbuffer_unfreeze(in, 0);
+	n = evbuffer_read(in, fd, READ_CHUNK);
+	evbuffer_freeze(in, 0);
+	if (n > 0)
+		client_read_cb(c->bev, c);
+	else if (n == 0)
+		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_EOF, c);
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_ERROR,
+		    c);
+}
+
 struct client *
 client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 {
 	const struct config *cfg = w->cfg;
 	struct client *c;
+	struct timeval tv;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		evutil_closesocket(fd);
 		return NULL;
 	}
 	c->w = w;
+	c->fd = fd;
 	memcpy(&c->addr, sa, (size_t)salen < sizeof(c->addr) ?
 	    (size_t)salen : sizeof(c->addr));
 	sockaddr_text(sa, c->peer, sizeof(c->peer));
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
+	c->wait_ev = event_new(w->base, fd, EV_READ, client_first_byte_cb, c);
+	if (c->wait_ev == NULL || event_add(c->wait_ev,
+	    ms_to_tv(cfg->header_timeout, &tv)) == -1) {
+		if (c->wait_ev)
+			event_free(c->wait_ev);
 		evutil_closesocket(fd);
 		free(c);
 		return NULL;
@@ -69,12 +134,6 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 		c->refuse_reason = "too many clients";
 	}
 	c->state = CLIENT_HEAD;
-	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
-	    client_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, BUF_HIGH);
-	bev_set_io_sizes(c->bev);
-	bev_timeouts(c->bev, cfg->header_timeout, -1);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	return c;
 }
 
@@ -96,6 +155,12 @@ client_close(struct client *c, const char *reason)
 	if (c->bev)
 		bufferevent_free(c->bev);
 	c->bev = NULL;
+	if (c->wait_ev)
+		event_free(c->wait_ev);
+	c->wait_ev = NULL;
+	if (c->fd != -1)
+		evutil_closesocket(c->fd);
+	c->fd = -1;
 	c->state = CLIENT_CLOSED;
 	TAILQ_REMOVE(&w->clients, c, link);
 	w->nclients--;
@@ -211,7 +276,8 @@ client_close_idle(struct worker *w)
 	for (c = TAILQ_FIRST(&w->clients); c; c = next) {
 		next = TAILQ_NEXT(c, link);
 		if (c->state == CLIENT_HEAD && c->head_deadline == 0 &&
-		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		    (c->bev == NULL ||
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
 			client_close(c, "shutting down");
 	}
 }

@@ -103,7 +103,9 @@ struct client_ops {
 
 struct client {
 	struct worker		*w;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;		/* NULL until the first byte */
+	struct event		*wait_ev;	/* until then: that byte */
+	int			 fd;
 	enum client_state	 state;
 	char			 peer[56];	/* "addr:port" */
 	struct sockaddr_storage	 addr;
