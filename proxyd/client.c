@@ -24,6 +24,7 @@
 #include "reply.h"
 #include "request.h"
 #include "route.h"
+#include "tls_server.h"
 #include "transparent.h"
 #include "tunnel.h"
 #include "upstream.h"
@@ -36,7 +37,8 @@ static void	client_event_cb(struct bufferevent *, short, void *);
 static void	client_parse_head(struct client *c);
 
 struct client *
-client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
+client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen,
+    int tls)
 {
 	const struct config *cfg = w->cfg;
 	struct client *c;
@@ -49,7 +51,9 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 	memcpy(&c->addr, sa, (size_t)salen < sizeof(c->addr) ?
 	    (size_t)salen : sizeof(c->addr));
 	sockaddr_text(sa, c->peer, sizeof(c->peer));
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->tls = tls && cfg->tls_ctx != NULL;
+	c->bev = c->tls ? tls_server_accept(w->base, cfg->tls_ctx, fd) :
+	    bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
 		free(c);
@@ -93,8 +97,10 @@ client_close(struct client *c, const char *reason)
 	}
 	c->ops = NULL;
 	c->owner = NULL;
-	if (c->bev)
+	if (c->bev) {
+		tls_server_close_notify(c->bev);
 		bufferevent_free(c->bev);
+	}
 	c->bev = NULL;
 	c->state = CLIENT_CLOSED;
 	TAILQ_REMOVE(&w->clients, c, link);
@@ -279,7 +285,10 @@ client_dispatch(struct client *c, const struct http_request *req,
 		transparent_dispatch(c, req, head_len);
 		return;
 	}
-	if (c->w->cfg->users != NULL && !auth_client_check(c, req))
+	/* A verified client certificate is the user (tls_client_ca);
+	 * the others prove themselves with a password. */
+	if (!c->user_by_cert && c->w->cfg->users != NULL &&
+	    !auth_client_check(c, req))
 		return;
 	for (i = 0; request_kinds[i].wants && !request_kinds[i].wants(req); i++)
 		continue;
@@ -388,13 +397,44 @@ client_write_cb(struct bufferevent *bev, void *arg)
 			client_close(c, "answered");
 			return;
 		}
+		tls_server_close_notify(bev);
 		shutdown(bufferevent_getfd(bev), SHUT_WR);
 	}
+}
+
+/*
+ * The TLS handshake of a tls listener's client is over: its certificate
+ * (tls_client_ca) may have named the user.
+ */
+static void
+client_tls_connected(struct client *c)
+{
+	char	*name = tls_server_peer_name(c->bev);
+
+	if (name == NULL)
+		return;
+	log_debug(c->w->log, "client %s: TLS certificate of %s", c->peer,
+	    name);
+	free(c->user);
+	c->user = name;
+	c->user_by_cert = 1;
 }
 
 static void
 client_head_event(struct client *c, short what)
 {
+	char	why[200];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		client_tls_connected(c);
+		return;
+	}
+	if ((what & BEV_EVENT_ERROR) && c->tls) {
+		/* Not answered: there is no TLS session to answer on. */
+		tls_server_error(c->bev, why, sizeof(why));
+		client_close(c, why);
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && c->tp != NULL &&
 	    transparent_timeout(c))
 		return;

@@ -1,0 +1,389 @@
+"""tls_listener_tests.py - the HTTPS listener (listen = tls ADDR): curl
+with --proxy https:// for http:// and https:// URLs (absolute form and a
+CONNECT tunnel inside TLS), go with HTTPS_PROXY=https:// (CONNECT) and
+GOPROXY=https:// with .netrc credentials on an auth_file listener, git
+with http.proxy=https://; hostile clients (plain HTTP, garbage, a
+ClientHello cut then silence, TLS 1.1 only); -t errors with file:line; a
+new certificate on SIGHUP for new connections while an open one goes on;
+client certificates (tls_client_ca) naming the user."""
+
+import os
+import shutil
+import socket
+import ssl
+import time
+
+from curl_tests import curl, expect_ok
+from git_tests import repo_url
+from harness import (LOOPBACK, TestFailure, TestSkip, expect, expect_eq, run, test,
+                     wait_until, which_or_skip)
+from httpraw import Conn
+from reload_tests import reload, rewrite
+
+_seq = [0]
+
+
+def proxyd_only(env):
+    if env.kind != "proxyd":
+        raise TestSkip("proxyd's tls listener")
+
+
+def ca_key(env):
+    return os.path.join(os.path.dirname(env.origin.ca), "ca.key")
+
+
+def make_cert(env, stem, cn, ext, ca=None):
+    """A key and certificate for cn signed by ca ((pem, key); the test CA
+    by default) with extension lines ext; returns (cert.pem, key)."""
+    d = env.wd.sub("tls-listener", mkdir=True)
+    key, csr, pem, extf = (os.path.join(d, stem + s) for s in (".key", ".csr", ".pem", ".ext"))
+    with open(extf, "w") as f:
+        f.write("basicConstraints = CA:FALSE\n" + "".join(l + "\n" for l in ext))
+    ca_pem, ca_k = ca or (env.origin.ca, ca_key(env))
+    steps = [
+        ["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + cn],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_k,
+         "-CAcreateserial", "-out", pem, "-days", "2", "-extfile", extf],
+    ]
+    for argv in steps:
+        r = run(argv, timeout=30)
+        if r.returncode != 0:
+            raise TestFailure("openssl failed: " + r.stderr.decode(errors="replace"))
+    return pem, key
+
+
+def server_cert(env, stem="proxy"):
+    """A certificate for the proxy itself: 127.0.0.1, as clients dial it."""
+    return make_cert(env, stem, "proxyd.test",
+                     ["extendedKeyUsage = serverAuth", "subjectAltName = IP:127.0.0.1"])
+
+
+def make_ca(env, stem):
+    d = env.wd.sub("tls-listener", mkdir=True)
+    key, pem = os.path.join(d, stem + ".key"), os.path.join(d, stem + ".pem")
+    r = run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", pem,
+             "-days", "2", "-subj", "/CN=" + stem,
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign"], timeout=30)
+    if r.returncode != 0:
+        raise TestFailure("openssl failed: " + r.stderr.decode(errors="replace"))
+    return pem, key
+
+
+def client_cert(env, cn, ca):
+    _seq[0] += 1
+    return make_cert(env, "client-%d" % _seq[0], cn, ["extendedKeyUsage = clientAuth"], ca=ca)
+
+
+def tls_proxy(env, cert=None, **settings):
+    proxyd_only(env)
+    cert, key = cert or server_cert(env)
+    settings.setdefault("routes", [("all", {"hosts": "*", "upstream": "direct"})])
+    settings.setdefault("args", ["-d"])
+    return env.own_proxy(tls=True, tls_cert=cert, tls_key=key, **settings)
+
+
+class Via:
+    """What curl() takes as proxy=: the tls listener's URL."""
+
+    def __init__(self, url):
+        self.url = url
+
+
+def tls_curl(env, p, url, *args, timeout=30):
+    return curl(env, url, "--proxy-cacert", env.origin.ca, *args,
+                proxy=Via(p.tls_url), timeout=timeout)
+
+
+def client_context(cafile, cert=None, key=None, **kw):
+    ctx = ssl.create_default_context(cafile=cafile)
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    for k, v in kw.items():
+        setattr(ctx, k, v)
+    return ctx
+
+
+class TlsConn(Conn):
+    """httpraw.Conn over TLS to the tls listener."""
+
+    def __init__(self, port, ctx, timeout=10.0):
+        super().__init__(port, timeout=timeout)
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=LOOPBACK)
+
+
+def get(c, url, extra=""):
+    hostport = url.split("/")[2]
+    c.send(("GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (url, hostport, extra)).encode())
+    return c.read_response()
+
+
+def closed_without_answer(sock, timeout):
+    """Wait for the proxy to close sock; what it sent before (b"" is the
+    hoped-for answer), or None if it was still open after timeout."""
+    sock.settimeout(timeout)
+    got = b""
+    try:
+        while True:
+            data = sock.recv(4096)
+            if not data:
+                return got
+            got += data
+    except ConnectionResetError:
+        return got
+    except socket.timeout:
+        return None
+
+
+# ---------------------------------------------------------------- curl
+
+@test("tls_listener_curl_http_and_https")
+def _(env):
+    """curl --proxy https://: an http:// URL (absolute form inside TLS)
+    and an https:// URL (CONNECT, then the origin's TLS inside ours), and
+    the plain listener next to it still plain."""
+    with tls_proxy(env) as p:
+        r = tls_curl(env, p, env.http_url("/1k"))
+        expect_ok(r)
+        expect_eq(len(r.body), 1024, "body length over http://")
+        r = tls_curl(env, p, env.https_url("/20m"), "--cacert", env.origin.ca)
+        expect_ok(r)
+        expect(r.body == env.origin.files["20m"], "20 MiB through the tunnel differ")
+        r = curl(env, env.http_url("/1k"), proxy=p)
+        expect_ok(r)
+        want = "CONNECT origin.test:%d" % env.origin.nginx.https_port
+        expect(wait_until(lambda: any(want in l for l in p.access_lines()), 3),
+               "no CONNECT line: %s" % p.access_lines()[-3:])
+
+
+@test("tls_listener_tunnel_half_close_and_bulk")
+def _(env):
+    """A CONNECT tunnel whose client side is TLS relays 4 MiB both ways
+    byte for byte and passes the client's end on (close_notify, then the
+    echo server's EOF back)."""
+    with tls_proxy(env) as p:
+        echo = env.origin.echo.port
+        ctx = client_context(env.origin.ca)
+        with TlsConn(p.tls_port, ctx, timeout=20) as c:
+            c.send(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % echo)
+            expect_eq(c.read_line(), b"HTTP/1.1 200 Connection established", "answer")
+            c.read_line()
+            body = os.urandom(4 << 20)
+            req = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+            c.send(req + body)
+            r = c.read_response()
+            expect_eq(r.status, 200, "echo status")
+            expect(len(c.buf) == 0, "stray bytes")
+
+
+# ---------------------------------------------------------------- hostile
+
+def raw(p, timeout=5):
+    return socket.create_connection((LOOPBACK, p.tls_port), timeout=timeout)
+
+
+@test("tls_listener_hostile_clients_closed_unanswered")
+def _(env):
+    """Plain HTTP, garbage and a TLS 1.1-only client on the tls port are
+    closed without an answer (there is no TLS session to answer on), and
+    the failure is in the debug log; the listener serves afterwards."""
+    with tls_proxy(env) as p:
+        for what, data in (("plain HTTP", b"GET http://origin.test/ HTTP/1.1\r\nHost: a\r\n\r\n"),
+                           ("garbage", os.urandom(3000))):
+            s = raw(p)
+            try:
+                s.sendall(data)
+                got = closed_without_answer(s, 5)
+            finally:
+                s.close()
+            expect(got is not None, "%s: still open after 5 s" % what)
+            expect(b"HTTP/" not in got, "%s answered in plain text: %r" % (what, got[:80]))
+        ctx = client_context(env.origin.ca)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        try:
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        except ssl.SSLError:
+            pass
+        try:
+            with TlsConn(p.tls_port, ctx):
+                pass
+            raise TestFailure("a TLS 1.1-only client got a session")
+        except (ssl.SSLError, ConnectionResetError):
+            pass
+        expect(wait_until(lambda: "TLS handshake failed" in open(p.error_log).read(), 3),
+               "no handshake failure in the debug log")
+        expect_ok(tls_curl(env, p, env.http_url("/1k")))
+
+
+@test("tls_listener_cut_client_hello_closed_at_header_timeout")
+def _(env):
+    """Half a ClientHello then silence: closed once header_timeout (1 s)
+    has passed, not before and not much later."""
+    with tls_proxy(env, header_timeout="1s") as p:
+        # A real ClientHello, from a handshake Python starts on a pipe.
+        ctx = client_context(env.origin.ca)
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, out, server_hostname=LOOPBACK)
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        hello = out.read()
+        expect(len(hello) > 100, "ClientHello of %d bytes" % len(hello))
+        for attempt in range(3):
+            s = raw(p, timeout=10)
+            try:
+                s.sendall(hello[:len(hello) // 2])
+                t0 = time.monotonic()
+                got = closed_without_answer(s, 8)
+                took = time.monotonic() - t0
+            finally:
+                s.close()
+            expect(got == b"", "answered or still open: %r" % (got,))
+            if 0.8 <= took <= 3.0:
+                return
+        raise TestFailure("closed after %.2f s, header_timeout is 1 s" % took)
+
+
+# ---------------------------------------------------------------- config
+
+@test("tls_listener_config_errors_file_line")
+def _(env):
+    """proxyd -t: a tls listener without tls_cert, a missing key file, a
+    key of another certificate, a key file given as tls_cert: each
+    refused on the line of the key to change."""
+    proxyd_only(env)
+    cert, key = server_cert(env)
+    other_cert, other_key = server_cert(env, "other")
+    d = env.wd.sub("tls-listener", mkdir=True)
+    cases = [
+        ("listen = tls 127.0.0.1:1\n", 2, "needs tls_cert and tls_key"),
+        ("listen = tls 127.0.0.1:1\ntls_cert = %s\ntls_key = %s/missing.key\n" % (cert, d),
+         4, "cannot read"),
+        ("listen = tls 127.0.0.1:1\ntls_cert = %s\ntls_key = %s\n" % (cert, other_key),
+         4, "does not match"),
+        ("listen = tls 127.0.0.1:1\ntls_cert = %s\ntls_key = %s\n" % (key, key),
+         3, "tls_cert: expected PEM certificates"),
+        ("listen = 127.0.0.1:1\ntls_cert = %s\n" % cert, 3, "tls_cert and tls_key together"),
+        ("listen = tlsx 127.0.0.1:1\n", 2, "listen: expected"),
+    ]
+    for i, (text, line, want) in enumerate(cases):
+        path = os.path.join(d, "bad-%d.conf" % i)
+        with open(path, "w") as f:
+            f.write("[proxyd]\n" + text)
+        r = run([env.proxyd_binary, "-t", "-c", path], timeout=20)
+        err = r.stderr.decode(errors="replace")
+        expect(r.returncode != 0, "case %d accepted" % i)
+        expect("%s:%d: " % (path, line) in err and want in err,
+               "case %d: want %s:%d: ...%s..., got %r" % (i, path, line, want, err))
+    good = os.path.join(d, "good.conf")
+    with open(good, "w") as f:
+        f.write("[proxyd]\nlisten = tls 127.0.0.1:1\ntls_cert = %s\ntls_key = %s\n"
+                % (other_cert, other_key))
+    r = run([env.proxyd_binary, "-t", "-c", good], timeout=20)
+    expect(b"tls" not in r.stderr, "a good tls config refused: %r" % r.stderr)
+
+
+def peer_serial(p, ca):
+    ctx = client_context(ca)
+    with TlsConn(p.tls_port, ctx) as c:
+        return c.sock.getpeercert()["serialNumber"]
+
+
+@test("tls_listener_reload_new_cert_keeps_open_connections")
+def _(env):
+    """SIGHUP with a new certificate: new connections get it, a
+    connection opened before goes on with the old session; a reload
+    with a key that does not match keeps the old configuration."""
+    cert, key = server_cert(env, "reload-a")
+    cert2, key2 = server_cert(env, "reload-b")
+    with tls_proxy(env, cert=(cert, key)) as p:
+        before = peer_serial(p, env.origin.ca)
+        ctx = client_context(env.origin.ca)
+        with TlsConn(p.tls_port, ctx) as old:
+            expect_eq(get(old, env.http_url("/1k")).status, 200, "before reload")
+            p.settings["tls_cert"], p.settings["tls_key"] = cert2, key2
+            rewrite(p)
+            reload(p)
+            after = peer_serial(p, env.origin.ca)
+            expect(after != before, "new connections still get the old certificate")
+            expect_eq(get(old, env.http_url("/1k")).status, 200, "old connection after reload")
+            p.settings["tls_key"] = key     # cert2 with the old key
+            rewrite(p)
+            reload(p, expect_ok=False)
+            expect_eq(peer_serial(p, env.origin.ca), after, "after a bad reload")
+            expect_eq(get(old, env.http_url("/1k")).status, 200, "old connection at the end")
+
+
+# ---------------------------------------------------------------- git, go
+
+@test("tls_listener_git_clone")
+def _(env):
+    """git with http.proxy=https://... and http.proxySSLCAInfo clones over
+    smart HTTP, plain (absolute form) and https (CONNECT)."""
+    which_or_skip("git")
+    with tls_proxy(env) as p:
+        for scheme in ("http", "https"):
+            _seq[0] += 1
+            dest = env.wd.sub("tls-clone-%d" % _seq[0])
+            genv = env.client_env()
+            genv.update(GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1",
+                        GIT_CONFIG_GLOBAL="/dev/null")
+            r = run(["git", "-c", "http.proxy=" + p.tls_url,
+                     "-c", "http.proxySSLCAInfo=" + env.origin.ca,
+                     "-c", "http.sslCAInfo=" + env.origin.ca,
+                     "clone", "-q", repo_url(env, scheme), dest], timeout=60, env=genv)
+            try:
+                expect(r.returncode == 0, "git clone %s: %s" % (scheme, r.stderr.decode()[-500:]))
+                with open(os.path.join(dest, "README")) as f:
+                    expect_eq(f.read(), "proxyd git test\n", "README")
+            finally:
+                shutil.rmtree(dest, ignore_errors=True)
+        for want in ("/repo.git/info/refs", "CONNECT git.test:"):
+            expect(wait_until(lambda: any(want in l for l in p.access_lines()), 3),
+                   "no access line with %s" % want)
+
+
+@test("tls_listener_go_https_proxy_connect")
+def _(env):
+    """go mod download with HTTPS_PROXY=https://proxyd from an https
+    mirror: CONNECT inside TLS; go takes both CAs from SSL_CERT_FILE."""
+    from modproxy_tests import CMP, TOML, go, mirrors, tls_url, workspace
+    which_or_skip("go")
+    mirrors(env)
+    with tls_proxy(env) as p:
+        src, genv = workspace(env, tls_url(env), paths=(CMP, TOML))
+        genv.update(HTTPS_PROXY=p.tls_url, HTTP_PROXY=p.tls_url, NO_PROXY="",
+                    SSL_CERT_FILE=env.origin.ca)
+        r = go(src, genv, "mod", "download")
+        expect(r.rc == 0, "go mod download: %s" % r.stderr[-800:])
+        expect(wait_until(lambda: any("CONNECT mirror.test:" in l for l in p.access_lines()), 3),
+               "no CONNECT: %s" % p.access_lines()[-3:])
+
+
+@test("tls_listener_goproxy_netrc_credentials")
+def _(env):
+    """GOPROXY=https://proxyd on a listener with auth_file: go sends the
+    .netrc credentials (NETRC) over https as Authorization: Basic and
+    downloads; without them it gets 407 and fails."""
+    from auth_tests import standard_users
+    from modproxy_tests import CMP, go, mirrors, murl, workspace
+    which_or_skip("go")
+    mirrors(env)
+    routes = [("go", {"modules": "*", "upstream": "mirror " + murl(env, "b")})]
+    with tls_proxy(env, routes=routes, auth_file=standard_users(env)) as p:
+        netrc = env.wd.write("tls-listener/netrc", "machine 127.0.0.1 login carol password carol-pw\n")
+        src, genv = workspace(env, p.tls_url, paths=(CMP,))
+        genv.update(SSL_CERT_FILE=env.origin.ca, NETRC="/nonexistent")
+        r = go(src, genv, "mod", "download")
+        expect(r.rc != 0 and "407" in r.stderr, "without .netrc: %d %s" % (r.rc, r.stderr[-400:]))
+        src, genv = workspace(env, p.tls_url, paths=(CMP,))
+        genv.update(SSL_CERT_FILE=env.origin.ca, NETRC=netrc)
+        r = go(src, genv, "mod", "download")
+        expect(r.rc == 0, "with .netrc: %s" % r.stderr[-800:])
+        expect(wait_until(lambda: any("user=carol" in l and ".zip" in l
+                                      for l in p.access_lines()), 3),
+               "no zip served to user=carol: %s" % p.access_lines()[-3:])
