@@ -18,7 +18,9 @@ from git_tests import repo_url
 from harness import (LOOPBACK, TestFailure, TestSkip, expect, expect_eq, run, test,
                      wait_until, which_or_skip)
 from httpraw import Conn
+from parents import access_line, log_fields
 from reload_tests import reload, rewrite
+from servers import run_openssl
 
 _seq = [0]
 
@@ -46,10 +48,7 @@ def make_cert(env, stem, cn, ext, ca=None):
         ["openssl", "x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_k,
          "-CAcreateserial", "-out", pem, "-days", "2", "-extfile", extf],
     ]
-    for argv in steps:
-        r = run(argv, timeout=30)
-        if r.returncode != 0:
-            raise TestFailure("openssl failed: " + r.stderr.decode(errors="replace"))
+    run_openssl(steps)
     return pem, key
 
 
@@ -62,13 +61,11 @@ def server_cert(env, stem="proxy"):
 def make_ca(env, stem):
     d = env.wd.sub("tls-listener", mkdir=True)
     key, pem = os.path.join(d, stem + ".key"), os.path.join(d, stem + ".pem")
-    r = run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", pem,
-             "-days", "2", "-subj", "/CN=" + stem,
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign"], timeout=30)
-    if r.returncode != 0:
-        raise TestFailure("openssl failed: " + r.stderr.decode(errors="replace"))
+    run_openssl([["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", pem,
+                  "-days", "2", "-subj", "/CN=" + stem,
+                  "-addext", "basicConstraints=critical,CA:TRUE",
+                  "-addext", "keyUsage=critical,keyCertSign,cRLSign"]])
     return pem, key
 
 
@@ -300,7 +297,8 @@ def _(env):
     with a key that does not match keeps the old configuration."""
     cert, key = server_cert(env, "reload-a")
     cert2, key2 = server_cert(env, "reload-b")
-    with tls_proxy(env, cert=(cert, key)) as p:
+    # One worker: the swap reaches each worker after "loaded:" is logged.
+    with tls_proxy(env, cert=(cert, key), workers=1) as p:
         before = peer_serial(p, env.origin.ca)
         ctx = client_context(env.origin.ca)
         with TlsConn(p.tls_port, ctx) as old:
@@ -308,8 +306,9 @@ def _(env):
             p.settings["tls_cert"], p.settings["tls_key"] = cert2, key2
             rewrite(p)
             reload(p)
+            expect(wait_until(lambda: peer_serial(p, env.origin.ca) != before, 5),
+                   "new connections still get the old certificate")
             after = peer_serial(p, env.origin.ca)
-            expect(after != before, "new connections still get the old certificate")
             expect_eq(get(old, env.http_url("/1k")).status, 200, "old connection after reload")
             p.settings["tls_key"] = key     # cert2 with the old key
             rewrite(p)
@@ -387,3 +386,64 @@ def _(env):
         expect(wait_until(lambda: any("user=carol" in l and ".zip" in l
                                       for l in p.access_lines()), 3),
                "no zip served to user=carol: %s" % p.access_lines()[-3:])
+
+
+# ---------------------------------------------------------------- client certificates
+
+def cert_curl(env, p, url, cert=None, *args):
+    extra = ["--proxy-cert", cert[0], "--proxy-key", cert[1]] if cert else []
+    return tls_curl(env, p, url, *(extra + list(args)), timeout=20)
+
+
+def log_user(p, needle):
+    """user= of the access line with needle ("-" without one)."""
+    return log_fields(access_line(p, needle)).get("user", "-")
+
+
+@test("tls_listener_client_cert_names_user")
+def _(env):
+    """tls_client_ca without auth_file: a verified certificate's CN is the
+    user (users = on a route, user= in the log, --explain --user); a
+    certificate of another CA and no certificate fail the handshake."""
+    ca = make_ca(env, "clients-ca")
+    rogue = make_ca(env, "rogue-ca")
+    ci, other = client_cert(env, "svc-ci", ca), client_cert(env, "svc-web", ca)
+    forged = client_cert(env, "svc-ci", rogue)
+    routes = [("ci-only", {"hosts": "echo.test", "upstream": "direct", "users": "svc-ci"}),
+              ("all", {"hosts": "*", "upstream": "direct"})]
+    with tls_proxy(env, routes=routes, tls_client_ca=ca[0]) as p:
+        url = env.echo_url("/echo?who=ci")
+        expect_ok(cert_curl(env, p, url, ci))
+        expect_eq(log_user(p, "/echo?who=ci "), "svc-ci", "user= of the certificate")
+        r = cert_curl(env, p, env.echo_url("/echo?who=web"), other)
+        expect_eq(r.status, 403, "svc-web on ci-only")
+        expect(b"ci-only" in r.body, "403 does not name the route: %r" % r.body)
+        expect_ok(cert_curl(env, p, env.http_url("/1k"), other))
+        for what, cert in (("another CA's certificate", forged), ("no certificate", None)):
+            r = cert_curl(env, p, url, cert)
+            expect(r.rc != 0 and r.status is None,
+                   "%s: curl exit %d, status %s" % (what, r.rc, r.status))
+        expect("client certificate" in open(p.error_log).read(),
+               "the debug log does not say why the certificate was refused")
+        for user, want in (("svc-ci", "allowed"), ("svc-web", "not allowed")):
+            e = run([env.proxyd_binary, "-c", p.conf, "--explain", url, "--user", user], timeout=20)
+            out = e.stdout.decode()
+            expect(e.returncode == 0 and want in out, "--explain --user %s: %s" % (user, out))
+
+
+@test("tls_listener_client_cert_or_password")
+def _(env):
+    """tls_client_ca with auth_file: a certificate needs no password; a
+    client without one authenticates with Proxy-Authorization (407
+    without it)."""
+    from auth_tests import standard_users
+    ca = make_ca(env, "clients-ca2")
+    ci = client_cert(env, "svc-ci", ca)
+    with tls_proxy(env, tls_client_ca=ca[0], auth_file=standard_users(env)) as p:
+        expect_ok(cert_curl(env, p, env.echo_url("/echo?c=cert"), ci))
+        expect_eq(log_user(p, "/echo?c=cert "), "svc-ci", "user= with a certificate")
+        r = cert_curl(env, p, env.echo_url("/echo?c=none"))
+        expect_eq(r.status, 407, "no certificate, no password")
+        expect_ok(cert_curl(env, p, env.echo_url("/echo?c=pw"), None,
+                            "--proxy-user", "carol:carol-pw"))
+        expect_eq(log_user(p, "/echo?c=pw "), "carol", "user= with a password")
