@@ -102,7 +102,11 @@ side_allowance(struct relay_side *s, size_t want)
 	return 0;
 }
 
-/* Move what s has read to its partner's output, as far as allowed. */
+/*
+ * Move what s has read to its partner's output, as far as allowed; after
+ * s's EOF, shut the partner once that output is empty.  May end the
+ * relay: callers touch nothing after it.
+ */
 static void
 side_move(struct relay_side *s)
 {
@@ -177,10 +181,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_EOF) {
 		s->eof = 1;
-		side_move(s);
-		if (!s->to->shut && evbuffer_get_length(
-		    bufferevent_get_output(s->to->bev)) == 0)
-			side_shut(s->to);
+		side_move(s);	/* last: it may end (and free) the relay */
 		return;
 	}
 	if (what & BEV_EVENT_ERROR)
