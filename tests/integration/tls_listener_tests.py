@@ -173,6 +173,12 @@ def _(env):
             r = c.read_response()
             expect_eq(r.status, 200, "echo status")
             expect(len(c.buf) == 0, "stray bytes")
+            # Our close_notify reaches the origin as EOF; its close comes
+            # back as proxyd's close_notify (unwrap waits for it), then FIN.
+            plain = c.sock.unwrap()
+            expect_eq(plain.recv(100), b"", "after close_notify")
+        f = log_fields(access_line(p, "CONNECT 127.0.0.1:%d " % echo))
+        expect(int(f.get("in", "0")) > len(body), "in= of the tunnel: %s" % f)
 
 
 # ---------------------------------------------------------------- hostile
