@@ -453,3 +453,28 @@ def _(env):
         expect_ok(cert_curl(env, p, env.echo_url("/echo?c=pw"), None,
                             "--proxy-user", "carol:carol-pw"))
         expect_eq(log_user(p, "/echo?c=pw "), "carol", "user= with a password")
+
+
+@test("tls_listener_tunnel_bandwidth_shaped")
+def _(env):
+    """bandwidth = 8m on a route also shapes a TLS client's tunnel (its
+    relay of bufferevents asks the same buckets): 20 MiB through CONNECT
+    take about 1.5 s past the first second's burst (+-15 %; 3 tries, and
+    looser bounds under the sanitizers)."""
+    mib = 1024 * 1024
+    lo, hi = (0.85, 1.15) if not os.environ.get("ASAN_OPTIONS") else (0.6, 1.15)
+    routes = [("limited", {"hosts": "origin.test", "upstream": "direct", "bandwidth": "8m"}),
+              ("all", {"hosts": "*", "upstream": "direct"})]
+    with tls_proxy(env, routes=routes) as p:
+        for attempt in range(3):
+            if attempt:
+                time.sleep(1.2)     # the bucket refills: a burst again
+            r = tls_curl(env, p, env.https_url("/20m"), "--cacert", env.origin.ca,
+                         "-w", "%{time_total}")
+            expect_ok(r)
+            expect(r.body == env.origin.files["20m"], "20 MiB differ")
+            rate = (len(r.body) - 8 * mib) / float(r.stdout.strip())
+            print("# tls tunnel shaped: %.2f MiB/s past the burst" % (rate / mib))
+            if lo * 8 * mib <= rate <= hi * 8 * mib:
+                return
+        raise TestFailure("%.2f MiB/s past the burst, want 8 MiB/s" % (rate / mib))
