@@ -35,6 +35,7 @@ static void	client_read_cb(struct bufferevent *, void *);
 static void	client_write_cb(struct bufferevent *, void *);
 static void	client_event_cb(struct bufferevent *, short, void *);
 static void	client_parse_head(struct client *c);
+static void	client_tls_deadline_cb(evutil_socket_t, short, void *);
 
 struct client *
 client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen,
@@ -42,6 +43,7 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen,
 {
 	const struct config *cfg = w->cfg;
 	struct client *c;
+	struct timeval tv;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		evutil_closesocket(fd);
@@ -54,11 +56,15 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen,
 	c->tls = tls && cfg->tls_ctx != NULL;
 	c->bev = c->tls ? tls_server_accept(w->base, cfg->tls_ctx, fd) :
 	    bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		evutil_closesocket(fd);
-		free(c);
-		return NULL;
-	}
+	if (c->bev == NULL)
+		goto fail;
+	/* The read timeout restarts with every byte: a handshake sent a
+	 * byte at a time needs a deadline of its own. */
+	if (c->tls && ((c->tls_deadline = evtimer_new(w->base,
+	    client_tls_deadline_cb, c)) == NULL ||
+	    evtimer_add(c->tls_deadline, ms_to_tv(cfg->header_timeout,
+	    &tv)) == -1))
+		goto fail;
 	upstream_tune_socket(fd);
 	TAILQ_INSERT_TAIL(&w->clients, c, link);
 	w->nclients++;
@@ -80,6 +86,15 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen,
 	bev_timeouts(c->bev, cfg->header_timeout, -1);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	return c;
+fail:
+	if (c->tls_deadline)
+		event_free(c->tls_deadline);
+	if (c->bev)
+		bufferevent_free(c->bev);	/* closes fd */
+	else
+		evutil_closesocket(fd);
+	free(c);
+	return NULL;
 }
 
 void
@@ -101,6 +116,9 @@ client_close(struct client *c, const char *reason)
 		tls_server_close_notify(c->bev);
 		bufferevent_free(c->bev);
 	}
+	if (c->tls_deadline)
+		event_free(c->tls_deadline);
+	c->tls_deadline = NULL;
 	c->bev = NULL;
 	c->state = CLIENT_CLOSED;
 	TAILQ_REMOVE(&w->clients, c, link);
@@ -411,6 +429,9 @@ client_tls_connected(struct client *c)
 {
 	char	*name = tls_server_peer_name(c->bev);
 
+	if (c->tls_deadline)
+		event_free(c->tls_deadline);
+	c->tls_deadline = NULL;
 	if (name == NULL)
 		return;
 	log_debug(c->w->log, "client %s: TLS certificate of %s", c->peer,
@@ -418,6 +439,15 @@ client_tls_connected(struct client *c)
 	free(c->user);
 	c->user = name;
 	c->user_by_cert = 1;
+}
+
+/* The TLS handshake took header_timeout: closed, as a failed one. */
+static void
+client_tls_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	client_close(arg, "TLS handshake not done within header_timeout");
 }
 
 static void

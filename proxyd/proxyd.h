@@ -123,6 +123,7 @@ struct client {
 	struct auth_job		*auth_job;
 	struct transparent	*tp;		/* transparent listener's */
 	int			 tls;		/* came on a tls listener */
+	struct event		*tls_deadline;	/* handshake, header_timeout */
 	int			 user_by_cert;	/* user is the client cert's CN
 						   (tls_server.c) */
 	const struct client_ops	*ops;		/* CLIENT_OWNED */
