@@ -7,6 +7,8 @@ ClientHello cut then silence, TLS 1.1 only); -t errors with file:line; a
 new certificate on SIGHUP for new connections while an open one goes on;
 client certificates (tls_client_ca) naming the user."""
 
+import hashlib
+import json
 import os
 import shutil
 import socket
@@ -146,6 +148,15 @@ def _(env):
         r = tls_curl(env, p, env.http_url("/1k"))
         expect_ok(r)
         expect_eq(len(r.body), 1024, "body length over http://")
+        r = tls_curl(env, p, env.http_url("/20m"))
+        expect_ok(r)
+        expect(r.body == env.origin.files["20m"], "20 MiB over http:// differ")
+        body = os.urandom(3 << 20)
+        r = tls_curl(env, p, env.echo_url("/echo"), "--data-binary",
+                     "@" + env.wd.write("tls-listener/post.bin", body))
+        expect_ok(r)
+        echo = json.loads(r.body)
+        expect_eq(echo["body_sha256"], hashlib.sha256(body).hexdigest(), "uploaded body")
         r = tls_curl(env, p, env.https_url("/20m"), "--cacert", env.origin.ca)
         expect_ok(r)
         expect(r.body == env.origin.files["20m"], "20 MiB through the tunnel differ")
