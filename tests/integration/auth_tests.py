@@ -419,9 +419,11 @@ def _(env):
     url = env.http_url("/1k")
     cred = basic("alice", "alice-pw")
     admin = free_port()
-    # One worker each, both with -d: the two loops are alike.
+    # One worker each, both with -d and metrics (an admin listener): the
+    # two loops are alike.
     with env.own_proxy(routes=[("all", {"hosts": "*", "upstream": "direct"})],
-                       workers=1, args=["-d"]) as plain, \
+                       workers=1, args=["-d"],
+                       admin_listen="127.0.0.1:%d" % free_port()) as plain, \
             auth_proxy(env, standard_users(env), workers=1,
                        admin_listen="127.0.0.1:%d" % admin) as p, \
             Conn(plain.port, timeout=10) as pc, Conn(p.port, timeout=10) as ac:
