@@ -20,10 +20,11 @@ from curl_tests import curl, expect_ok
 from git_tests import repo_url
 from harness import (LOOPBACK, TestFailure, TestSkip, expect, expect_eq, run, test,
                      wait_until, which_or_skip)
-from httpraw import Conn
+from httpraw import Conn, read_until_closed
 from parents import access_line, log_fields
 from reload_tests import reload, rewrite
 from servers import run_openssl
+from transparent_tests import client_hello
 
 _seq = [0]
 
@@ -123,18 +124,8 @@ def get(c, url, extra=""):
 def closed_without_answer(sock, timeout):
     """Wait for the proxy to close sock; what it sent before (b"" is the
     hoped-for answer), or None if it was still open after timeout."""
-    sock.settimeout(timeout)
-    got = b""
-    try:
-        while True:
-            data = sock.recv(4096)
-            if not data:
-                return got
-            got += data
-    except ConnectionResetError:
-        return got
-    except socket.timeout:
-        return None
+    data, closed = read_until_closed(sock, timeout)
+    return data if closed else None
 
 
 # ---------------------------------------------------------------- curl
@@ -233,20 +224,6 @@ def _(env):
         expect_ok(tls_curl(env, p, env.http_url("/1k")))
 
 
-def client_hello(env):
-    """A real ClientHello, from a handshake Python starts on a pipe."""
-    ctx = client_context(env.origin.ca)
-    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(inc, out, server_hostname=LOOPBACK)
-    try:
-        obj.do_handshake()
-    except ssl.SSLWantReadError:
-        pass
-    hello = out.read()
-    expect(len(hello) > 100, "ClientHello of %d bytes" % len(hello))
-    return hello
-
-
 def dribble(sock, data, every, stop):
     """Send data a byte every `every` s until it is sent or stop is set."""
     for i in range(len(data)):
@@ -265,7 +242,8 @@ def _(env):
     every 0.2 s: each closed unanswered once header_timeout (1 s) has
     passed, not before and not much later (3 tries: a loaded machine)."""
     with tls_proxy(env, header_timeout="1s") as p:
-        hello = client_hello(env)
+        hello = client_hello(LOOPBACK)
+        expect(len(hello) > 100, "ClientHello of %d bytes" % len(hello))
         for how in ("cut", "dribbled"):
             for attempt in range(3):
                 s = raw(p, timeout=10)
