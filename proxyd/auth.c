@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -254,6 +255,25 @@ auth_user_listed(const struct auth_user *u, char **names, size_t n)
 	return 0;
 }
 
+int
+auth_name_allowed(const struct auth_users *u, const char *name, int by_cert,
+    char **names, size_t n)
+{
+	const struct auth_user	*a;
+	struct auth_user	 cert;
+
+	if (names == NULL)
+		return 1;
+	if (name == NULL)
+		return 0;
+	if ((a = auth_user_find(u, name)) == NULL && by_cert) {
+		memset(&cert, 0, sizeof(cert));	/* no groups */
+		cert.name = (char *)(uintptr_t)name;
+		a = &cert;
+	}
+	return a != NULL && auth_user_listed(a, names, n);
+}
+
 /* The value of base64 character ch, or -1. */
 static int
 b64_value(unsigned char ch)
@@ -338,7 +358,12 @@ auth_explain(FILE *out, const struct config *cfg, const struct route *r,
 	}
 	if (user == NULL)
 		return;
-	if (cfg->users == NULL)
+	if (cfg->tls_client_ca != NULL && auth_user_find(cfg->users, user) ==
+	    NULL)
+		fprintf(out, "user:      %s: as a client certificate's CN: %s\n",
+		    user, auth_name_allowed(cfg->users, user, 1, r->users,
+		    r->nusers) ? "allowed" : "not allowed by route (403)");
+	else if (cfg->users == NULL)
 		fprintf(out, "user:      %s: no auth_file, proxyd does not "
 		    "authenticate\n", user);
 	else if ((u = auth_user_find(cfg->users, user)) == NULL)

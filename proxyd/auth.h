@@ -64,6 +64,15 @@ int	auth_verify(const struct auth_users *u, const char *user,
 int	auth_user_listed(const struct auth_user *u, char **names, size_t n);
 
 /*
+ * Is the user called name (NULL: none) allowed by the route list
+ * names[0..n)?  A user of the file u by name or group; one that only a
+ * client certificate names (by_cert, tls_client_ca) by name alone, or
+ * also by group when the file has that name too.
+ */
+int	auth_name_allowed(const struct auth_users *u, const char *name,
+	    int by_cert, char **names, size_t n);
+
+/*
  * Decode "Basic base64(user:pass)" in value[0..len) into user and pass
  * (NUL-terminated, at most AUTH_NAME_MAX - 1 bytes each).  0, or -1
  * when it is not Basic credentials.

@@ -17,6 +17,7 @@
 #include "auth_pool.h"
 #include "client.h"
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 
 #define AUTH_POOL_THREADS	2
@@ -167,6 +168,7 @@ auth_done(struct auth_job *job, void *arg)
 	struct client		*c = job->c;
 	struct http_request	 req;
 
+	metrics_auth_verified(w->metrics, job->ok);
 	if (c == NULL)
 		goto done;	/* closed while its check ran */
 	c->auth_job = NULL;

@@ -24,6 +24,7 @@
 #include "reply.h"
 #include "request.h"
 #include "route.h"
+#include "tls_server.h"
 #include "transparent.h"
 #include "tunnel.h"
 #include "upstream.h"
@@ -34,27 +35,33 @@ static void	client_read_cb(struct bufferevent *, void *);
 static void	client_write_cb(struct bufferevent *, void *);
 static void	client_event_cb(struct bufferevent *, short, void *);
 static void	client_parse_head(struct client *c);
+static void	client_tls_deadline_cb(evutil_socket_t, short, void *);
 
-/*
- * The bufferevent of c, made when its first byte comes: a connection
- * that has sent nothing holds an event (about 130 bytes), not a
- * bufferevent and two buffers (about 900).  0, or -1.
- */
-static int
-client_make_bev(struct client *c)
+/* A new client bufferevent's callbacks, sizes and head timeout. */
+static void
+client_setup_bev(struct client *c)
 {
-	const struct config *cfg = c->w->cfg;
-
-	c->bev = bufferevent_socket_new(c->w->base, c->fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL)
-		return -1;
-	c->fd = -1;	/* the bufferevent's */
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
 	    client_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, BUF_HIGH);
 	bev_set_io_sizes(c->bev);
-	bev_timeouts(c->bev, cfg->header_timeout, -1);
+	bev_timeouts(c->bev, c->w->cfg->header_timeout, -1);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/*
+ * The bufferevent of a plain client, made when its first byte comes: a
+ * connection that has sent nothing holds an event (about 130 bytes),
+ * not a bufferevent and two buffers (about 900).  0, or -1.
+ */
+static int
+client_make_bev(struct client *c)
+{
+	c->bev = bufferevent_socket_new(c->w->base, c->fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		return -1;
+	c->fd = -1;	/* the bufferevent's */
+	client_setup_bev(c);
 	return 0;
 }
 
@@ -96,7 +103,8 @@ client_first_byte_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct client *
-client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
+client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen,
+    int tls)
 {
 	const struct config *cfg = w->cfg;
 	struct client *c;
@@ -111,14 +119,27 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 	memcpy(&c->addr, sa, (size_t)salen < sizeof(c->addr) ?
 	    (size_t)salen : sizeof(c->addr));
 	sockaddr_text(sa, c->peer, sizeof(c->peer));
-	c->wait_ev = event_new(w->base, fd, EV_READ, client_first_byte_cb, c);
-	if (c->wait_ev == NULL || event_add(c->wait_ev,
-	    ms_to_tv(cfg->header_timeout, &tv)) == -1) {
-		if (c->wait_ev)
-			event_free(c->wait_ev);
-		evutil_closesocket(fd);
-		free(c);
-		return NULL;
+	c->tls = tls && cfg->tls_ctx != NULL;
+	if (c->tls) {
+		/* The handshake is the bufferevent's: made at once.  The
+		 * read timeout restarts with every byte: a handshake sent a
+		 * byte at a time needs a deadline of its own. */
+		if ((c->bev = tls_server_accept(w->base, cfg->tls_ctx,
+		    fd)) == NULL)
+			goto fail;
+		c->fd = -1;	/* the bufferevent's */
+		if ((c->tls_deadline = evtimer_new(w->base,
+		    client_tls_deadline_cb, c)) == NULL ||
+		    evtimer_add(c->tls_deadline, ms_to_tv(cfg->header_timeout,
+		    &tv)) == -1)
+			goto fail;
+		client_setup_bev(c);
+	} else {
+		c->wait_ev = event_new(w->base, fd, EV_READ,
+		    client_first_byte_cb, c);
+		if (c->wait_ev == NULL || event_add(c->wait_ev,
+		    ms_to_tv(cfg->header_timeout, &tv)) == -1)
+			goto fail;
 	}
 	upstream_tune_socket(fd);
 	TAILQ_INSERT_TAIL(&w->clients, c, link);
@@ -135,6 +156,17 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 	}
 	c->state = CLIENT_HEAD;
 	return c;
+fail:
+	if (c->tls_deadline)
+		event_free(c->tls_deadline);
+	if (c->wait_ev)
+		event_free(c->wait_ev);
+	if (c->bev)
+		bufferevent_free(c->bev);	/* closes fd */
+	else
+		evutil_closesocket(fd);
+	free(c);
+	return NULL;
 }
 
 void
@@ -152,8 +184,13 @@ client_close(struct client *c, const char *reason)
 	}
 	c->ops = NULL;
 	c->owner = NULL;
-	if (c->bev)
+	if (c->bev) {
+		tls_server_close_notify(c->bev);
 		bufferevent_free(c->bev);
+	}
+	if (c->tls_deadline)
+		event_free(c->tls_deadline);
+	c->tls_deadline = NULL;
 	c->bev = NULL;
 	if (c->wait_ev)
 		event_free(c->wait_ev);
@@ -354,7 +391,10 @@ client_dispatch(struct client *c, const struct http_request *req,
 		transparent_dispatch(c, req, head_len);
 		return;
 	}
-	if (c->w->cfg->users != NULL && !auth_client_check(c, req))
+	/* A verified client certificate is the user (tls_client_ca);
+	 * the others prove themselves with a password. */
+	if (!c->user_by_cert && c->w->cfg->users != NULL &&
+	    !auth_client_check(c, req))
 		return;
 	for (i = 0; request_kinds[i].wants && !request_kinds[i].wants(req); i++)
 		continue;
@@ -463,13 +503,56 @@ client_write_cb(struct bufferevent *bev, void *arg)
 			client_close(c, "answered");
 			return;
 		}
+		tls_server_close_notify(bev);
 		shutdown(bufferevent_getfd(bev), SHUT_WR);
 	}
+}
+
+/*
+ * The TLS handshake of a tls listener's client is over: its certificate
+ * (tls_client_ca) may have named the user.
+ */
+static void
+client_tls_connected(struct client *c)
+{
+	char	*name = tls_server_peer_name(c->bev);
+
+	if (c->tls_deadline)
+		event_free(c->tls_deadline);
+	c->tls_deadline = NULL;
+	if (name == NULL)
+		return;
+	log_debug(c->w->log, "client %s: TLS certificate of %s", c->peer,
+	    name);
+	free(c->user);
+	c->user = name;
+	c->user_by_cert = 1;
+}
+
+/* The TLS handshake took header_timeout: closed, as a failed one. */
+static void
+client_tls_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	client_close(arg, "TLS handshake not done within header_timeout");
 }
 
 static void
 client_head_event(struct client *c, short what)
 {
+	char	why[200];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		client_tls_connected(c);
+		return;
+	}
+	if ((what & BEV_EVENT_ERROR) && c->tls) {
+		/* Not answered: there is no TLS session to answer on. */
+		tls_server_error(c->bev, why, sizeof(why));
+		client_close(c, why);
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && c->tp != NULL &&
 	    transparent_timeout(c))
 		return;

@@ -8,10 +8,13 @@
 
 #include "proxyd.h"
 
-/* Take over an accepted socket.  Never fails visibly: on ENOMEM the fd
- * is closed and NULL returned. */
+/*
+ * Take over an accepted socket; tls: it came on a tls listener, and its
+ * client speaks TLS first (tls_server.c).  Never fails visibly: on
+ * ENOMEM the fd is closed and NULL returned.
+ */
 struct client *client_accept(struct worker *w, int fd, const struct sockaddr *sa,
-	    int salen);
+	    int salen, int tls);
 
 /*
  * The one teardown path: ends the exchange or tunnel (each logs its

@@ -77,6 +77,7 @@ config_free(struct config *c)
 	free(c->auth_realm);
 	auth_users_free(c->users);
 	auth_fails_free(c->auth_fails);
+	cfg_tls_free(c);
 	free(c);
 }
 
@@ -194,6 +195,7 @@ config_load(const char *path, FILE *errs)
 		cfg_builtin_routes(&st);
 	cfg_routes_finish(&st);
 	cfg_check_config(&st);
+	cfg_check_tls(&st);
 	/* The users file is part of the snapshot: a reload reads it again. */
 	if (st.cfg->auth_file != NULL)
 		st.cfg->users = auth_users_load(st.cfg->auth_file, st.errs,

@@ -154,6 +154,7 @@ struct listen_addr {
 	char			text[64];	/* as written, for logs */
 	int			transparent;	/* redirected connections
 						   (transparent.c) */
+	int			tls;		/* "tls ADDR": clients speak TLS */
 };
 
 struct config {
@@ -214,6 +215,11 @@ struct config {
 	int			 auth_fail_window;	/* ms */
 	struct auth_users	*users;		/* read at load and reload */
 	struct auth_fails	*auth_fails;	/* runtime, per snapshot */
+	/* The TLS listeners' certificate (config_tls.c, tls_server.c). */
+	char			*tls_cert;	/* PEM, leaf then chain */
+	char			*tls_key;
+	char			*tls_client_ca;	/* NULL: no client certs */
+	struct ssl_ctx_st	*tls_ctx;	/* runtime: NULL without tls_cert */
 
 	/* Routes in file order; the last is the fallback ("direct" unless
 	 * [proxyd] fallback = deny), always present. */

@@ -129,10 +129,13 @@ check_users(struct parse_state *st)
 	const struct config	*c = st->cfg;
 	size_t			 i;
 
-	for (i = 0; c->auth_file == NULL && i < c->nroutes; i++)
+	/* Users come from the users file or client certificates. */
+	for (i = 0; c->auth_file == NULL && c->tls_client_ca == NULL &&
+	    i < c->nroutes; i++)
 		if (c->routes[i].users != NULL)
 			cfg_error(st, c->routes[i].line, "route %s: users = "
-			    "needs auth_file in [proxyd]", c->routes[i].name);
+			    "needs auth_file or tls_client_ca in [proxyd]",
+			    c->routes[i].name);
 }
 
 /* The admin port must not be a proxy port: bind() would fail at start. */

@@ -140,6 +140,12 @@ const struct key cfg_keys[NKEYS] = {
 	    "a number from 0 (no limit) to 1000000" },
 	[K_AUTH_FAIL_WINDOW] = { "auth_fail_window", parse_msec,
 	    OFF(auth_fail_window), 0, 1, INT_MAX, 0, "60s", DURATION },
+	[K_TLS_CERT] = { "tls_cert", parse_path, OFF(tls_cert), 0, 0, 0, 0,
+	    NULL, "an absolute path" },
+	[K_TLS_KEY] = { "tls_key", parse_path, OFF(tls_key), 0, 0, 0, 0,
+	    NULL, "an absolute path" },
+	[K_TLS_CLIENT_CA] = { "tls_client_ca", parse_path, OFF(tls_client_ca),
+	    0, 0, 0, 0, NULL, "an absolute path" },
 };
 
 /*
@@ -587,14 +593,21 @@ listen_item(struct parse_state *st, const struct key *k, const char *s,
 	struct config		*c = st->cfg;
 	struct listen_addr	 la;
 	size_t			 i;
-	int			 transparent = 0;
+	int			 transparent = 0, tls = 0;
 
 	st->listen_items++;
-	/* "transparent ADDR:PORT": a listener for redirected connections. */
+	/* "transparent ADDR:PORT": a listener for redirected connections;
+	 * "tls ADDR:PORT" (squid's https_port): clients speak TLS to it. */
 	if (len > 12 && strncmp(s, "transparent ", 12) == 0) {
 		for (s += 12, len -= 12; len > 0 && *s == ' '; s++, len--)
 			continue;
 		transparent = 1;
+	} else if (len > 4 && strncmp(s, "tls", 3) == 0 &&
+	    isspace((unsigned char)s[3])) {
+		for (s += 4, len -= 4; len > 0 && isspace((unsigned char)*s);
+		    s++, len--)
+			continue;
+		tls = 1;
 	}
 	if (listen_parse(s, len, &la) == -1) {
 		cfg_bad_value(st, k, s, len);
@@ -614,6 +627,7 @@ listen_item(struct parse_state *st, const struct key *k, const char *s,
 		}
 	}
 	la.transparent = transparent;
+	la.tls = tls;
 	c->listen[c->nlisten++] = la;
 }
 

@@ -38,6 +38,7 @@ enum key_id {
 	K_DENY_DESTINATIONS, K_ALLOW_DESTINATIONS, K_POLICY_MODE,
 	K_AUTH_FILE, K_AUTH_REALM, K_AUTH_CACHE_TTL, K_AUTH_FAIL_LIMIT,
 	K_AUTH_FAIL_WINDOW,
+	K_TLS_CERT, K_TLS_KEY, K_TLS_CLIENT_CA,
 	NKEYS
 };
 
@@ -192,6 +193,16 @@ void	cfg_enter_section(struct parse_state *st, enum section sec,
  * problem on the way.  The last route is closed at the end.
  */
 void	cfg_read_file(struct parse_state *st);
+
+/*
+ * config_tls.c: check the tls listeners against tls_cert, tls_key and
+ * tls_client_ca, and build the snapshot's server context from them
+ * (cfg->tls_ctx); problems are reported on the line of the key to change.
+ */
+void	cfg_check_tls(struct parse_state *st);
+
+/* config_tls.c: free what cfg_check_tls() made. */
+void	cfg_tls_free(struct config *c);
 
 /*
  * config_builtin.c: read the built-in routes (rules/default.conf's)

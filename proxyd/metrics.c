@@ -82,6 +82,7 @@ struct metrics {
 	int64_t			 tunnels;
 	uint64_t		 reloads[2];	/* error, ok */
 	int64_t			 reload_ok_time;	/* seconds */
+	uint64_t		 auth_checks[2];	/* wrong, good */
 };
 
 static struct route_metrics *
@@ -345,6 +346,13 @@ metrics_tunnels(struct metrics *m, int delta)
 {
 	if (m)
 		ADD(&m->tunnels, delta);
+}
+
+void
+metrics_auth_verified(struct metrics *m, int ok)
+{
+	if (m)
+		ADD(&m->auth_checks[ok ? 1 : 0], 1);
 }
 
 void
@@ -617,6 +625,13 @@ write_process(struct metrics *m, FILE *out)
 	    "gauge", "When the configuration in use was loaded (Unix time).");
 	fprintf(out, "proxyd_config_last_reload_success_timestamp_seconds "
 	    "%lld\n", (long long)GET(&m->reload_ok_time));
+	header(out, "proxyd_auth_verifications_total", "counter",
+	    "Password hash verifications performed, by result (cached "
+	    "logins cost none).");
+	fprintf(out, "proxyd_auth_verifications_total{result=\"ok\"} %llu\n"
+	    "proxyd_auth_verifications_total{result=\"fail\"} %llu\n",
+	    (unsigned long long)GET(&m->auth_checks[1]),
+	    (unsigned long long)GET(&m->auth_checks[0]));
 	if (fds >= 0) {
 		header(out, "process_open_fds", "gauge",
 		    "Number of open file descriptors.");

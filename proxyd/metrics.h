@@ -83,6 +83,9 @@ void		 metrics_limited(const struct route *r, enum metrics_limit l);
 void		 metrics_would_deny(const struct route *r,
 		    enum metrics_would_deny why);
 
+/* A password hash was verified (auth_pool.c): good (ok) or wrong. */
+void		 metrics_auth_verified(struct metrics *m, int ok);
+
 /* Gauges: a client connection or a tunnel opened (+1) or closed (-1). */
 void		 metrics_clients(struct metrics *m, int delta);
 void		 metrics_tunnels(struct metrics *m, int delta);

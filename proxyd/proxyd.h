@@ -124,6 +124,10 @@ struct client {
 	uint64_t		 auth_id;
 	struct auth_job		*auth_job;
 	struct transparent	*tp;		/* transparent listener's */
+	int			 tls;		/* came on a tls listener */
+	struct event		*tls_deadline;	/* handshake, header_timeout */
+	int			 user_by_cert;	/* user is the client cert's CN
+						   (tls_server.c) */
 	const struct client_ops	*ops;		/* CLIENT_OWNED */
 	void			*owner;
 	TAILQ_ENTRY(client)	 link;

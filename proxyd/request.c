@@ -141,13 +141,8 @@ request_admitted(void *arg, int status, const char *why, int retry_after)
 static int
 request_user_allowed(const struct request *r)
 {
-	const struct auth_user	*u;
-
-	if (r->route->users == NULL)
-		return 1;
-	u = r->user ? auth_user_find(r->cfg->users, r->user) : NULL;
-	return u != NULL && auth_user_listed(u, r->route->users,
-	    r->route->nusers);
+	return auth_name_allowed(r->cfg->users, r->user, r->c->user_by_cert,
+	    r->route->users, r->route->nusers);
 }
 
 void
@@ -158,7 +153,11 @@ request_admit(struct request *r,
 
 	r->go = go;
 	r->go_arg = arg;
-	if (!request_user_allowed(r)) {
+	if (!request_user_allowed(r) && request_audits(r)) {
+		/* Audit mode: served, and logged as what it would be. */
+		request_would_deny(r, METRICS_WD_USERS, "user %s not allowed "
+		    "by route '%s'", r->user ? r->user : "-", r->route->name);
+	} else if (!request_user_allowed(r)) {
 		go(arg, 403, request_why(r, "user %s not allowed by route "
 		    "'%s'", r->user ? r->user : "-", r->route->name));
 		return;

@@ -69,7 +69,7 @@ transparent_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	else if (transparent_from_us(sa, d))
 		tp->loop = "a connection of proxyd's own came back (a proxy "
 		    "loop: the redirect rules must exclude proxyd's uid)";
-	if ((c = client_accept(w, fd, sa, salen)) == NULL) {
+	if ((c = client_accept(w, fd, sa, salen, 0)) == NULL) {
 		free(tp);
 		return;
 	}

@@ -24,6 +24,7 @@
 
 #include <event2/buffer.h>
 
+#include "bev_relay.h"
 #include "client.h"
 #include "limit.h"
 #include "log.h"
@@ -62,6 +63,9 @@ struct tunnel {
 	int			 shaped;	/* the route limits bandwidth */
 	int			 quiet;		/* transparent: no HTTP answer
 						   (no 200, no error page) */
+	/* A TLS client's tunnel relays bufferevents (bev_relay.c). */
+	struct bev_relay	*relay;
+	struct bufferevent	*upbev;
 };
 
 /* The client's events before the relay takes its socket. */
@@ -105,6 +109,13 @@ tunnel_free(void *arg, const char *reason)
 	struct tunnel *t = arg;
 
 	metrics_tunnels(t->c->w->metrics, -1);
+	if (t->relay != NULL) {
+		t->toup.bytes = bev_relay_moved(t->relay, 0);
+		t->down.bytes = bev_relay_moved(t->relay, 1);
+		bev_relay_free(t->relay);
+	}
+	if (t->upbev != NULL)
+		bufferevent_free(t->upbev);
 	t->rq.bytes_in = t->toup.bytes;
 	t->rq.bytes_out = t->down.bytes;
 	if (t->rq.status == 0)
@@ -388,15 +399,67 @@ tunnel_write_early(struct flow *f, struct evbuffer *buf)
 	    evbuffer_get_length(buf));
 }
 
+static const char tunnel_ok[] =
+    "HTTP/1.1 200 Connection established\r\n\r\n";
+
+/* The route's bandwidth, for a relay of bufferevents. */
+static size_t
+tunnel_allow(void *arg, size_t want, int64_t *wait_ms)
+{
+	struct tunnel *t = arg;
+
+	if (!t->shaped)
+		return want;
+	return limiter_bytes(t->rq.route->limiter,
+	    (struct sockaddr *)&t->c->addr, want, now_ms(t->c->w->base),
+	    wait_ms);
+}
+
+static void
+tunnel_relay_end(void *arg, const char *why)
+{
+	tunnel_end(arg, why);
+}
+
+static const struct bev_relay_ops tunnel_relay_ops = {
+	tunnel_allow,
+	tunnel_relay_end,
+};
+
+/*
+ * The client's socket is not ours to read (TLS decrypts it): relay its
+ * bufferevent and the upstream's instead of the descriptors.
+ */
+static void
+tunnel_relay_bev(struct tunnel *t, struct bufferevent *up)
+{
+	struct client *c = t->c;
+
+	t->rq.status = 200;
+	t->upbev = up;
+	bufferevent_write(c->bev, tunnel_ok, sizeof(tunnel_ok) - 1);
+	t->relay = bev_relay_new(c->w->base, c->bev, up,
+	    t->rq.route->tunnel_idle_timeout, &tunnel_relay_ops, t);
+	if (t->relay == NULL) {
+		tunnel_end(t, "out of memory");
+		return;
+	}
+	bev_relay_start(t->relay);
+}
+
 /* The upstream is connected: answer 200 and start relaying. */
 static void
 tunnel_relay(struct tunnel *t, struct bufferevent *up)
 {
-	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	const char *ok = tunnel_ok;
 	struct client *c = t->c;
 	struct evbuffer *early, *first;
 	int r;
 
+	if (c->tls) {
+		tunnel_relay_bev(t, up);
+		return;
+	}
 	t->rq.status = 200;
 	/* A parent may pass on what a server-speaks-first origin said. */
 	t->ufd = tunnel_take_fd(up, &first);
@@ -412,11 +475,11 @@ tunnel_relay(struct tunnel *t, struct bufferevent *up)
 	/* The 200 goes first on the client's side, then what came early;
 	 * a redirected client never asked for a tunnel: no 200. */
 	if (first && !t->quiet)
-		evbuffer_prepend(first, ok, sizeof(ok) - 1);
+		evbuffer_prepend(first, ok, sizeof(tunnel_ok) - 1);
 	r = first ? tunnel_write_early(&t->down, first) : t->quiet ? 1 :
-	    flow_write(&t->down, ok, sizeof(ok) - 1);
+	    flow_write(&t->down, ok, sizeof(tunnel_ok) - 1);
 	if (!t->quiet)
-		t->down.bytes -= sizeof(ok) - 1;
+		t->down.bytes -= sizeof(tunnel_ok) - 1;
 	if (r != -1 && early)
 		r = tunnel_write_early(&t->toup, early);
 	tunnel_free_buffers(early, first);

@@ -92,27 +92,31 @@ accept_recovered(struct worker *w)
 		    (unsigned long long)total, (long long)ms);
 }
 
-/* Is l a transparent listener?  w->listeners follow w->cfg->listen. */
-static int
-listener_transparent(const struct worker *w, const struct evconnlistener *l)
+/* The listen address of l (transparent, tls or plain), or NULL;
+ * w->listeners follow w->cfg->listen. */
+static const struct listen_addr *
+worker_listen_addr(const struct worker *w, const struct evconnlistener *l)
 {
 	size_t i;
 
 	for (i = 0; i < w->nlisteners; i++)
 		if (w->listeners[i] == l)
-			return w->cfg->listen[i].transparent;
-	return 0;
+			return &w->cfg->listen[i];
+	return NULL;
 }
 
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	accept_recovered(arg);
-	if (listener_transparent(arg, l))
-		transparent_accept(arg, fd, sa, salen);
+	struct worker *w = arg;
+	const struct listen_addr *la = worker_listen_addr(w, l);
+
+	accept_recovered(w);
+	if (la != NULL && la->transparent)
+		transparent_accept(w, fd, sa, salen);
 	else
-		client_accept(arg, fd, sa, salen);
+		client_accept(w, fd, sa, salen, la != NULL && la->tls);
 }
 
 static void

@@ -143,6 +143,23 @@ class Conn:
         return False
 
 
+def read_until_closed(sock, timeout):
+    """What sock receives until the peer closes or resets it: (data, True),
+    or (data, False) when it is still open after timeout seconds."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while True:
+            d = sock.recv(65536)
+            if not d:
+                return data, True
+            data += d
+    except ConnectionResetError:
+        return data, True
+    except socket.timeout:
+        return data, False
+
+
 def request(port, data, timeout=5.0, head_request=False):
     """Send data on a new connection and read one response."""
     with Conn(port, timeout) as c:

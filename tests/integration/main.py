@@ -49,6 +49,8 @@ import admin_tests                  # noqa: E402,F401
 import destpolicy_tests             # noqa: E402,F401
 import auth_tests                   # noqa: E402,F401
 import transparent_tests            # noqa: E402,F401
+import tls_listener_tests           # noqa: E402,F401
+import gateway_tests                # noqa: E402,F401
 import idle_tests                   # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 

@@ -36,6 +36,14 @@ MIRROR_NAMES = ["mirror.test", "mirror-alias.test"]
 
 # ---------------------------------------------------------------- certificates
 
+def run_openssl(steps):
+    """Run each openssl argv in turn; the first failure fails the test."""
+    for argv in steps:
+        r = run(argv, timeout=30)
+        if r.returncode != 0:
+            raise TestFailure("openssl failed: " + r.stderr.decode(errors="replace"))
+
+
 def make_certs(wd):
     """CA + server cert signed by it; returns (ca.pem, server.pem, server.key)."""
     d = wd.sub("tls", mkdir=True)
@@ -58,10 +66,7 @@ def make_certs(wd):
         ["openssl", "x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key,
          "-CAcreateserial", "-out", pem, "-days", "2", "-extfile", ext],
     ]
-    for argv in steps:
-        r = run(argv, timeout=30)
-        if r.returncode != 0:
-            raise TestFailure("openssl failed: " + r.stderr.decode(errors="replace"))
+    run_openssl(steps)
     return ca_pem, pem, key
 
 
@@ -83,10 +88,7 @@ def issue_cert(wd, names, stem):
          "-CAkey", os.path.join(d, "ca.key"), "-CAcreateserial", "-out", pem,
          "-days", "2", "-extfile", ext],
     ]
-    for argv in steps:
-        r = run(argv, timeout=30)
-        if r.returncode != 0:
-            raise TestFailure("openssl failed: " + r.stderr.decode(errors="replace"))
+    run_openssl(steps)
     return pem, key
 
 

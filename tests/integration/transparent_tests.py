@@ -25,6 +25,7 @@ import go_tests
 from gomodtree import escape_path
 from harness import (Proc, TestFailure, TestSkip, expect, expect_eq, free_port, run,
                      test, wait_until)
+from httpraw import read_until_closed
 from servers import NGINX_CONF
 
 CLIENT_ADDR, ORIGIN_ADDR = "192.0.2.1", "192.0.2.2"
@@ -266,17 +267,7 @@ def world(env, routes=(), ports_extra=(), rules_uid=None):
 
 
 def recv_all(s, timeout=5):
-    s.settimeout(timeout)
-    data = b""
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
-    except (socket.timeout, ConnectionResetError):
-        pass
-    return data
+    return read_until_closed(s, timeout)[0]
 
 
 # ---------------------------------------------------------------- tests

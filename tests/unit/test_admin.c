@@ -164,6 +164,16 @@ test_proxy_address(void)
 	config_unref(c);
 	free(msgs);
 
+	/* "PROXY" is plain HTTP: a tls listener is passed over (marked by
+	 * hand: a real one needs certificate files). */
+	c = load("[proxyd]\nlisten = 127.0.0.1:3128, 10.1.2.3:3129, "
+	    "10.1.2.4:3130\n", &msgs);
+	c->listen[1].tls = 1;
+	pac_proxy_address(c, NULL, buf, sizeof(buf));
+	CHECK(strcmp(buf, "10.1.2.4:3130") == 0, "not the tls one: %s", buf);
+	config_unref(c);
+	free(msgs);
+
 	c = load("[proxyd]\nlisten = 127.0.0.1:3128\n", &msgs);
 	pac_proxy_address(c, NULL, buf, sizeof(buf));
 	CHECK(strcmp(buf, "127.0.0.1:3128") == 0, "only loopback: %s", buf);
