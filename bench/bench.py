@@ -213,16 +213,20 @@ def make_bulk(rd, mib):
     return path
 
 
-def proxyd_target(rd, args, origin, port2):
+def proxyd_target(rd, args, origin, port2, name="proxyd", binary=None):
+    """proxyd (or, for --compare, another build of it under another name)
+    with the bench's routes: a GOPROXY route to the nginx mirror, and a
+    rate-limited route for the origin's second port."""
+    binary = binary or args.proxyd
     port = free_port()
-    conf = os.path.join(rd, "proxyd.conf")
+    conf = os.path.join(rd, name + ".conf")
     with open(conf, "w") as f:
         f.write("""[proxyd]
 listen = 127.0.0.1:%(port)d
 allow = 127.0.0.1
 connect_ports = %(o)d
 max_clients = 12000
-error_log = %(rd)s/proxyd.err
+error_log = %(rd)s/%(name)s.err
 %(workers)s
 [route goproxy]
 modules = *
@@ -232,14 +236,15 @@ upstream = mirror http://127.0.0.1:%(o)d/gp
 ports = %(o2)d
 rate = %(rate)d/s
 upstream = direct
-""" % {"port": port, "o": origin, "o2": port2, "rd": rd, "rate": RATE_LIMIT,
+""" % {"port": port, "o": origin, "o2": port2, "rd": rd, "rate": RATE_LIMIT, "name": name,
        "workers": "workers = %d" % args.workers if args.workers else ""})
-    r = subprocess.run([args.proxyd, "-t", "-c", conf], capture_output=True, text=True)
+    r = subprocess.run([binary, "-t", "-c", conf], capture_output=True, text=True)
     if r.returncode != 0:
-        raise SystemExit("proxyd -t refused the bench config:\n" + r.stdout + r.stderr)
-    ver = subprocess.run([args.proxyd, "-V"], capture_output=True, text=True).stdout.strip()
-    return Target("proxyd", port, lambda: Daemon("proxyd", [args.proxyd, "-c", conf],
-                                                 os.path.join(rd, "proxyd.out")), ver)
+        raise SystemExit("%s -t refused the bench config:\n%s%s" % (binary, r.stdout, r.stderr))
+    ver = subprocess.run([binary, "-V"], capture_output=True, text=True).stdout.strip()
+    return Target(name, port, lambda: Daemon(name, [binary, "-c", conf],
+                                             os.path.join(rd, name + ".out")),
+                  "%s (%s): %s" % (name, binary, ver))
 
 
 def squid_target(rd, origin):
@@ -452,7 +457,7 @@ class Bench:
     def run_row(self, row, targets):
         for r in range(self.a.rounds):
             for t in targets:
-                if row in PROXYD_ONLY and t.name not in ("direct", "proxyd"):
+                if row in PROXYD_ONLY and t.name in ("squid", "tinyproxy"):
                     continue
                 if row == "idle-clients-rss" and t.name == "tinyproxy":
                     continue    # a thread per connection, MaxClients: not for 10,000
@@ -620,6 +625,7 @@ def main():
     ap.add_argument("--idle-clients", type=int, default=10000)
     ap.add_argument("--conns", type=int, default=50)
     ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--compare", action="append", default=[], metavar="NAME=BINARY")
     ap.add_argument("--out", default=None)
     ap.add_argument("--proxyd", required=True)
     ap.add_argument("--command", default="bench/run.sh")
@@ -661,6 +667,11 @@ def run(a, rd):
             log("goproxy row left out: %s" % e)
             b.gomods = None
     targets = [direct, proxyd_target(rd, a, b.origin_port, b.origin_port2)]
+    for spec in a.compare:
+        name, _, binary = spec.partition("=")
+        if not re.match(r"^[a-z0-9_.-]+$", name) or name in ("direct", "proxyd") or not binary:
+            raise SystemExit("--compare wants NAME=BINARY, got %r" % spec)
+        targets.append(proxyd_target(rd, a, b.origin_port, b.origin_port2, name, binary))
     for peer, make in (("squid", squid_target), ("tinyproxy", tinyproxy_target)):
         if peer in a.peers.split(","):
             if shutil.which(peer):

@@ -47,6 +47,7 @@ import admin_tests                  # noqa: E402,F401
 import destpolicy_tests             # noqa: E402,F401
 import auth_tests                   # noqa: E402,F401
 import bench_tests                  # noqa: E402,F401
+import splice_tests                 # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 
 
