@@ -306,23 +306,25 @@ class Bench:
                                      "  " + note if note else ""))
 
     def cpu_daemon(self, t):
-        return t.daemon if t.name != "direct" else None
+        """Whose CPU a row counts: the proxy's; for direct, nginx's (what
+        serving costs without a proxy: the floor of a proxy's cost)."""
+        return t.daemon
 
     def wrk(self, row, t, path):
         url = "http://127.0.0.1:%d/%s" % (self.origin_port, path)
         env = dict(os.environ, BENCH_URL=url, BENCH_DIRECT="1" if t.name == "direct" else "0")
         d = self.cpu_daemon(t)
-        c0 = d.cpu_s() if d else 0
+        c0 = d.cpu_s()
         rc, out = client(["wrk", "-t1", "-c%d" % self.a.conns, "-d%ds" % self.a.duration,
                           "--timeout", "5s", "-s", os.path.join(HERE, "absolute.lua"),
                           "http://127.0.0.1:%d/" % t.port], self.a.duration + 30, env)
-        c1 = d.cpu_s() if d else 0
+        c1 = d.cpu_s()
         m = re.search(r"BENCH requests=(\d+) duration_us=(\d+) bytes=(\d+) errors=(\d+)", out)
         if not m or int(m.group(1)) == 0:
             self.add(row, t, None, note="wrk failed: " + out.strip()[-200:])
             return
         req, us, nbytes, errs = (int(x) for x in m.groups())
-        cpu = (c1 - c0) / req * 1e6 if d else None   # µs per request
+        cpu = (c1 - c0) / req * 1e6   # µs per request
         note = "%d errors" % errs if errs else ""
         if row == "http-small":
             self.add(row, t, req / (us / 1e6), cpu, note)
@@ -335,9 +337,9 @@ class Bench:
         if t.name != "direct":
             argv += ["-p", "-x", "http://127.0.0.1:%d" % t.port]
         d = self.cpu_daemon(t)
-        c0 = d.cpu_s() if d else 0
+        c0 = d.cpu_s()
         rc, out = client(argv + ["http://127.0.0.1:%d/bulk" % self.origin_port], 130)
-        c1 = d.cpu_s() if d else 0
+        c1 = d.cpu_s()
         try:
             size, code, secs = out.split()
             ok = int(size) == self.bulk_bytes and code == "200"
@@ -346,7 +348,7 @@ class Bench:
         if not ok:
             self.add(row, t, None, note="curl: " + out[-200:])
             return
-        cpu = (c1 - c0) / (self.bulk_bytes / 1e9) if d else None   # core-s per GB
+        cpu = (c1 - c0) / (self.bulk_bytes / 1e9)   # core-s per GB
         self.add(row, t, self.bulk_bytes / 1e6 / float(secs), cpu)
 
     def rate(self, row, t):
@@ -356,15 +358,15 @@ class Bench:
         else:
             argv += ["--to", "127.0.0.1:%d" % t.port, "--connect", "127.0.0.1:%d" % self.origin_port]
         d = self.cpu_daemon(t)
-        c0 = d.cpu_s() if d else 0
+        c0 = d.cpu_s()
         rc, out = client(argv, self.a.duration + 40)
-        c1 = d.cpu_s() if d else 0
+        c1 = d.cpu_s()
         m = re.search(r"RESULT ops=(\d+) errors=(\d+) rate=([\d.]+)", out)
         if not m or int(m.group(1)) == 0:
             self.add(row, t, None, note="client failed: " + out[-200:])
             return
         ops, errs = int(m.group(1)), int(m.group(2))
-        self.add(row, t, float(m.group(3)), (c1 - c0) / ops * 1e6 if d else None,
+        self.add(row, t, float(m.group(3)), (c1 - c0) / ops * 1e6,
                  "%d errors" % errs if errs else "")
 
     def idle(self, row, t, n, tunnel):
@@ -537,7 +539,7 @@ def markdown(res, meta, png):
              "nginx origin; %d round(s), targets alternated within each round; "
              "median, spread (min–max), ratio of the medians to direct." %
              (meta["command"], meta["host"], meta["cpu_model"], meta["cpus"], meta["rounds"]), "",
-             "| row | target | median | spread | unit | ratio to direct | proxy CPU | notes |",
+             "| row | target | median | spread | unit | ratio to direct | CPU (proxy; direct: nginx) | notes |",
              "|---|---|---|---|---|---|---|---|"]
     for e in res:
         cpu = "%s %s" % (fmt(e["cpu"]), e["cpu_unit"]) if e["cpu"] is not None else ""
@@ -553,8 +555,8 @@ def markdown(res, meta, png):
     lines += ["", "Ratios: higher is better; `goproxy` is direct time / proxyd time, "
               "`rate-limit` is served rate / configured rate (1.00 is exact). "
               "Memory rows have no ratio: their direct run is nginx's own cost "
-              "for as many plain connections. proxy CPU: the proxy process "
-              "(user + system) per request, per tunnel or per GB.", ""]
+              "for as many plain connections. CPU: user + system time of the proxy's "
+              "processes (of nginx in the direct rows) per request, per tunnel or per GB.", ""]
     if png:
         lines += ["![ratios](%s)" % os.path.basename(png), ""]
     lines += ["Versions: " + "; ".join(meta["versions"]), ""]
