@@ -247,11 +247,17 @@ upstream = direct
                   "%s (%s): %s" % (name, binary, ver))
 
 
-def squid_target(rd, origin):
-    port, d = free_port(), os.path.join(rd, "squid")
+def peer_dir(rd, name, user, group):
+    """A port and a directory the peer (which drops privileges to user)
+    may write its logs in; (port, directory, config file path)."""
+    port, d = free_port(), os.path.join(rd, name)
     os.makedirs(d, exist_ok=True)
-    shutil.chown(d, "proxy", "proxy")
-    conf = os.path.join(d, "squid.conf")
+    shutil.chown(d, user, group)
+    return port, d, os.path.join(d, name + ".conf")
+
+
+def squid_target(rd, origin):
+    port, d, conf = peer_dir(rd, "squid", "proxy", "proxy")
     with open(conf, "w") as f:
         f.write("""http_port 127.0.0.1:%(p)d
 visible_hostname bench
@@ -278,10 +284,7 @@ http_access deny all
 
 
 def tinyproxy_target(rd, origin):
-    port, d = free_port(), os.path.join(rd, "tinyproxy")
-    os.makedirs(d, exist_ok=True)
-    shutil.chown(d, "nobody", "nogroup")
-    conf = os.path.join(d, "tinyproxy.conf")
+    port, d, conf = peer_dir(rd, "tinyproxy", "nobody", "nogroup")
     with open(conf, "w") as f:
         f.write("User nobody\nGroup nogroup\nListen 127.0.0.1\nPort %d\nTimeout 600\n"
                 "MaxClients 3000\nLogFile \"%s/tinyproxy.log\"\nLogLevel Critical\n"
@@ -631,6 +634,7 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--proxyd", required=True)
     ap.add_argument("--command", default="bench/run.sh")
+    ap.add_argument("--keep", action="store_true", help="keep the run directory (configs, logs)")
     a = ap.parse_args()
     a.rows = [r for r in a.rows.split(",") if r]
     for r in a.rows:
@@ -649,7 +653,10 @@ def main():
         return run(a, rd)
     finally:
         stop_all()
-        shutil.rmtree(rd, ignore_errors=True)
+        if a.keep:
+            log("run directory kept: %s" % rd)
+        else:
+            shutil.rmtree(rd, ignore_errors=True)
 
 
 def run(a, rd):

@@ -47,7 +47,8 @@ struct flow {
 	int		 from;
 	int		 to;
 	struct event	*rd;		/* persistent read event on from */
-	struct event	*wr;		/* write event on to, while blocked */
+	struct event	*wr;		/* write event on to, only while
+					   blocked: an idle tunnel has none */
 	struct event	*shape;		/* bandwidth: read again, lazily made */
 	char		*pend;		/* bytes `to` has not taken yet */
 	size_t		 pend_off;
@@ -152,6 +153,8 @@ flow_shut(struct flow *f)
 		tunnel_end(t, "both sides closed");
 }
 
+static void	flow_write_cb(evutil_socket_t fd, short what, void *arg);
+
 /*
  * Keep buf[0..len) that `to` did not take, stop reading until it is
  * written.  Returns -1 when out of memory.
@@ -161,6 +164,9 @@ flow_block(struct flow *f, const char *buf, size_t len)
 {
 	struct timeval tv;
 
+	if (f->wr == NULL && (f->wr = event_new(f->t->c->w->base, f->to,
+	    EV_WRITE | EV_PERSIST, flow_write_cb, f)) == NULL)
+		return -1;
 	if (f->pend == NULL) {
 		/* Reading stops while bytes are pending: buf is a fresh read
 		 * (at most TUNNEL_CHUNK) or bytes from before the relay. */
@@ -369,7 +375,10 @@ flow_write_cb(evutil_socket_t fd, short what, void *arg)
 		tunnel_end(f->t, "tunnel write error");
 		return;
 	}
-	event_del(f->wr);
+	/* Unblocked: what only a blocked flow needs goes (freeing the
+	 * event from its own callback is allowed). */
+	event_free(f->wr);
+	f->wr = NULL;
 	free(f->pend);
 	f->pend = NULL;
 	f->pend_len = 0;
@@ -391,8 +400,7 @@ flow_init(struct tunnel *t, struct flow *f, int from, int to)
 	f->from = from;
 	f->to = to;
 	f->rd = event_new(base, from, EV_READ | EV_PERSIST, flow_read_cb, f);
-	f->wr = event_new(base, to, EV_WRITE | EV_PERSIST, flow_write_cb, f);
-	if (f->rd == NULL || f->wr == NULL)
+	if (f->rd == NULL)
 		return -1;
 	return event_add(f->rd,
 	    ms_to_tv(t->rq.route->tunnel_idle_timeout, &tv));
@@ -451,6 +459,8 @@ tunnel_relay(struct tunnel *t, struct bufferevent *up)
 	t->ufd = tunnel_take_fd(up, &first);
 	t->cfd = tunnel_take_fd(c->bev, &early);
 	c->bev = NULL;
+	free(t->host);		/* only failover needed it */
+	t->host = NULL;
 	t->last_active = now_ms(c->w->base);
 	if (flow_init(t, &t->toup, t->cfd, t->ufd) == -1 ||
 	    flow_init(t, &t->down, t->ufd, t->cfd) == -1) {

@@ -13,6 +13,7 @@ import threading
 import time
 
 from harness import TestFailure, TestSkip, expect, expect_eq, test
+from request_tests import read_head
 
 MIB = 1024 * 1024
 BLOCK = os.urandom(MIB)
@@ -86,12 +87,10 @@ def tunnel(port, target_port):
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n"
               % (target_port, target_port))
-    head = b""
-    while b"\r\n\r\n" not in head:
-        data = s.recv(1)
-        if not data:
-            raise TestFailure("the proxy closed before answering CONNECT")
-        head += data
+    try:
+        head = read_head(s)     # nothing follows it until we send
+    except OSError as e:
+        raise TestFailure("CONNECT: %s" % e)
     expect(head.startswith(b"HTTP/1.1 200"), "CONNECT answered %r" % head[:60])
     return s
 
