@@ -48,4 +48,4 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 12000 ]; then
 	echo "run.sh: ulimit -n is $(ulimit -n): the 10,000-client row will fail" \
 	    "(raise the hard limit: ulimit -Hn, LimitNOFILE=)" >&2
 fi
-exec python3 "$here/bench.py" --proxyd "$PROXYD" --command "bench/run.sh $*" "$@"
+exec python3 "$here/bench.py" --proxyd "$PROXYD" --command "bench/run.sh${*:+ $*}" "$@"
