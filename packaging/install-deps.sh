@@ -5,6 +5,9 @@
 #                            Debian packages of tests/integration/packages.txt
 #                            and, from npm, the Kubernetes schemas the
 #                            manifests are validated against (K8S_NODE_MODULES)
+#   install-deps.sh --bench  build dependencies and what bench/run.sh drives:
+#                            wrk, nginx, the peers squid and tinyproxy,
+#                            gnuplot for the chart, go for the GOPROXY row
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build="build-essential autoconf automake libtool pkg-config
@@ -12,6 +15,11 @@ build="build-essential autoconf automake libtool pkg-config
 pkgs=$build
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs $(grep -v '^#' "$here/tests/integration/packages.txt" 2>/dev/null | tr '\n' ' ')"
+fi
+if [ "${1:-}" = "--bench" ]; then
+	pkgs="$pkgs python3 curl wrk nginx-light squid tinyproxy gnuplot-nox golang-go
+	      golang-github-google-go-cmp-dev golang-github-pkg-errors-dev
+	      golang-github-burntsushi-toml-dev"
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q

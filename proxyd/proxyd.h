@@ -70,6 +70,8 @@ struct worker {
 
 	struct http_header	*hdrs;		/* parse scratch, max_headers */
 	char			*scratch;	/* tunnel relay, TUNNEL_CHUNK */
+	int			 splice_pipe[2]; /* splice.c, when state 1 */
+	int			 splice_state;	/* 0 not made, 1 made, -1 failed */
 	struct regex_md		*md;		/* PCRE2 match data, reused */
 	struct tls_client	*tls;		/* TLS to mirrors */
 	size_t			 nhdrs;

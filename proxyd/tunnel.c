@@ -11,6 +11,14 @@
  * written (backpressure), and the buffer is freed once empty.  An idle
  * tunnel therefore holds no buffer at all.
  *
+ * Between two plain TCP sockets of an unshaped tunnel, a direction that
+ * moves bulk (SPLICE_MIN and more at a time) is relayed with splice(2)
+ * through the worker's pipe instead (splice.c): the bytes stay in the
+ * kernel.  Bytes the receiver does not take come back out of the pipe
+ * into the same pending buffer, so backpressure works as above.  A
+ * shaped tunnel reads in allowances and a TLS side is encrypted in user
+ * space: both stay on read/write.
+ *
  * An EOF is passed on as a half-close (shutdown SHUT_WR) once pending
  * bytes are written; the tunnel ends when both directions have ended, on
  * any error, or when neither side moved for tunnel_idle_timeout.
@@ -30,6 +38,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
+#include "splice.h"
 #include "tunnel.h"
 #include "upstream.h"
 
@@ -39,13 +48,16 @@ struct flow {
 	int		 from;
 	int		 to;
 	struct event	*rd;		/* persistent read event on from */
-	struct event	*wr;		/* write event on to, while blocked */
+	struct event	*wr;		/* write event on to, only while
+					   blocked: an idle tunnel has none */
 	struct event	*shape;		/* bandwidth: read again, lazily made */
 	char		*pend;		/* bytes `to` has not taken yet */
 	size_t		 pend_off;
 	size_t		 pend_len;
 	int		 eof;		/* from sent EOF */
 	int		 shut;		/* to's write side shut down */
+	int		 zerocopy;	/* splice.c may relay this flow */
+	int		 spliced;	/* it does: the last move was bulk */
 	uint64_t	 bytes;
 };
 
@@ -154,6 +166,8 @@ flow_shut(struct flow *f)
 		tunnel_end(t, "both sides closed");
 }
 
+static void	flow_write_cb(evutil_socket_t fd, short what, void *arg);
+
 /*
  * Keep buf[0..len) that `to` did not take, stop reading until it is
  * written.  Returns -1 when out of memory.
@@ -163,6 +177,9 @@ flow_block(struct flow *f, const char *buf, size_t len)
 {
 	struct timeval tv;
 
+	if (f->wr == NULL && (f->wr = event_new(f->t->c->w->base, f->to,
+	    EV_WRITE | EV_PERSIST, flow_write_cb, f)) == NULL)
+		return -1;
 	if (f->pend == NULL) {
 		/* Reading stops while bytes are pending: buf is a fresh read
 		 * (at most TUNNEL_CHUNK) or bytes from before the relay. */
@@ -245,6 +262,44 @@ flow_allowance(struct flow *f)
 	return 0;
 }
 
+/*
+ * Take up to `allowed` bytes from `from` and pass them on, spliced
+ * (bytes `to` does not take come back in buf) or read into buf and
+ * written.  Returns what was taken (0: EOF, -1: errno) and, when it took
+ * some, flow_write's answer in *r.
+ *
+ * Which one is decided per size class by the last move (measured, see
+ * SPLICE_MIN): a bulk flow splices, a chatty one reads and writes.
+ */
+static ssize_t
+flow_move(struct flow *f, char *buf, size_t allowed, int *r)
+{
+	size_t sent;
+	ssize_t n;
+	int werr;
+
+	if (f->spliced) {
+		n = splice_relay(f->t->c->w, f->from, f->to, allowed, buf,
+		    &sent, &werr);
+		if (n == -1 && errno == ENOSYS) {
+			f->zerocopy = f->spliced = 0;	/* read/write it */
+			return flow_move(f, buf, allowed, r);
+		}
+		if (n > 0) {
+			f->bytes += sent;
+			*r = werr ? -1 : sent == (size_t)n ? 1 :
+			    flow_write(f, buf, (size_t)n - sent);
+		}
+	} else {
+		n = read(f->from, buf, allowed);
+		if (n > 0)
+			*r = flow_write(f, buf, (size_t)n);
+	}
+	if (n > 0)
+		f->spliced = f->zerocopy && (size_t)n >= SPLICE_MIN;
+	return n;
+}
+
 /* Read what `from` has and pass it on, until it would block. */
 static void
 flow_pump(struct flow *f)
@@ -253,20 +308,19 @@ flow_pump(struct flow *f)
 	char *buf = t->c->w->scratch;
 	size_t allowed;
 	ssize_t n;
-	int r;
+	int r = 0;
 
 	for (;;) {
 		if ((allowed = flow_allowance(f)) == 0)
 			return;
-		n = read(f->from, buf, allowed);
+		n = flow_move(f, buf, allowed, &r);
 		if (t->shaped && (n < 0 || (size_t)n < allowed))
 			limiter_bytes_unused(t->rq.route->limiter,
 			    (struct sockaddr *)&t->c->addr,
 			    allowed - (n > 0 ? (size_t)n : 0));
 		if (n > 0) {
 			t->last_active = now_ms(t->c->w->base);
-			if ((r = flow_write(f, buf, (size_t)n)) == 1 &&
-			    (size_t)n == allowed)
+			if (r == 1 && (size_t)n == allowed)
 				continue;	/* likely more waiting */
 			if (r == -1)
 				tunnel_end(t, "tunnel write error");
@@ -334,7 +388,10 @@ flow_write_cb(evutil_socket_t fd, short what, void *arg)
 		tunnel_end(f->t, "tunnel write error");
 		return;
 	}
-	event_del(f->wr);
+	/* Unblocked: what only a blocked flow needs goes (freeing the
+	 * event from its own callback is allowed). */
+	event_free(f->wr);
+	f->wr = NULL;
 	free(f->pend);
 	f->pend = NULL;
 	f->pend_len = 0;
@@ -356,8 +413,7 @@ flow_init(struct tunnel *t, struct flow *f, int from, int to)
 	f->from = from;
 	f->to = to;
 	f->rd = event_new(base, from, EV_READ | EV_PERSIST, flow_read_cb, f);
-	f->wr = event_new(base, to, EV_WRITE | EV_PERSIST, flow_write_cb, f);
-	if (f->rd == NULL || f->wr == NULL)
+	if (f->rd == NULL)
 		return -1;
 	return event_add(f->rd,
 	    ms_to_tv(t->rq.route->tunnel_idle_timeout, &tv));
@@ -454,17 +510,22 @@ tunnel_relay(struct tunnel *t, struct bufferevent *up)
 	const char *ok = tunnel_ok;
 	struct client *c = t->c;
 	struct evbuffer *early, *first;
-	int r;
+	int r, zerocopy;
 
 	if (c->tls) {
 		tunnel_relay_bev(t, up);
 		return;
 	}
 	t->rq.status = 200;
+	/* Decided while the bufferevents still say what the sockets carry;
+	 * a shaped tunnel reads in allowances (flow_allowance). */
+	zerocopy = !t->shaped && splice_usable(c->bev, up);
 	/* A parent may pass on what a server-speaks-first origin said. */
 	t->ufd = tunnel_take_fd(up, &first);
 	t->cfd = tunnel_take_fd(c->bev, &early);
 	c->bev = NULL;
+	free(t->host);		/* only failover needed it */
+	t->host = NULL;
 	t->last_active = now_ms(c->w->base);
 	if (flow_init(t, &t->toup, t->cfd, t->ufd) == -1 ||
 	    flow_init(t, &t->down, t->ufd, t->cfd) == -1) {
@@ -472,6 +533,7 @@ tunnel_relay(struct tunnel *t, struct bufferevent *up)
 		tunnel_end(t, "out of memory");
 		return;
 	}
+	t->toup.zerocopy = t->down.zerocopy = zerocopy;
 	/* The 200 goes first on the client's side, then what came early;
 	 * a redirected client never asked for a tunnel: no 200. */
 	if (first && !t->quiet)

@@ -24,6 +24,7 @@
 #include "match.h"
 #include "log.h"
 #include "pool.h"
+#include "splice.h"
 #include "throttle.h"
 #include "tls.h"
 #include "worker.h"
@@ -420,6 +421,7 @@ worker_free(struct worker *w)
 		event_base_free(w->base);
 	free(w->hdrs);
 	free(w->scratch);
+	splice_worker_free(w);
 	if (w->md)
 		regex_match_data_free(w->md);
 	if (w->tls)
