@@ -77,6 +77,7 @@ config_free(struct config *c)
 	free(c->auth_realm);
 	auth_users_free(c->users);
 	auth_fails_free(c->auth_fails);
+	free(c->cache_dir);
 	free(c);
 }
 

@@ -143,6 +143,14 @@ struct route {
 	struct dest_list	 allow_dest;
 	int			 report;	/* action = report: audit */
 	const struct config	*cfg;		/* runtime: its snapshot */
+
+	/* Module cache (config_cache.c): resolved at load, 0 or 1. */
+	int			 cache;		/* keep what the mirrors serve */
+	int			 offline;	/* from the cache only */
+	int			 list_ttl;	/* ms: list, @latest */
+	int			 negative_ttl;	/* ms: 404, 410 */
+	int			 sumdb_latest_ttl; /* ms: latest, supported,
+						   partial tiles */
 };
 
 struct listen_addr {
@@ -209,6 +217,10 @@ struct config {
 	int			 auth_fail_window;	/* ms */
 	struct auth_users	*users;		/* read at load and reload */
 	struct auth_fails	*auth_fails;	/* runtime, per snapshot */
+
+	char			*cache_dir;	/* module cache; NULL: none */
+	size_t			 cache_max_size; /* bytes; 0: no cap */
+	int			 offline;	/* serve modules from the cache only */
 
 	/* Routes in file order; the last is the fallback ("direct" unless
 	 * [proxyd] fallback = deny), always present. */

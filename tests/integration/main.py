@@ -46,6 +46,7 @@ import fuzz_tests                   # noqa: E402,F401
 import admin_tests                  # noqa: E402,F401
 import destpolicy_tests             # noqa: E402,F401
 import auth_tests                   # noqa: E402,F401
+import cache_tests                  # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 
 
