@@ -58,6 +58,9 @@ struct exchange_ops {
 	/* The request was addressed to proxyd (GOPROXY): its Authorization
 	 * is proxyd's credentials, never sent on to a mirror. */
 	int	 own_authorization;
+	/* Response body bytes were queued for the client: out[from..) (may
+	 * be NULL; the module cache keeps a copy). */
+	void	(*body)(struct exchange *ex, struct evbuffer *out, size_t from);
 };
 
 struct exchange {

@@ -42,6 +42,7 @@ static const struct exchange_ops forward_ops = {
 	forward_failed,
 	forward_release,
 	0,
+	NULL,		/* no copy of the body */
 };
 
 static void

@@ -17,6 +17,7 @@
 
 #include <event2/buffer.h>
 
+#include "cache_fetch.h"
 #include "client.h"
 #include "exchange.h"
 #include "goproxy.h"
@@ -34,6 +35,7 @@ struct mirror {
 	char		 modlog[1400];	/* module=... version=... kind=... */
 	char		 tried[400];	/* mirrors tried, with outcomes */
 	int64_t		 attempt_start;
+	struct cache_req cache;		/* the module cache's part */
 };
 
 static int	mirror_connect(struct exchange *ex);
@@ -42,6 +44,8 @@ static int	mirror_response(struct exchange *ex,
 		    const struct http_response *res);
 static int	mirror_failed(struct exchange *ex, int status, const char *why);
 static void	mirror_release(struct exchange *ex);
+static void	mirror_body(struct exchange *ex, struct evbuffer *out,
+		    size_t from);
 
 static const struct exchange_ops mirror_ops = {
 	mirror_connect,
@@ -50,12 +54,20 @@ static const struct exchange_ops mirror_ops = {
 	mirror_failed,
 	mirror_release,
 	1,
+	mirror_body,
 };
 
 static void
 mirror_release(struct exchange *ex)
 {
+	cache_end(ex, &((struct mirror *)ex)->cache);
 	free(((struct mirror *)ex)->modpath);
+}
+
+static void
+mirror_body(struct exchange *ex, struct evbuffer *out, size_t from)
+{
+	cache_body(ex, &((struct mirror *)ex)->cache, out, from);
 }
 
 static const char *const kind_names[] = {
@@ -167,6 +179,7 @@ mirror_response(struct exchange *ex, const struct http_response *res)
 		(void)mirror_next(ex);
 		return 2;
 	}
+	cache_response(ex, &((struct mirror *)ex)->cache, res);
 	return 1;
 }
 
@@ -238,7 +251,11 @@ mirror_connect(struct exchange *ex)
 	const struct upstream_conf *via = r->nvia ? &r->via[0] : NULL;
 	struct worker *w = ex->c->w;
 	struct bufferevent *up;
+	int served;
 
+	/* Before any mirror: the cache may answer (hit, offline miss). */
+	if ((served = cache_serve(ex, &((struct mirror *)ex)->cache)) != -1)
+		return served;
 	if (uc->type == UPSTREAM_DIRECT || uc->type == UPSTREAM_DENY)
 		return mirror_refuse(ex, uc);
 	if (uc->type != UPSTREAM_MIRROR)
@@ -324,11 +341,15 @@ modproxy_run(struct client *c, const struct http_request *req,
     size_t len, size_t head_len)
 {
 	struct mirror *m;
+	size_t desc;
 
 	m = (struct mirror *)exchange_new(c, req, &mirror_ops, sizeof(*m));
 	if (m == NULL)
 		return;
 	modproxy_describe(m, g);
+	desc = strlen(m->modlog);
+	cache_req_init(&m->cache, r, g, m->modlog + desc,
+	    sizeof(m->modlog) - desc);
 	m->ex.rq.module = m->modlog;
 	m->ex.rq.tried = m->tried;
 	m->ex.rq.route = r;

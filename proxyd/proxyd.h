@@ -43,6 +43,7 @@ struct tls_client;
 struct metrics;
 struct auth_pool;
 struct auth_cache;
+struct cache_store;
 struct auth_job;
 
 struct worker {
@@ -79,6 +80,7 @@ struct worker {
 	int			 max_clients;	/* this worker's share */
 	struct auth_pool	*auth_pool;	/* auth_client.c, lazily */
 	struct auth_cache	*auth_cache;
+	struct cache_store	*cache_store;	/* cache_store.c, lazily */
 };
 
 enum client_state {

@@ -3,11 +3,19 @@ and real `go mod download` runs through proxyd against mirrors of its own
 (an nginx per test that needs to stop it, with the modproxy tests' GOPROXY
 trees built from Debian's golang-*-dev sources), with fresh GOMODCACHE."""
 
+import hashlib
 import os
+import socket
+import threading
+import time
 
-from harness import TestSkip, expect, test
+import modproxy_tests as mp
+from gomodtree import build_tree, escape_path
+from harness import LOOPBACK, TestSkip, expect, test, wait_until, which_or_skip
+from httpraw import Conn
 from packaging_tests import check
 from route_tests import proxyd_only
+from servers import Mirrors
 
 
 # ---------------------------------------------------------------- config
@@ -68,3 +76,246 @@ def _(env):
     os.chmod(path, 0o644)
     rc, out = check(env, path, as_user=pt.NOBODY)
     expect(rc != 0 and "not writable" in out, "as nobody: %d %r" % (rc, out))
+
+
+# ---------------------------------------------------------------- fixtures
+
+_state = {"mods": None, "seq": 0}
+
+
+class _SubWd:
+    """A Workdir rooted in a subdirectory of the run's, so that a mirror
+    nginx of a test's own keeps its files apart from the shared ones."""
+
+    def __init__(self, wd, name):
+        self.path = wd.sub(name, mkdir=True)
+
+    def sub(self, *parts, mkdir=False):
+        p = os.path.join(self.path, *parts)
+        if mkdir:
+            os.makedirs(p, exist_ok=True)
+        return p
+
+
+def modules(env):
+    if _state["mods"] is None:
+        mp.mirrors(env)                 # builds the modules (and checks go)
+        _state["mods"] = mp._state["mods"]
+    return _state["mods"]
+
+
+def own_mirror(env, conf=()):
+    """A GOPROXY tree of the three test modules and an nginx serving it
+    (stopped by the harness at the end, or by the test): (mirror, root)."""
+    proxyd_only(env)
+    which_or_skip("go")
+    _state["seq"] += 1
+    wd = _SubWd(env.wd, "cache-mirror-%d" % _state["seq"])
+    root = wd.sub("tree", mkdir=True)
+    build_tree(root, modules(env))
+    return Mirrors(wd, {"m": {"root": root, "conf": list(conf)}}), root
+
+
+def cache_proxy(env, mirror, cache_dir, route=None, **settings):
+    keys = dict(mp.TIMEOUTS, modules="*",
+                upstream="mirror http://127.0.0.1:%d" % mirror.port("m"))
+    keys.update(route or {})
+    return env.own_proxy(routes=[("go", keys)], cache_dir=cache_dir, **settings)
+
+
+def new_cache_dir(env):
+    _state["seq"] += 1
+    return env.wd.sub("cache-dir-%d" % _state["seq"], mkdir=True)
+
+
+def mirror_paths(mirror):
+    return [path for _, path, _ in mirror.requests("m")]
+
+
+def cache_words(p, kind=None):
+    """The cache= word of each module line (of kind) in p's access log."""
+    return [f.get("cache") for f in mp.module_lines(p, kind)]
+
+
+def entry(cache_dir, mod, name):
+    return os.path.join(cache_dir, "mod", escape_path(mod.path), "@v", name)
+
+
+def download(env, p, what, build=True):
+    src, genv = mp.workspace(env, p.url)
+    mp.go_ok(src, genv, "mod", "download", what=what)
+    if build:
+        mp.go_ok(src, genv, "build", "./...", what=what + " (build)")
+    mp.expect_in_cache(env, genv)
+    return src, genv
+
+
+def entry_matches(cache_dir, mod, name, mirror_root):
+    try:
+        with open(entry(cache_dir, mod, name), "rb") as a, \
+                open(os.path.join(mirror_root, escape_path(mod.path), "@v", name), "rb") as b:
+            return a.read() == b.read()
+    except OSError:
+        return False
+
+
+def expect_entry_good(cache_dir, mod, name, mirror_root):
+    """The entry's body is the mirror's file, and its metadata says so."""
+    body = entry(cache_dir, mod, name)
+    with open(os.path.join(mirror_root, escape_path(mod.path), "@v", name), "rb") as f:
+        want = f.read()
+    with open(body, "rb") as f:
+        got = f.read()
+    expect(got == want, "%s: %d bytes cached, mirror has %d" % (body, len(got), len(want)))
+    with open(body + ".meta") as f:
+        meta = f.read()
+    expect("sha256 %s\n" % hashlib.sha256(want).hexdigest() in meta and
+           "size %d\n" % len(want) in meta and "status 200\n" in meta,
+           "%s.meta: %r" % (body, meta))
+
+
+# ---------------------------------------------------------------- fills and hits
+
+@test("cache_cold_fill_then_restart_with_mirror_stopped")
+def _(env):
+    """go mod download through proxyd fills the cache (cache=fill, body and
+    metadata byte for byte); a new proxyd on the same cache_dir with the
+    mirror stopped serves a fresh GOMODCACHE from it (cache=hit) and go
+    build works."""
+    mirror, root = own_mirror(env)
+    d = new_cache_dir(env)
+    with cache_proxy(env, mirror, d) as p:
+        download(env, p, "cold")
+        words = cache_words(p, "zip")
+        expect(words and all(w == "fill" for w in words), "zip lines: %s" % words)
+    for mod in modules(env):
+        for ext in ("mod", "zip"):
+            wait_until(lambda: entry_matches(d, mod, mod.version + "." + ext, root), 5)
+            expect_entry_good(d, mod, mod.version + "." + ext, root)
+    mirror.proc.stop()
+    with cache_proxy(env, mirror, d) as p:
+        download(env, p, "warm, mirror stopped")
+        words = cache_words(p)
+        expect(words and all(w == "hit" for w in words), "lines: %s"
+               % [f["line"] for f in mp.module_lines(p)])
+
+
+@test("cache_flipped_byte_is_refetched")
+def _(env):
+    """A cached zip changed on disk (one byte flipped) is never served:
+    the next request goes to the mirror again and stores a good entry."""
+    mirror, root = own_mirror(env)
+    d = new_cache_dir(env)
+    mod = modules(env)[0]
+    name = mod.version + ".zip"
+    url = "/%s/@v/%s" % (escape_path(mod.path), name)
+    with cache_proxy(env, mirror, d) as p:
+        r = mp.fetch(env, p.url + url)
+        mp.expect_status(r, 200, "cold zip")
+        wait_until(lambda: os.path.exists(entry(d, mod, name) + ".meta"), 5)
+        with open(entry(d, mod, name), "r+b") as f:
+            b = f.read(1)
+            f.seek(0)
+            f.write(bytes([b[0] ^ 0xff]))
+        before = len(mirror_paths(mirror))
+        r = mp.fetch(env, p.url + url)
+        mp.expect_status(r, 200, "zip after the flip")
+        with open(os.path.join(root, escape_path(mod.path), "@v", name), "rb") as f:
+            expect(r.body == f.read(), "the flipped body was served")
+        expect(len(mirror_paths(mirror)) == before + 1, "not refetched: %s"
+               % mirror_paths(mirror))
+        wait_until(lambda: cache_words(p, "zip")[-1:] == ["fill"], 3)
+        # The store thread commits after the client got the last byte.
+        wait_until(lambda: entry_matches(d, mod, name, root), 5)
+        expect_entry_good(d, mod, name, root)
+
+
+CUT_BODY = 100000
+
+
+class _CuttingMirror:
+    """A mirror that answers every GET with 200 and Content-Length, sends
+    half the body, and closes; counts requests."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind((LOOPBACK, 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.count = 0
+        self.stop = False
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            with c:
+                c.settimeout(5)
+                try:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        chunk = c.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    self.count += 1
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\n"
+                              b"Content-Length: %d\r\n\r\n" % CUT_BODY
+                              + b"x" * (CUT_BODY // 2))
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stop = True
+        self.t.join(5)
+        self.sock.close()
+
+
+@test("cache_mirror_cut_mid_zip_leaves_nothing")
+def _(env):
+    """A mirror that closes mid-body: the client sees a cut response,
+    nothing is stored (no entry, no temporary file), and the next request
+    goes to the mirror again."""
+    proxyd_only(env)
+    which_or_skip("curl")
+    cut = _CuttingMirror()
+    d = new_cache_dir(env)
+    try:
+        keys = dict(mp.TIMEOUTS, modules="*", upstream="mirror http://127.0.0.1:%d" % cut.port)
+        with env.own_proxy(routes=[("go", keys)], cache_dir=d) as p:
+            url = p.url + "/example.com/cut/@v/v1.0.0.zip"
+            for i in (1, 2):
+                r = mp.fetch(env, url)
+                expect(r.rc != 0 or len(r.body) < CUT_BODY, "try %d: a whole body?" % i)
+                expect(wait_until(lambda: cut.count == i, 3), "try %d: mirror asked %d times"
+                       % (i, cut.count))
+            time.sleep(0.3)             # the store thread's abort
+            left = [os.path.join(a, f) for a, _, fs in os.walk(d) for f in fs]
+            expect(not left, "files left in the cache: %s" % left)
+    finally:
+        cut.close()
+
+
+@test("cache_path_traversal_never_touches_disk")
+def _(env):
+    """Requests with .., %2e%2e, an absolute path or NUL are refused and
+    create nothing in cache_dir nor outside it, and reach no mirror."""
+    mirror, _ = own_mirror(env)
+    d = new_cache_dir(env)
+    with cache_proxy(env, mirror, d) as p:
+        for path in ("/../../etc/passwd/@v/list", "/%2e%2e/%2e%2e/x.com/@v/list",
+                     "/example.com/%2e%2e/@v/v1.0.0.zip", "//etc/passwd/@v/list",
+                     "/example.com/a%00b/@v/list", "/example.com/x/@v/..%2f..%2fv1.zip",
+                     "/sumdb/../../etc/latest", "/sumdb/sum.test/tile/8/0/../../../x"):
+            with Conn(p.port) as c:
+                c.send(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+                status = c.read_response().status
+            expect(status in (400, 404, 414), "%s: status %d" % (path, status))
+        left = [os.path.join(a, f) for a, _, fs in os.walk(d) for f in fs]
+        expect(not left, "files in the cache: %s" % left)
+        expect(not mirror_paths(mirror), "reached the mirror: %s" % mirror_paths(mirror))

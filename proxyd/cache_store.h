@@ -1,0 +1,53 @@
+/*
+ * cache_store.h - writing module cache entries off the event loop.
+ *
+ * A worker's fills go to its store thread (created lazily), which
+ * writes each body to a temporary file in the entry's directory while
+ * it streams to the client, hashes it (SHA-256), and on commit checks
+ * its size, fsyncs, renames the body and then the metadata into place.
+ * Writes, fsync and rename never run on the loop; a fill that fails
+ * (disk full, a cut response, too far behind) leaves no entry.
+ *
+ * Owns struct cache_store and struct cache_fill.
+ */
+#ifndef PROXYD_CACHE_STORE_H
+#define PROXYD_CACHE_STORE_H
+
+#include <stdint.h>
+
+struct evbuffer;
+struct logger;
+struct cache_store;
+struct cache_fill;
+
+/* A store thread logging to log; NULL on failure. */
+struct cache_store	*cache_store_new(struct logger *log);
+
+/* Finish the queued work, stop the thread, free. */
+void			 cache_store_free(struct cache_store *s);
+
+/*
+ * A new fill of entry key under dir, for a response of status and
+ * Content-Type type (may be NULL).  NULL when out of memory.
+ */
+struct cache_fill	*cache_fill_new(struct cache_store *s, const char *dir,
+			    const char *key, int status, const char *type,
+			    size_t type_len);
+
+/*
+ * More body bytes: data[0..len) are copied and queued.  -1 when the
+ * fill was given up (the store is too far behind); it must still be
+ * ended with cache_fill_end().
+ */
+int			 cache_fill_data(struct cache_fill *f, const void *data,
+			    size_t len);
+
+/*
+ * The end of the fill: complete (the whole body, size bytes, reached
+ * the client) commits the entry, otherwise it is discarded.  f is the
+ * store's from here on.
+ */
+void			 cache_fill_end(struct cache_fill *f, int complete,
+			    uint64_t size);
+
+#endif /* PROXYD_CACHE_STORE_H */
