@@ -64,9 +64,14 @@ entry_ttl(const struct route *r, const struct cache_req *cr, int status)
 	}
 }
 
-/* The response head of an entry, as the mirror's was (status, type). */
+/*
+ * The response head of an entry, as the mirror's was (status, type),
+ * and a stale one says so (RFC 7234 5.5.1; go ignores it, people and
+ * curl -v see it).
+ */
 static void
-hit_head(struct exchange *ex, const struct cache_meta *m, int keep)
+hit_head(struct exchange *ex, const struct cache_meta *m, int keep,
+    int stale)
 {
 	struct evbuffer *out = bufferevent_get_output(ex->c->bev);
 
@@ -74,6 +79,9 @@ hit_head(struct exchange *ex, const struct cache_meta *m, int keep)
 	    m->status == 200 ? "OK" : m->status == 404 ? "Not Found" : "Gone");
 	if (m->type[0] != '\0')
 		evbuffer_add_printf(out, "Content-Type: %s\r\n", m->type);
+	if (stale)
+		evbuffer_add_printf(out, "Warning: 110 proxyd \"Response is "
+		    "Stale\"\r\n");
 	evbuffer_add_printf(out, "Content-Length: %llu\r\nVia: 1.1 proxyd\r\n"
 	    "Connection: %s\r\n\r\n", (unsigned long long)m->size,
 	    keep ? "keep-alive" : "close");
@@ -82,14 +90,14 @@ hit_head(struct exchange *ex, const struct cache_meta *m, int keep)
 /* Answer from the entry open at fd, log, and end the exchange (0). */
 static int
 hit_send(struct exchange *ex, struct cache_req *cr, const struct cache_meta *m,
-    int fd)
+    int fd, int stale)
 {
 	struct evbuffer *out = bufferevent_get_output(ex->c->bev);
 	struct client *c = ex->c;
 	size_t before = evbuffer_get_length(out);
 	int keep = ex->client_keep_alive && ex->req.done && !c->w->stopping;
 
-	hit_head(ex, m, keep);
+	hit_head(ex, m, keep, stale);
 	ex->rq.bytes_out += evbuffer_get_length(out) - before;
 	/* evbuffer_add_file() owns fd from here, even when it fails. */
 	if (ex->head_request || m->size == 0)
@@ -99,7 +107,7 @@ hit_send(struct exchange *ex, struct cache_req *cr, const struct cache_meta *m,
 	else
 		ex->rq.bytes_out += m->size;
 	ex->rq.status = m->status;
-	cache_state(cr, "hit");
+	cache_state(cr, stale ? "stale" : "hit");
 	cache_touch(ex->rq.cfg->cache_dir, cr->key);
 	request_log(&ex->rq, NULL);
 	exchange_free(ex);
@@ -123,8 +131,11 @@ cache_serve(struct exchange *ex, struct cache_req *cr)
 		ttl = entry_ttl(r, cr, m.status);
 		if (ttl == -1 || r->offline ||
 		    cache_fresh(&m, cache_now(), ttl))
-			return hit_send(ex, cr, &m, fd);
+			return hit_send(ex, cr, &m, fd, 0);
 		close(fd);
+		/* Immutable entries never expire: only these may be stale. */
+		cr->stale = cr->cls == CACHE_LIST ||
+		    cr->cls == CACHE_SUMDB_LATEST;
 	}
 	if (!r->offline) {
 		cache_state(cr, "miss");
@@ -133,6 +144,21 @@ cache_serve(struct exchange *ex, struct cache_req *cr)
 	cache_state(cr, "offline-miss");
 	return exchange_fail(ex, 404, request_why(&ex->rq, "%s: not in the "
 	    "cache (offline)", ex->rq.target));
+}
+
+int
+cache_serve_stale(struct exchange *ex, struct cache_req *cr)
+{
+	struct cache_meta m;
+	int fd;
+
+	if (!cr->stale || ex->resp_started)
+		return -1;
+	cr->stale = 0;
+	if (cache_open(ex->rq.cfg->cache_dir, cr->key, &m, &fd) != 0)
+		return -1;	/* gone meanwhile */
+	exchange_drop_upstream(ex);
+	return hit_send(ex, cr, &m, fd, 1);
 }
 
 /* The value of header name in res, or NULL. */

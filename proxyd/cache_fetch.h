@@ -22,6 +22,7 @@ struct route;
 struct cache_req {
 	int			 on;		/* this request has an entry */
 	int			 tried;		/* the cache was looked at */
+	int			 stale;		/* an expired entry is there */
 	enum cache_class	 cls;
 	struct cache_fill	*fill;		/* a miss being stored */
 	uint64_t		 filled;	/* body bytes given to it */
@@ -43,6 +44,14 @@ void	cache_req_init(struct cache_req *cr, const struct route *r,
  * ops result (0: the exchange ended).
  */
 int	cache_serve(struct exchange *ex, struct cache_req *cr);
+
+/*
+ * The route's attempt ended without a usable answer (connect failure,
+ * timeout, TLS error, 5xx): serve an expired mutable entry, with
+ * "Warning: 110", if there is one.  Returns -1 when there is none, else
+ * 0 (the exchange ended).
+ */
+int	cache_serve_stale(struct exchange *ex, struct cache_req *cr);
 
 /* A mirror's final response head goes to the client: start a fill? */
 void	cache_response(struct exchange *ex, struct cache_req *cr,

@@ -163,6 +163,8 @@ mirror_failed(struct exchange *ex, int status, const char *why)
 		    now_ms(ex->c->w->base));
 	if (mirror_may_fall_back(ex, 0))
 		return mirror_next(ex);
+	if (cache_serve_stale(ex, &((struct mirror *)ex)->cache) != -1)
+		return 0;
 	return exchange_fail(ex, status, why);
 }
 
@@ -179,6 +181,9 @@ mirror_response(struct exchange *ex, const struct http_response *res)
 		(void)mirror_next(ex);
 		return 2;
 	}
+	if (res->status >= 500 &&
+	    cache_serve_stale(ex, &((struct mirror *)ex)->cache) != -1)
+		return 0;
 	cache_response(ex, &((struct mirror *)ex)->cache, res);
 	return 1;
 }

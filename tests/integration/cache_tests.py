@@ -319,3 +319,126 @@ def _(env):
         left = [os.path.join(a, f) for a, _, fs in os.walk(d) for f in fs]
         expect(not left, "files in the cache: %s" % left)
         expect(not mirror_paths(mirror), "reached the mirror: %s" % mirror_paths(mirror))
+
+
+# ---------------------------------------------------------------- TTLs, stale, offline
+
+def get(env, p, path):
+    return mp.fetch(env, p.url + path, "-H", "Accept-Encoding: identity")
+
+
+def list_path(mod):
+    return "/%s/@v/list" % escape_path(mod.path)
+
+
+def add_version(root, mod, version):
+    with open(os.path.join(root, escape_path(mod.path), "@v", "list"), "a") as f:
+        f.write(version + "\n")
+
+
+@test("cache_list_ttl_expiry_shows_new_version")
+def _(env):
+    """@v/list is served from the cache within list_ttl (the mirror is not
+    asked again, a version added meanwhile is not seen), and refetched
+    after it (the new version appears)."""
+    mirror, root = own_mirror(env)
+    d = new_cache_dir(env)
+    mod = modules(env)[0]
+    with cache_proxy(env, mirror, d, route={"list_ttl": "2s"}) as p:
+        r = get(env, p, list_path(mod))
+        mp.expect_status(r, 200, "cold list")
+        wait_until(lambda: os.path.exists(os.path.join(
+            d, "mod", escape_path(mod.path), "@v", "list.meta")), 5)
+        add_version(root, mod, "v9.9.9")
+        r = get(env, p, list_path(mod))
+        expect(b"v9.9.9" not in r.body, "within list_ttl: %r" % r.body)
+        expect(cache_words(p, "list") == ["fill", "hit"], "lines: %s" % cache_words(p, "list"))
+        expect(len([x for x in mirror_paths(mirror) if x.endswith("/list")]) == 1,
+               "mirror asked again within the TTL: %s" % mirror_paths(mirror))
+        time.sleep(2.2)
+        r = get(env, p, list_path(mod))
+        expect(b"v9.9.9" in r.body, "after list_ttl: %r" % r.body)
+        expect(cache_words(p, "list")[-1] == "fill", "lines: %s" % cache_words(p, "list"))
+
+
+@test("cache_negative_answers_kept_for_negative_ttl")
+def _(env):
+    """A 404 from the mirror is cached for negative_ttl: a second request
+    within it is a hit (404, the mirror not asked), one after it asks the
+    mirror again."""
+    mirror, _ = own_mirror(env)
+    d = new_cache_dir(env)
+    path = "/example.com/nothing/@v/v1.0.0.mod"
+    with cache_proxy(env, mirror, d, route={"negative_ttl": "2s"}) as p:
+        for want in ("fill", "hit"):
+            r = get(env, p, path)
+            mp.expect_status(r, 404, "404 (%s)" % want)
+            wait_until(lambda: os.path.exists(os.path.join(
+                d, "mod", "example.com", "nothing", "@v", "v1.0.0.mod.meta")), 5)
+        expect(cache_words(p, "mod") == ["fill", "hit"], "lines: %s" % cache_words(p, "mod"))
+        expect(len(mirror_paths(mirror)) == 1, "mirror: %s" % mirror_paths(mirror))
+        time.sleep(2.2)
+        mp.expect_status(get(env, p, path), 404, "404 after negative_ttl")
+        expect(len(mirror_paths(mirror)) == 2, "not asked again: %s" % mirror_paths(mirror))
+
+
+@test("cache_stale_list_served_with_warning_when_mirror_fails")
+def _(env):
+    """An expired @v/list is served with Warning: 110 when the mirror is
+    down (connect refused) or answers 5xx; an immutable entry is a plain
+    hit."""
+    mirror, root = own_mirror(env)
+    d = new_cache_dir(env)
+    mod = modules(env)[0]
+    zpath = "/%s/@v/%s.zip" % (escape_path(mod.path), mod.version)
+    with cache_proxy(env, mirror, d, route={"list_ttl": "1s"}) as p:
+        mp.expect_status(get(env, p, list_path(mod)), 200, "cold list")
+        mp.expect_status(get(env, p, zpath), 200, "cold zip")
+        wait_until(lambda: os.path.exists(entry(d, mod, mod.version + ".zip.meta")), 5)
+        mirror.proc.stop()
+        time.sleep(1.2)
+        r = get(env, p, list_path(mod))
+        mp.expect_status(r, 200, "stale list, mirror down")
+        expect(r.header("Warning") == '110 proxyd "Response is Stale"',
+               "headers: %s" % r.headers)
+        expect(mod.version.encode() in r.body, "body: %r" % r.body)
+        r = get(env, p, zpath)
+        mp.expect_status(r, 200, "zip, mirror down")
+        expect(r.header("Warning") is None, "an immutable hit with a Warning")
+        expect(cache_words(p)[-2:] == ["stale", "hit"], "lines: %s" % cache_words(p))
+    err = Mirrors(_SubWd(env.wd, "cache-mirror-err-%d" % _state["seq"]),
+                  {"m": {"conf": ['location / { return 502 "broken\\n"; }']}})
+    try:
+        with cache_proxy(env, err, d, route={"list_ttl": "1s"}) as p:
+            r = get(env, p, list_path(mod))
+            mp.expect_status(r, 200, "stale list, mirror 502")
+            expect(r.header("Warning") is not None, "no Warning: %s" % r.headers)
+    finally:
+        err.proc.stop()
+
+
+@test("cache_offline_serves_cache_only")
+def _(env):
+    """offline = on: a miss is a 404 whose text/plain body says "not in the
+    cache (offline)" and no mirror is asked; what is cached (list and
+    @latest too, whatever their age) is served."""
+    mirror, _ = own_mirror(env)
+    d = new_cache_dir(env)
+    mod = modules(env)[0]
+    with cache_proxy(env, mirror, d, route={"list_ttl": "1s"}) as p:
+        mp.expect_status(get(env, p, list_path(mod)), 200, "cold list")
+        wait_until(lambda: os.path.exists(os.path.join(
+            d, "mod", escape_path(mod.path), "@v", "list.meta")), 5)
+    time.sleep(1.2)
+    before = len(mirror_paths(mirror))
+    with cache_proxy(env, mirror, d, route={"list_ttl": "1s"}, offline="on") as p:
+        r = get(env, p, "/%s/@v/%s.zip" % (escape_path(mod.path), mod.version))
+        mp.expect_status(r, 404, "offline miss")
+        expect(r.body.endswith(b"not in the cache (offline)\n") and
+               r.body.count(b"\n") == 1 and
+               (r.header("Content-Type") or "").startswith("text/plain"),
+               "offline body: %r %s" % (r.body, r.headers))
+        r = get(env, p, list_path(mod))
+        mp.expect_status(r, 200, "offline list (expired)")
+        expect(cache_words(p) == ["offline-miss", "hit"], "lines: %s" % cache_words(p))
+    expect(len(mirror_paths(mirror)) == before, "offline asked the mirror")
