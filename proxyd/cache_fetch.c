@@ -9,7 +9,10 @@
  * complete response of known length (Content-Length, not encoded) is
  * committed, so what is stored is exactly what the client got.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -17,8 +20,10 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "cache_fetch.h"
+#include "cache_flight.h"
 #include "cache_store.h"
 #include "client.h"
 #include "exchange.h"
@@ -115,6 +120,122 @@ hit_send(struct exchange *ex, struct cache_req *cr, const struct cache_meta *m,
 	return 0;
 }
 
+/* A worker's end of the single-flight wake-ups. */
+struct cache_wake {
+	int		 pipe[2];	/* flight_done writes, the loop reads */
+	struct event	*ev;
+};
+
+void
+cache_wake_free(struct cache_wake *k)
+{
+	struct cache_waiter *w;
+
+	if (k == NULL)
+		return;
+	if (k->ev)
+		event_free(k->ev);
+	/* Requests are gone: whatever was dispatched is only memory now. */
+	while (k->pipe[0] != -1 && read(k->pipe[0], &w, sizeof(w)) ==
+	    sizeof(w))
+		free(w);
+	if (k->pipe[0] != -1)
+		close(k->pipe[0]);
+	if (k->pipe[1] != -1)
+		close(k->pipe[1]);
+	free(k);
+}
+
+/* On the loop: a flight this worker's requests waited for is over. */
+static void
+wake_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cache_waiter *ws[64];
+	struct cache_req *cr;
+	struct exchange *ex;
+	ssize_t n, i;
+
+	(void)what;
+	(void)arg;
+	while ((n = read(fd, ws, sizeof(ws))) > 0)
+		for (i = 0; i < n / (ssize_t)sizeof(ws[0]); i++) {
+			if ((cr = ws[i]->arg) != NULL) {
+				cr->waiter = NULL;
+				cr->waited = 1;
+				cr->tried = 0;
+				ex = cr->ex;
+				/* Again: the entry now, or the mirror alone. */
+				(void)ex->ops->connect(ex);
+			}
+			free(ws[i]);
+		}
+}
+
+/* The worker's wake-up pipe, created on its own loop's thread. */
+static struct cache_wake *
+wake_of(struct worker *w)
+{
+	struct cache_wake *k;
+
+	if (w->cache_wake != NULL)
+		return w->cache_wake;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	k->pipe[0] = k->pipe[1] = -1;
+	if (pipe2(k->pipe, O_CLOEXEC) == -1 ||
+	    fcntl(k->pipe[0], F_SETFL, O_NONBLOCK) == -1 ||
+	    (k->ev = event_new(w->base, k->pipe[0], EV_READ | EV_PERSIST,
+	    wake_read_cb, NULL)) == NULL || event_add(k->ev, NULL) == -1) {
+		cache_wake_free(k);
+		return NULL;
+	}
+	return w->cache_wake = k;
+}
+
+/*
+ * A miss: lead the key's flight (1, go on to the mirrors), or wait
+ * behind its leader (0).  Alone (1) when single flight is not possible.
+ */
+static int
+flight_join(struct exchange *ex, struct cache_req *cr)
+{
+	struct cache_flights *t = ex->rq.cfg->flights;
+	struct cache_wake *k;
+	struct cache_waiter *w;
+	int r;
+
+	if (t == NULL || cr->waited || ex->head_request ||
+	    (k = wake_of(ex->c->w)) == NULL ||
+	    (w = calloc(1, sizeof(*w))) == NULL)
+		return 1;
+	w->wake_fd = k->pipe[1];
+	w->arg = cr;
+	if ((r = cache_flight_join(t, cr->key, w)) == 0) {
+		cr->waiter = w;
+		return 0;
+	}
+	free(w);
+	cr->lead = r == 1;
+	return 1;
+}
+
+/* The request is gone or done: out of the key's flight. */
+static void
+flight_leave(struct exchange *ex, struct cache_req *cr)
+{
+	if (cr->waiter != NULL) {
+		if (cache_flight_leave(ex->rq.cfg->flights, cr->waiter))
+			free(cr->waiter);
+		else
+			cr->waiter->arg = NULL;	/* the pipe reader frees it */
+		cr->waiter = NULL;
+	}
+	if (cr->lead) {
+		cr->lead = 0;
+		cache_flight_done(ex->rq.cfg->flights, cr->key);
+	}
+}
+
 int
 cache_serve(struct exchange *ex, struct cache_req *cr)
 {
@@ -125,6 +246,7 @@ cache_serve(struct exchange *ex, struct cache_req *cr)
 	if (cr->tried)
 		return -1;
 	cr->tried = 1;
+	cr->ex = ex;
 	if (!cr->on)
 		return -1;
 	if (cache_open(ex->rq.cfg->cache_dir, cr->key, &m, &fd) == 0) {
@@ -139,7 +261,7 @@ cache_serve(struct exchange *ex, struct cache_req *cr)
 	}
 	if (!r->offline) {
 		cache_state(cr, "miss");
-		return -1;
+		return flight_join(ex, cr) ? -1 : 1;
 	}
 	cache_state(cr, "offline-miss");
 	return exchange_fail(ex, 404, request_why(&ex->rq, "%s: not in the "
@@ -194,10 +316,12 @@ cache_response(struct exchange *ex, struct cache_req *cr,
 	    (w->cache_store = cache_store_new(w->log)) == NULL)
 		return;
 	type = find_header(res, "Content-Type");
-	cr->fill = cache_fill_new(w->cache_store, ex->rq.cfg->cache_dir,
-	    cr->key, res->status, type ? type->value : NULL,
+	cr->fill = cache_fill_new(w->cache_store, ex->rq.cfg, cr->key,
+	    cr->lead, res->status, type ? type->value : NULL,
 	    type ? type->value_len : 0);
 	cr->filled = 0;
+	if (cr->fill != NULL)
+		cr->lead = 0;	/* the store thread ends the flight */
 }
 
 /* Give up the fill (it leaves no entry). */
@@ -248,6 +372,7 @@ cache_end(struct exchange *ex, struct cache_req *cr)
 {
 	int complete;
 
+	flight_leave(ex, cr);
 	if (cr->fill == NULL)
 		return;
 	complete = ex->resp_state == RESP_DONE && ex->resp.done &&

@@ -13,6 +13,8 @@
 
 #include "cache.h"
 
+struct cache_waiter;
+struct cache_wake;
 struct evbuffer;
 struct exchange;
 struct goproxy_req;
@@ -23,6 +25,10 @@ struct cache_req {
 	int			 on;		/* this request has an entry */
 	int			 tried;		/* the cache was looked at */
 	int			 stale;		/* an expired entry is there */
+	int			 lead;		/* leads the key's flight */
+	int			 waited;	/* woken after a flight */
+	struct cache_waiter	*waiter;	/* queued behind a leader */
+	struct exchange		*ex;		/* for the wake-up */
 	enum cache_class	 cls;
 	struct cache_fill	*fill;		/* a miss being stored */
 	uint64_t		 filled;	/* body bytes given to it */
@@ -61,7 +67,13 @@ void	cache_response(struct exchange *ex, struct cache_req *cr,
 void	cache_body(struct exchange *ex, struct cache_req *cr,
 	    struct evbuffer *out, size_t from);
 
-/* The exchange ends: commit a complete fill, drop any other. */
+/*
+ * The exchange ends: commit a complete fill, drop any other; leave or
+ * end the key's flight.
+ */
 void	cache_end(struct exchange *ex, struct cache_req *cr);
+
+/* A worker's wake-up pipe for waiters (created lazily): free it. */
+void	cache_wake_free(struct cache_wake *k);
 
 #endif /* PROXYD_CACHE_FETCH_H */

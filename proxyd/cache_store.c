@@ -24,7 +24,9 @@
 #include <openssl/evp.h>
 
 #include "cache.h"
+#include "cache_flight.h"
 #include "cache_store.h"
+#include "config.h"
 #include "log.h"
 
 /* Body bytes waiting for the thread, per worker, at most: past it new
@@ -35,6 +37,8 @@
 
 struct cache_fill {
 	struct cache_store	*s;
+	struct config		*cfg;		/* referenced */
+	int			 lead;		/* ends key's flight */
 	char			*dir;
 	char			*key;
 	struct cache_meta	 meta;		/* status and type so far */
@@ -251,6 +255,10 @@ fill_commit(struct cache_fill *f, uint64_t size)
 static void
 fill_free(struct cache_fill *f)
 {
+	/* After the rename: a woken waiter finds the entry. */
+	if (f->lead)
+		cache_flight_done(f->cfg->flights, f->key);
+	config_unref(f->cfg);
 	if (f->fd != -1)
 		close(f->fd);
 	if (f->tmp[0] != '\0' && f->fd != -1)
@@ -357,24 +365,28 @@ cache_store_free(struct cache_store *s)
 }
 
 struct cache_fill *
-cache_fill_new(struct cache_store *s, const char *dir, const char *key,
-    int status, const char *type, size_t type_len)
+cache_fill_new(struct cache_store *s, struct config *cfg, const char *key,
+    int lead, int status, const char *type, size_t type_len)
 {
 	struct cache_fill *f;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
 	f->s = s;
+	f->cfg = config_ref(cfg);
 	f->fd = -1;
 	f->meta.status = status;
 	/* A type that does not fit is not kept (nor replayed). */
 	if (type != NULL && type_len < sizeof(f->meta.type) &&
 	    memchr(type, '\n', type_len) == NULL)
 		memcpy(f->meta.type, type, type_len);
-	if ((f->dir = strdup(dir)) == NULL || (f->key = strdup(key)) == NULL) {
+	if ((f->dir = strdup(cfg->cache_dir)) == NULL ||
+	    (f->key = strdup(key)) == NULL) {
+		f->lead = 0;	/* the caller still leads */
 		fill_free(f);
 		return NULL;
 	}
+	f->lead = lead;
 	return f;
 }
 

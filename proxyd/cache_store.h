@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+struct config;
 struct evbuffer;
 struct logger;
 struct cache_store;
@@ -27,12 +28,15 @@ struct cache_store	*cache_store_new(struct logger *log);
 void			 cache_store_free(struct cache_store *s);
 
 /*
- * A new fill of entry key under dir, for a response of status and
- * Content-Type type (may be NULL).  NULL when out of memory.
+ * A new fill of entry key under cfg's cache_dir, for a response of
+ * status and Content-Type type (may be NULL).  The fill holds a
+ * reference to cfg; when it leads key's single flight (lead), the store
+ * thread ends the flight (cache_flight_done) once the entry is stored
+ * or given up.  NULL when out of memory.
  */
-struct cache_fill	*cache_fill_new(struct cache_store *s, const char *dir,
-			    const char *key, int status, const char *type,
-			    size_t type_len);
+struct cache_fill	*cache_fill_new(struct cache_store *s,
+			    struct config *cfg, const char *key, int lead,
+			    int status, const char *type, size_t type_len);
 
 /*
  * More body bytes: data[0..len) are copied and queued.  -1 when the

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cache_flight.h"
 #include "config_parse.h"
 #include "destpolicy.h"
 #include "limit.h"
@@ -78,6 +79,7 @@ config_free(struct config *c)
 	auth_users_free(c->users);
 	auth_fails_free(c->auth_fails);
 	free(c->cache_dir);
+	cache_flights_free(c->flights);
 	free(c);
 }
 
@@ -129,6 +131,8 @@ config_runtime(struct parse_state *st)
 		cfg_nomem(st);
 	if (c->auth_file != NULL && (c->auth_fails = auth_fails_new(
 	    c->auth_fail_limit, c->auth_fail_window)) == NULL)
+		cfg_nomem(st);
+	if (c->cache_dir != NULL && (c->flights = cache_flights_new()) == NULL)
 		cfg_nomem(st);
 }
 

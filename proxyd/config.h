@@ -22,6 +22,7 @@ struct upstream_metrics;
 struct route_index;
 struct auth_users;
 struct auth_fails;
+struct cache_flights;
 
 #define CONFIG_MAX_LISTEN	16
 #define CONFIG_MAX_UPSTREAMS	16
@@ -221,6 +222,7 @@ struct config {
 	char			*cache_dir;	/* module cache; NULL: none */
 	size_t			 cache_max_size; /* bytes; 0: no cap */
 	int			 offline;	/* serve modules from the cache only */
+	struct cache_flights	*flights;	/* runtime: cache_flight.c */
 
 	/* Routes in file order; the last is the fallback ("direct" unless
 	 * [proxyd] fallback = deny), always present. */

@@ -44,6 +44,7 @@ struct metrics;
 struct auth_pool;
 struct auth_cache;
 struct cache_store;
+struct cache_wake;
 struct auth_job;
 
 struct worker {
@@ -81,6 +82,7 @@ struct worker {
 	struct auth_pool	*auth_pool;	/* auth_client.c, lazily */
 	struct auth_cache	*auth_cache;
 	struct cache_store	*cache_store;	/* cache_store.c, lazily */
+	struct cache_wake	*cache_wake;	/* cache_fetch.c, lazily */
 };
 
 enum client_state {

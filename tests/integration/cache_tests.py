@@ -6,6 +6,7 @@ trees built from Debian's golang-*-dev sources), with fresh GOMODCACHE."""
 import hashlib
 import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -442,3 +443,67 @@ def _(env):
         mp.expect_status(r, 200, "offline list (expired)")
         expect(cache_words(p) == ["offline-miss", "hit"], "lines: %s" % cache_words(p))
     expect(len(mirror_paths(mirror)) == before, "offline asked the mirror")
+
+
+# ---------------------------------------------------------------- single flight, sharing
+
+def start_downloads(env, proxies, n):
+    """n `go mod download` processes, round robin over proxies, started
+    together; returns after all ended, with their results."""
+    runs = []
+    for i in range(n):
+        src, genv = mp.workspace(env, proxies[i % len(proxies)].url)
+        runs.append((src, genv))
+    procs = [subprocess.Popen(["timeout", "120", "go", "mod", "download"], cwd=src, env=genv,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for src, genv in runs]
+    results = []
+    for p in procs:
+        try:
+            _, err = p.communicate(timeout=150)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+        results.append((p.returncode, err.decode(errors="replace")))
+    return results
+
+
+@test("cache_single_flight_20_cold_downloads")
+def _(env):
+    """20 go mod download processes started together against a cold
+    cache: every file reaches the mirror exactly once (its access log),
+    and every download succeeds."""
+    mirror, _ = own_mirror(env)
+    d = new_cache_dir(env)
+    with cache_proxy(env, mirror, d, workers=2) as p:
+        results = start_downloads(env, [p], 20)
+        bad = [err[-400:] for rc, err in results if rc != 0]
+        expect(not bad, "%d downloads failed: %s" % (len(bad), bad[:2]))
+        paths = mirror_paths(mirror)
+        dup = sorted({x for x in paths if paths.count(x) > 1})
+        expect(paths and not dup, "asked more than once: %s (all: %s)" % (dup, paths))
+        words = cache_words(p, "zip")
+        expect(len(words) == 20 * len(modules(env)) and words.count("fill") == len(modules(env)),
+               "zip lines: %s" % words)
+
+
+@test("cache_two_processes_fill_one_dir")
+def _(env):
+    """Two proxyd processes on one cache_dir, downloads through both at
+    once: all succeed, every entry is whole and matches the mirror, and
+    a third process with the mirror stopped serves from it."""
+    mirror, root = own_mirror(env)
+    d = new_cache_dir(env)
+    with cache_proxy(env, mirror, d) as p1, cache_proxy(env, mirror, d) as p2:
+        results = start_downloads(env, [p1, p2], 6)
+        bad = [err[-400:] for rc, err in results if rc != 0]
+        expect(not bad, "%d downloads failed: %s" % (len(bad), bad[:2]))
+    for mod in modules(env):
+        for ext in ("mod", "zip"):
+            wait_until(lambda: entry_matches(d, mod, mod.version + "." + ext, root), 5)
+            expect_entry_good(d, mod, mod.version + "." + ext, root)
+    tmp = [f for a, _, fs in os.walk(d) for f in fs if f.startswith(".")]
+    expect(not tmp, "temporary files left: %s" % tmp)
+    mirror.proc.stop()
+    with cache_proxy(env, mirror, d) as p:
+        download(env, p, "third process, mirror stopped", build=False)
