@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 
 #include "cache.h"
+#include "cache_evict.h"
 #include "cache_flight.h"
 #include "cache_store.h"
 #include "config.h"
@@ -250,6 +251,7 @@ fill_commit(struct cache_fill *f, uint64_t size)
 	f->tmp[0] = '\0';
 	sync_dir(meta);
 	f->s->failing = 0;
+	cache_evict_note(f->cfg->evict, size + 512);	/* + the metadata */
 }
 
 static void

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cache_evict.h"
 #include "cache_flight.h"
 #include "config_parse.h"
 #include "destpolicy.h"
@@ -80,6 +81,7 @@ config_free(struct config *c)
 	auth_fails_free(c->auth_fails);
 	free(c->cache_dir);
 	cache_flights_free(c->flights);
+	cache_evict_free(c->evict);
 	free(c);
 }
 
@@ -133,6 +135,10 @@ config_runtime(struct parse_state *st)
 	    c->auth_fail_limit, c->auth_fail_window)) == NULL)
 		cfg_nomem(st);
 	if (c->cache_dir != NULL && (c->flights = cache_flights_new()) == NULL)
+		cfg_nomem(st);
+	if (c->cache_dir != NULL && c->cache_max_size > 0 &&
+	    (c->evict = cache_evict_new(c->cache_dir, c->cache_max_size)) ==
+	    NULL)
 		cfg_nomem(st);
 }
 

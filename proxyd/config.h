@@ -23,6 +23,7 @@ struct route_index;
 struct auth_users;
 struct auth_fails;
 struct cache_flights;
+struct cache_evict;
 
 #define CONFIG_MAX_LISTEN	16
 #define CONFIG_MAX_UPSTREAMS	16
@@ -223,6 +224,7 @@ struct config {
 	size_t			 cache_max_size; /* bytes; 0: no cap */
 	int			 offline;	/* serve modules from the cache only */
 	struct cache_flights	*flights;	/* runtime: cache_flight.c */
+	struct cache_evict	*evict;		/* runtime: cache_evict.c */
 
 	/* Routes in file order; the last is the fallback ("direct" unless
 	 * [proxyd] fallback = deny), always present. */

@@ -507,3 +507,46 @@ def _(env):
     mirror.proc.stop()
     with cache_proxy(env, mirror, d) as p:
         download(env, p, "third process, mirror stopped", build=False)
+
+
+# ---------------------------------------------------------------- eviction
+
+EVICT_MOD = "example.com/evict"
+EVICT_SIZE = 10000
+
+
+@test("cache_eviction_lru_under_small_cap")
+def _(env):
+    """cache_max_size = 55k and entries of about 10.25k: after six zips
+    (v0 used again after v1..v4 were stored), the background evictor
+    removes the two least recently used (v1, v2) down to 90 % of the cap;
+    the rest stay, and a restart keeps the order (the metadata's mtime)."""
+    mirror, root = own_mirror(env)
+    vdir = os.path.join(root, EVICT_MOD, "@v")
+    os.makedirs(vdir, exist_ok=True)
+    for i in range(6):
+        with open(os.path.join(vdir, "v1.0.%d.zip" % i), "wb") as f:
+            f.write(bytes([i]) * EVICT_SIZE)
+    d = new_cache_dir(env)
+    meta = lambda i: os.path.join(d, "mod", EVICT_MOD, "@v", "v1.0.%d.zip.meta" % i)
+    url = lambda i: "/%s/@v/v1.0.%d.zip" % (EVICT_MOD, i)
+    with cache_proxy(env, mirror, d, cache_max_size="55k") as p:
+        for i in list(range(5)) + [0, 5]:
+            mp.expect_status(get(env, p, url(i)), 200, "v1.0.%d" % i)
+            expect(wait_until(lambda: os.path.exists(meta(i)), 5), "v1.0.%d not stored" % i)
+            time.sleep(0.05)            # distinct last-access times
+        gone = wait_until(lambda: not os.path.exists(meta(1)) and not os.path.exists(meta(2)), 5)
+        left = sorted(f for f in os.listdir(os.path.dirname(meta(0))) if f.endswith(".meta"))
+        expect(gone, "v1.0.1 and v1.0.2 not evicted: %s" % left)
+        expect(left == ["v1.0.%d.zip.meta" % i for i in (0, 3, 4, 5)], "left: %s" % left)
+        expect(cache_words(p, "zip")[5] == "hit", "v0 again: %s" % cache_words(p, "zip"))
+    # A new process: the last-access order survived (v3 used now).
+    with cache_proxy(env, mirror, d, cache_max_size="55k") as p:
+        for i in (3, 1, 2):
+            mp.expect_status(get(env, p, url(i)), 200, "after restart v1.0.%d" % i)
+            expect(wait_until(lambda: os.path.exists(meta(i)), 5), "v1.0.%d not stored" % i)
+            time.sleep(0.05)
+        gone = wait_until(lambda: not os.path.exists(meta(4)) and not os.path.exists(meta(0)), 5)
+        left = sorted(f for f in os.listdir(os.path.dirname(meta(0))) if f.endswith(".meta"))
+        expect(gone and left == ["v1.0.%d.zip.meta" % i for i in (1, 2, 3, 5)],
+               "after restart, left: %s" % left)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "cache.h"
+#include "cache_evict.h"
 #include "goproxy.h"
 #include "unit.h"
 
@@ -216,9 +217,39 @@ test_open(void)
 	CHECK(!cache_fresh(&m, m.stored - 1, 1000), "from the future");
 }
 
+/* The LRU plan: oldest first, down to 90 % of the cap, ties by key. */
+static void
+test_evict_plan(void)
+{
+	struct cache_entry v[5];
+	static char names[5][8] = { "a", "b", "c", "d", "e" };
+	static const int64_t used[5] = { 50, 10, 40, 20, 30 };
+	size_t i, k;
+
+	for (i = 0; i < 5; i++) {
+		v[i].key = names[i];
+		v[i].bytes = 100;
+		v[i].used_ns = used[i];
+	}
+	CHECK(cache_evict_plan(v, 5, 500) == 0, "at the cap: nothing");
+	k = cache_evict_plan(v, 5, 499);	/* goal 441: remove one */
+	CHECK(k == 1 && strcmp(v[0].key, "b") == 0, "one: %zu %s", k,
+	    v[0].key);
+	k = cache_evict_plan(v, 5, 300);	/* goal 270: remove three */
+	CHECK(k == 3 && strcmp(v[0].key, "b") == 0 &&
+	    strcmp(v[1].key, "d") == 0 && strcmp(v[2].key, "e") == 0,
+	    "three: %zu %s %s %s", k, v[0].key, v[1].key, v[2].key);
+	CHECK(cache_evict_plan(v, 5, 50) == 5, "all");
+	CHECK(cache_evict_plan(v, 0, 50) == 0, "none");
+	v[1].used_ns = v[0].used_ns;	/* a tie: by key */
+	k = cache_evict_plan(v, 5, 499);
+	CHECK(k == 1 && strcmp(v[0].key, "b") == 0, "tie: %s", v[0].key);
+}
+
 int
 main(void)
 {
+	test_evict_plan();
 	test_keys();
 	test_key_safe();
 	test_meta();
