@@ -255,9 +255,8 @@ entry_path(char *out, size_t len, const char *dir, const char *key,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* Read the metadata of key: 0, -1 (none), -2 (unreadable). */
-static int
-meta_read(const char *dir, const char *key, struct cache_meta *m)
+int
+cache_meta_read(const char *dir, const char *key, struct cache_meta *m)
 {
 	char path[4096], buf[META_MAX + 1];
 	ssize_t n;
@@ -284,7 +283,7 @@ cache_open(const char *dir, const char *key, struct cache_meta *m, int *fd)
 	*fd = -1;
 	if (!cache_key_safe(key))
 		return -1;
-	if ((r = meta_read(dir, key, m)) != 0)
+	if ((r = cache_meta_read(dir, key, m)) != 0)
 		return r;
 	if (entry_path(path, sizeof(path), dir, key, "") == -1 ||
 	    (*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
@@ -300,6 +299,34 @@ cache_open(const char *dir, const char *key, struct cache_meta *m, int *fd)
 		return -2;	/* not the file that was stored */
 	}
 	return 0;
+}
+
+int
+cache_meta_write(const char *dir, const char *key, const struct cache_meta *m)
+{
+	char text[META_MAX], tmp[4096], path[4096];
+	char *slash;
+	ssize_t w;
+	int fd, n, rc = -1;
+
+	if ((n = cache_meta_format(m, text, sizeof(text))) < 0 ||
+	    entry_path(path, sizeof(path), dir, key, META_SUFFIX) == -1 ||
+	    entry_path(tmp, sizeof(tmp) - sizeof("/.tmp-XXXXXX"), dir, key,
+	    "") == -1 || (slash = strrchr(tmp, '/')) == NULL) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(slash, "/.tmp-XXXXXX");
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
+		return -1;
+	/* One write: the text is far below a page. */
+	w = write(fd, text, (size_t)n);
+	if (w == n && fchmod(fd, 0644) == 0 && fsync(fd) == 0)
+		rc = rename(tmp, path);
+	close(fd);
+	if (rc == -1)
+		(void)unlink(tmp);
+	return rc;
 }
 
 void

@@ -80,6 +80,19 @@ int	cache_open(const char *dir, const char *key, struct cache_meta *m,
 	    int *fd);
 
 /*
+ * Read the metadata of key under dir: 0, -1 when there is none, -2 when
+ * it is unreadable or malformed.
+ */
+int	cache_meta_read(const char *dir, const char *key, struct cache_meta *m);
+
+/*
+ * Write the metadata of key under dir: a temporary file in the entry's
+ * directory, fsynced, renamed over "KEY.meta".  0, or -1 with errno.
+ */
+int	cache_meta_write(const char *dir, const char *key,
+	    const struct cache_meta *m);
+
+/*
  * Record a use of the entry (the metadata file's mtime: proxyd's own
  * last-access clock, kept across restarts, unlike atime, which mounts
  * often disable).

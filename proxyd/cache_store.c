@@ -185,33 +185,11 @@ sync_dir(const char *path)
 	}
 }
 
-/* Write the metadata to a temporary file and rename it to path. */
-static int
-meta_write(struct cache_fill *f, const char *path)
-{
-	char text[1024], tmp[PATH_MAX];
-	int fd, n, rc;
-
-	if ((n = cache_meta_format(&f->meta, text, sizeof(text))) < 0)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s", f->tmp);	/* same directory */
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
-		return -1;
-	rc = write_all(fd, (unsigned char *)text, (size_t)n) == -1 ||
-	    fchmod(fd, 0644) == -1 || fsync(fd) == -1 ? -1 : 0;
-	close(fd);
-	if (rc == 0 && rename(tmp, path) == -1)
-		rc = -1;
-	if (rc == -1)
-		(void)unlink(tmp);
-	return rc;
-}
-
 /* The body is complete (size bytes): check, sync, rename, metadata. */
 static void
 fill_commit(struct cache_fill *f, uint64_t size)
 {
-	char body[PATH_MAX], meta[PATH_MAX];
+	char body[PATH_MAX];
 	unsigned int len;
 	struct stat sb;
 
@@ -222,7 +200,6 @@ fill_commit(struct cache_fill *f, uint64_t size)
 	if (f->failed || f->written != size)
 		return;
 	snprintf(body, sizeof(body), "%s/%s", f->dir, f->key);
-	snprintf(meta, sizeof(meta), "%s/%s.meta", f->dir, f->key);
 	EVP_DigestFinal_ex(f->md, f->meta.sha256, &len);
 	f->meta.size = size;
 	f->meta.stored = cache_now();
@@ -241,15 +218,11 @@ fill_commit(struct cache_fill *f, uint64_t size)
 	f->meta.ctime_ns = (int64_t)sb.st_ctim.tv_sec * 1000000000 +
 	    sb.st_ctim.tv_nsec;
 	sync_dir(body);
-	snprintf(f->tmp, sizeof(f->tmp), "%s", body);
-	strcpy(strrchr(f->tmp, '/'), "/.tmp-XXXXXX");
-	if (meta_write(f, meta) == -1) {
+	if (cache_meta_write(f->dir, f->key, &f->meta) == -1) {
 		store_trouble(f->s, f, "storing the metadata of");
-		f->tmp[0] = '\0';
 		return;
 	}
-	f->tmp[0] = '\0';
-	sync_dir(meta);
+	sync_dir(body);		/* the same directory: the metadata's rename */
 	f->s->failing = 0;
 	cache_evict_note(f->cfg->evict, size + 512);	/* + the metadata */
 }

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "admin.h"
+#include "cache_verify.h"
 #include "fdlimit.h"
 #include "env.h"
 #include "log.h"
@@ -47,6 +48,7 @@ usage(FILE *f)
 	    "usage: proxyd [-dt] [-c FILE]\n"
 	    "       proxyd --explain TARGET [--user NAME] [-c FILE]\n"
 	    "       proxyd --env [--format sh|fish|dotenv|github] [-c FILE]\n"
+	    "       proxyd --cache-verify [-c FILE]\n"
 	    "       proxyd -V | -h\n"
 	    "  -c FILE  configuration file (default: built-in defaults,\n"
 	    "           listen 127.0.0.1:3128, loopback clients only)\n"
@@ -60,6 +62,9 @@ usage(FILE *f)
 	    "           whether the route takes that user (users =)\n"
 	    "  --env    print the client settings that match the rules\n"
 	    "           (HTTP_PROXY, NO_PROXY, GOPROXY, GONOPROXY ...)\n"
+	    "  --cache-verify\n"
+	    "           check every module cache entry (size, SHA-256),\n"
+	    "           remove bad ones; exit 1 when any was removed\n"
 	    "  -V       print the version\n"
 	    "  -h       this help\n");
 }
@@ -294,6 +299,7 @@ main(int argc, char *argv[])
 		{ "user", required_argument, NULL, 'U' },
 		{ "env", no_argument, NULL, 'e' },
 		{ "format", required_argument, NULL, 'F' },
+		{ "cache-verify", no_argument, NULL, 'C' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -301,7 +307,7 @@ main(int argc, char *argv[])
 	};
 	const char *path = NULL, *explain = NULL, *format = NULL;
 	const char *user = NULL;
-	int ch, test = 0, debug = 0, env = 0, rc;
+	int ch, test = 0, debug = 0, env = 0, verify = 0, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:dthV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -319,6 +325,9 @@ main(int argc, char *argv[])
 			break;
 		case 'F':
 			format = optarg;
+			break;
+		case 'C':
+			verify = 1;
 			break;
 		case 'c':
 			path = optarg;
@@ -347,6 +356,11 @@ main(int argc, char *argv[])
 		return 1;
 	if (explain) {
 		rc = route_explain(d.cfg, explain, user, stdout) == 0 ? 0 : 1;
+		config_unref(d.cfg);
+		return rc;
+	}
+	if (verify) {
+		rc = cache_verify_main(d.cfg, stdout);
 		config_unref(d.cfg);
 		return rc;
 	}

@@ -12,7 +12,7 @@ import time
 
 import modproxy_tests as mp
 from gomodtree import build_tree, escape_path
-from harness import LOOPBACK, TestSkip, expect, test, wait_until, which_or_skip
+from harness import LOOPBACK, TestSkip, expect, run, test, wait_until, which_or_skip
 from httpraw import Conn
 from packaging_tests import check
 from route_tests import proxyd_only
@@ -550,3 +550,52 @@ def _(env):
         left = sorted(f for f in os.listdir(os.path.dirname(meta(0))) if f.endswith(".meta"))
         expect(gone and left == ["v1.0.%d.zip.meta" % i for i in (1, 2, 3, 5)],
                "after restart, left: %s" % left)
+
+
+# ---------------------------------------------------------------- --cache-verify
+
+@test("cache_verify_removes_bad_entries")
+def _(env):
+    """proxyd --cache-verify: a flipped byte (mtime put back) and a cut
+    body are removed (exit 1), a whole body copied over its file gets its
+    metadata refreshed and is served again; a second run finds all good
+    (exit 0)."""
+    mirror, root = own_mirror(env)
+    d = new_cache_dir(env)
+    with cache_proxy(env, mirror, d) as p:
+        download(env, p, "fill", build=False)
+    mods = modules(env)
+    for mod in mods:
+        wait_until(lambda: os.path.exists(entry(d, mod, mod.version + ".zip.meta")), 5)
+    flip, cut, copied = (entry(d, m, m.version + ".zip") for m in mods)
+    st = os.stat(flip)
+    with open(flip, "r+b") as f:
+        f.seek(st.st_size // 2)
+        b = f.read(1)
+        f.seek(st.st_size // 2)
+        f.write(bytes([b[0] ^ 1]))
+    os.utime(flip, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with open(cut, "r+b") as f:
+        f.truncate(100)
+    with open(copied, "rb") as f:
+        data = f.read()
+    with open(copied + ".copy", "wb") as f:
+        f.write(data)
+    os.replace(copied + ".copy", copied)
+    conf = env.wd.write("cache-verify-%d.conf" % _state["seq"], "[proxyd]\ncache_dir = %s\n" % d)
+    r = run([env.proxyd_binary, "--cache-verify", "-c", conf], timeout=30)
+    out = r.stdout.decode()
+    expect(r.returncode == 1, "exit %d: %s" % (r.returncode, out))
+    rel = lambda path: os.path.relpath(path, d)
+    expect("removed %s: SHA-256 differs" % rel(flip) in out and
+           "removed %s: size differs" % rel(cut) in out and
+           "kept %s:" % rel(copied) in out and " 2 removed" in out, out)
+    expect(not os.path.exists(flip + ".meta") and not os.path.exists(flip), "flipped kept")
+    r = run([env.proxyd_binary, "--cache-verify", "-c", conf], timeout=30)
+    expect(r.returncode == 0 and b" 0 removed" in r.stdout, r.stdout.decode())
+    mirror.proc.stop()
+    with cache_proxy(env, mirror, d) as p:
+        m = mods[2]
+        r = get(env, p, "/%s/@v/%s.zip" % (escape_path(m.path), m.version))
+        mp.expect_status(r, 200, "the refreshed entry")
+        expect(r.body == data, "refreshed entry body differs")
