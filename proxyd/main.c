@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "admin.h"
+#include "cache_fill.h"
 #include "cache_verify.h"
 #include "fdlimit.h"
 #include "env.h"
@@ -49,6 +50,7 @@ usage(FILE *f)
 	    "       proxyd --explain TARGET [--user NAME] [-c FILE]\n"
 	    "       proxyd --env [--format sh|fish|dotenv|github] [-c FILE]\n"
 	    "       proxyd --cache-verify [-c FILE]\n"
+	    "       proxyd --cache-fill FILE [-c FILE]\n"
 	    "       proxyd -V | -h\n"
 	    "  -c FILE  configuration file (default: built-in defaults,\n"
 	    "           listen 127.0.0.1:3128, loopback clients only)\n"
@@ -65,6 +67,9 @@ usage(FILE *f)
 	    "  --cache-verify\n"
 	    "           check every module cache entry (size, SHA-256),\n"
 	    "           remove bad ones; exit 1 when any was removed\n"
+	    "  --cache-fill FILE\n"
+	    "           fetch the modules of a go.sum (or module@version\n"
+	    "           lines) into the module cache; exit 1 if any failed\n"
 	    "  -V       print the version\n"
 	    "  -h       this help\n");
 }
@@ -300,13 +305,14 @@ main(int argc, char *argv[])
 		{ "env", no_argument, NULL, 'e' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "cache-verify", no_argument, NULL, 'C' },
+		{ "cache-fill", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = NULL, *explain = NULL, *format = NULL;
-	const char *user = NULL;
+	const char *user = NULL, *fill = NULL;
 	int ch, test = 0, debug = 0, env = 0, verify = 0, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:dthV", longopts, NULL)) != -1) {
@@ -328,6 +334,9 @@ main(int argc, char *argv[])
 			break;
 		case 'C':
 			verify = 1;
+			break;
+		case 'L':
+			fill = optarg;
 			break;
 		case 'c':
 			path = optarg;
@@ -356,6 +365,12 @@ main(int argc, char *argv[])
 		return 1;
 	if (explain) {
 		rc = route_explain(d.cfg, explain, user, stdout) == 0 ? 0 : 1;
+		config_unref(d.cfg);
+		return rc;
+	}
+	if (fill) {
+		signal(SIGPIPE, SIG_IGN);
+		rc = cache_fill_main(d.cfg, fill, stdout);
 		config_unref(d.cfg);
 		return rc;
 	}

@@ -599,3 +599,41 @@ def _(env):
         r = get(env, p, "/%s/@v/%s.zip" % (escape_path(m.path), m.version))
         mp.expect_status(r, 200, "the refreshed entry")
         expect(r.body == data, "refreshed entry body differs")
+
+
+# ---------------------------------------------------------------- --cache-fill
+
+@test("cache_fill_from_go_sum_then_offline_build")
+def _(env):
+    """proxyd --cache-fill go.sum fetches every module's .info, .mod and
+    .zip (a /go.mod line: .info and .mod) through the configured route,
+    prints what it fetched; a second run skips them all; a line that
+    fails makes it exit 1; then an offline proxyd serves go mod download
+    and go build with the mirror stopped."""
+    mirror, _ = own_mirror(env)
+    d = new_cache_dir(env)
+    src, genv = mp.workspace(env, "http://127.0.0.1:%d" % mirror.port("m"))
+    mp.go_ok(src, genv, "mod", "download", what="go.sum from the mirror")
+    mp.go_ok(src, genv, "build", "./...", what="go.sum from the mirror (zip hashes)")
+    gosum = os.path.join(src, "go.sum")
+    conf = env.wd.write("cache-fill-%d.conf" % _state["seq"],
+                        "[proxyd]\ncache_dir = %s\nerror_log = %s\n\n[route go]\nmodules = *\n"
+                        "upstream = mirror http://127.0.0.1:%d\n"
+                        % (d, env.wd.sub("cache-fill-error.log"), mirror.port("m")))
+    r = run([env.proxyd_binary, "--cache-fill", gosum, "-c", conf], timeout=120)
+    out = r.stdout.decode()
+    n = len(modules(env))
+    expect(r.returncode == 0 and "%d fetched, 0 skipped (cached), 0 failed" % (3 * n) in out,
+           "first run (%d): %r %s" % (r.returncode, out, r.stderr.decode()[-500:]))
+    for mod in modules(env):
+        expect(os.path.exists(entry(d, mod, mod.version + ".zip.meta")), "%s not cached" % mod.path)
+    r = run([env.proxyd_binary, "--cache-fill", gosum, "-c", conf], timeout=120)
+    expect(r.returncode == 0 and b"0 fetched, %d skipped" % (3 * n) in r.stdout,
+           "second run: %s" % r.stdout.decode())
+    bad = env.wd.write("cache-fill-bad.txt", "example.com/none@v1.0.0\n")
+    r = run([env.proxyd_binary, "--cache-fill", bad, "-c", conf], timeout=120)
+    expect(r.returncode == 1 and b"failed /example.com/none/@v/v1.0.0.zip: 404" in r.stdout,
+           "missing module: %d %s" % (r.returncode, r.stdout.decode()))
+    mirror.proc.stop()
+    with cache_proxy(env, mirror, d, offline="on") as p:
+        download(env, p, "offline after --cache-fill")
