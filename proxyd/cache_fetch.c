@@ -24,6 +24,7 @@
 
 #include "cache_fetch.h"
 #include "cache_flight.h"
+#include "cache_seen.h"
 #include "cache_store.h"
 #include "client.h"
 #include "exchange.h"
@@ -236,6 +237,36 @@ flight_leave(struct exchange *ex, struct cache_req *cr)
 	}
 }
 
+/*
+ * Have the store thread check the entry (m) against its SHA-256; the
+ * request waits, and is woken (wake_read_cb) to look again.  0, or -1
+ * when that cannot be done (then the entry is not served).
+ */
+static int
+verify_start(struct exchange *ex, struct cache_req *cr,
+    const struct cache_meta *m)
+{
+	struct worker *w = ex->c->w;
+	struct cache_waiter *wt;
+	struct cache_wake *k;
+
+	cr->verified = 1;
+	if ((k = wake_of(w)) == NULL || (w->cache_store == NULL &&
+	    (w->cache_store = cache_store_new(w->log)) == NULL) ||
+	    (wt = calloc(1, sizeof(*wt))) == NULL)
+		return -1;
+	wt->wake_fd = k->pipe[1];
+	wt->arg = cr;
+	wt->dispatched = 1;	/* in no flight: only the pipe frees it */
+	if (cache_store_verify(w->cache_store, ex->rq.cfg, cr->key, m, wt) ==
+	    -1) {
+		free(wt);
+		return -1;
+	}
+	cr->waiter = wt;
+	return 0;
+}
+
 int
 cache_serve(struct exchange *ex, struct cache_req *cr)
 {
@@ -249,7 +280,15 @@ cache_serve(struct exchange *ex, struct cache_req *cr)
 	cr->ex = ex;
 	if (!cr->on)
 		return -1;
-	if (cache_open(ex->rq.cfg->cache_dir, cr->key, &m, &fd) == 0) {
+	if (cache_open(ex->rq.cfg->cache_dir, cr->key, &m, &fd) == 0 &&
+	    !cache_seen_has(ex->rq.cfg->seen, cr->key, &m)) {
+		/* First use since start: hashed off the loop, then again. */
+		close(fd);
+		fd = -1;
+		if (!cr->verified && verify_start(ex, cr, &m) == 0)
+			return 1;
+	}
+	if (fd != -1) {
 		ttl = entry_ttl(r, cr, m.status);
 		if (ttl == -1 || r->offline ||
 		    cache_fresh(&m, cache_now(), ttl))
@@ -279,6 +318,10 @@ cache_serve_stale(struct exchange *ex, struct cache_req *cr)
 	cr->stale = 0;
 	if (cache_open(ex->rq.cfg->cache_dir, cr->key, &m, &fd) != 0)
 		return -1;	/* gone meanwhile */
+	if (!cache_seen_has(ex->rq.cfg->seen, cr->key, &m)) {
+		close(fd);	/* changed since it was checked */
+		return -1;
+	}
 	exchange_drop_upstream(ex);
 	return hit_send(ex, cr, &m, fd, 1);
 }

@@ -27,6 +27,7 @@ struct cache_req {
 	int			 stale;		/* an expired entry is there */
 	int			 lead;		/* leads the key's flight */
 	int			 waited;	/* woken after a flight */
+	int			 verified;	/* its entry was hashed once */
 	struct cache_waiter	*waiter;	/* queued behind a leader */
 	struct exchange		*ex;		/* for the wake-up */
 	enum cache_class	 cls;

@@ -105,9 +105,9 @@ cache_flight_join(struct cache_flights *t, const char *key,
 	return 1;
 }
 
-/* Hand w to its worker (a pointer is far below PIPE_BUF: atomic). */
-static void
-wake(struct cache_waiter *w)
+/* A pointer is far below PIPE_BUF: the write is atomic. */
+void
+cache_waiter_wake(struct cache_waiter *w)
 {
 	ssize_t n;
 
@@ -135,7 +135,7 @@ cache_flight_done(struct cache_flights *t, const char *key)
 	/* Outside the lock: dispatched waiters are no longer the table's. */
 	for (w = f->waiters; w != NULL; w = next) {
 		next = w->next;
-		wake(w);
+		cache_waiter_wake(w);
 	}
 	free(f);
 }

@@ -40,6 +40,9 @@ int	cache_flight_join(struct cache_flights *t, const char *key,
 /* The flight of key is over: wake every waiter. */
 void	cache_flight_done(struct cache_flights *t, const char *key);
 
+/* Hand w to its worker now (its pipe; any thread). */
+void	cache_waiter_wake(struct cache_waiter *w);
+
 /*
  * The waiting request is gone: 1 when w was still queued (taken out:
  * the caller frees it), 0 when it was already dispatched (the worker's

@@ -26,6 +26,8 @@
 #include "cache.h"
 #include "cache_evict.h"
 #include "cache_flight.h"
+#include "cache_seen.h"
+#include "cache_verify.h"
 #include "cache_store.h"
 #include "config.h"
 #include "log.h"
@@ -50,9 +52,10 @@ struct cache_fill {
 	EVP_MD_CTX		*md;
 	uint64_t		 written;
 	int			 failed;
+	struct cache_waiter	*waiter;	/* JOB_VERIFY: wake it after */
 };
 
-enum job_op { JOB_DATA, JOB_COMMIT, JOB_ABORT };
+enum job_op { JOB_DATA, JOB_COMMIT, JOB_ABORT, JOB_VERIFY };
 
 struct job {
 	struct job		*next;
@@ -224,7 +227,41 @@ fill_commit(struct cache_fill *f, uint64_t size)
 	}
 	sync_dir(body);		/* the same directory: the metadata's rename */
 	f->s->failing = 0;
+	cache_seen_add(f->cfg->seen, f->key, &f->meta);	/* hashed here */
 	cache_evict_note(f->cfg->evict, size + 512);	/* + the metadata */
+}
+
+/*
+ * JOB_VERIFY: hash the body of f's entry; remember it when it matches
+ * the metadata (f->meta) and is still the file recorded, drop it when
+ * it does not match.
+ */
+static void
+fill_verify(struct cache_fill *f)
+{
+	unsigned char sha[32];
+	char path[PATH_MAX];
+	struct stat sb;
+	uint64_t size;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, f->key);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return;		/* gone: the request sees a miss */
+	r = fstat(fd, &sb) == 0 && (uint64_t)sb.st_ino == f->meta.ino &&
+	    (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec ==
+	    f->meta.ctime_ns ? cache_hash_fd(fd, &size, sha) : -1;
+	close(fd);
+	if (r == -1)
+		return;		/* replaced meanwhile: not ours to judge */
+	if (size == f->meta.size && memcmp(sha, f->meta.sha256, 32) == 0) {
+		cache_seen_add(f->cfg->seen, f->key, &f->meta);
+		return;
+	}
+	log_error(f->s->log, "cache: %s/%s: %s differs from its metadata; "
+	    "removed, to be fetched again", f->dir, f->key,
+	    size != f->meta.size ? "size" : "SHA-256");
+	cache_drop(f->dir, f->key);
 }
 
 static void
@@ -274,6 +311,10 @@ store_thread(void *arg)
 		else {
 			if (j->op == JOB_COMMIT)
 				fill_commit(j->f, j->size);
+			if (j->op == JOB_VERIFY) {
+				fill_verify(j->f);
+				cache_waiter_wake(j->f->waiter);
+			}
 			fill_free(j->f);
 		}
 		free(j);
@@ -402,4 +443,25 @@ cache_fill_end(struct cache_fill *f, int complete, uint64_t size)
 	j->size = size;
 	j->len = 0;
 	(void)store_submit(f->s, j);
+}
+
+int
+cache_store_verify(struct cache_store *s, struct config *cfg, const char *key,
+    const struct cache_meta *m, struct cache_waiter *w)
+{
+	struct cache_fill *f;
+	struct job *j;
+
+	if ((f = cache_fill_new(s, cfg, key, 0, m->status, NULL, 0)) == NULL)
+		return -1;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		fill_free(f);
+		return -1;
+	}
+	f->meta = *m;
+	f->waiter = w;
+	j->op = JOB_VERIFY;
+	j->f = f;
+	(void)store_submit(s, j);
+	return 0;
 }

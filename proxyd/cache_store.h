@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+struct cache_meta;
+struct cache_waiter;
 struct config;
 struct evbuffer;
 struct logger;
@@ -53,5 +55,14 @@ int			 cache_fill_data(struct cache_fill *f, const void *data,
  */
 void			 cache_fill_end(struct cache_fill *f, int complete,
 			    uint64_t size);
+
+/*
+ * Check entry key (metadata m, as read) against its SHA-256 on the
+ * store thread: a good one is remembered (cfg's cache_seen), a bad one
+ * removed; then w is woken.  0, or -1 (not queued: out of memory).
+ */
+int			 cache_store_verify(struct cache_store *s,
+			    struct config *cfg, const char *key,
+			    const struct cache_meta *m, struct cache_waiter *w);
 
 #endif /* PROXYD_CACHE_STORE_H */

@@ -25,9 +25,8 @@
 
 enum verdict { V_GOOD, V_REFRESHED, V_BAD, V_SKIPPED };
 
-/* Hash the body open at fd: its size and SHA-256; -1 on a read error. */
-static int
-hash_body(int fd, uint64_t *size, unsigned char sha[32])
+int
+cache_hash_fd(int fd, uint64_t *size, unsigned char sha[32])
 {
 	unsigned char buf[65536];
 	unsigned int len;
@@ -81,7 +80,7 @@ verify_one(const char *dir, const char *key, const char **why)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return cache_meta_read(dir, key, &again) == 0 &&
 		    memcmp(&m, &again, sizeof(m)) == 0 ? V_BAD : V_SKIPPED;
-	r = fstat(fd, &sb) == 0 ? hash_body(fd, &size, sha) : -1;
+	r = fstat(fd, &sb) == 0 ? cache_hash_fd(fd, &size, sha) : -1;
 	close(fd);
 	if (cache_meta_read(dir, key, &again) != 0 ||
 	    memcmp(&m, &again, sizeof(m)) != 0)

@@ -5,9 +5,13 @@
 #ifndef PROXYD_CACHE_VERIFY_H
 #define PROXYD_CACHE_VERIFY_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 struct config;
+
+/* Hash the body open at fd: its size and SHA-256; -1 on a read error. */
+int	cache_hash_fd(int fd, uint64_t *size, unsigned char sha[32]);
 
 /*
  * Check every entry of cfg's cache_dir, print what was removed (and

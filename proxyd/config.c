@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "cache_evict.h"
 #include "cache_flight.h"
+#include "cache_seen.h"
 #include "config_parse.h"
 #include "destpolicy.h"
 #include "limit.h"
@@ -82,6 +83,7 @@ config_free(struct config *c)
 	free(c->cache_dir);
 	cache_flights_free(c->flights);
 	cache_evict_free(c->evict);
+	cache_seen_free(c->seen);
 	free(c);
 }
 
@@ -134,7 +136,8 @@ config_runtime(struct parse_state *st)
 	if (c->auth_file != NULL && (c->auth_fails = auth_fails_new(
 	    c->auth_fail_limit, c->auth_fail_window)) == NULL)
 		cfg_nomem(st);
-	if (c->cache_dir != NULL && (c->flights = cache_flights_new()) == NULL)
+	if (c->cache_dir != NULL && ((c->flights = cache_flights_new()) ==
+	    NULL || (c->seen = cache_seen_new()) == NULL))
 		cfg_nomem(st);
 	if (c->cache_dir != NULL && c->cache_max_size > 0 &&
 	    (c->evict = cache_evict_new(c->cache_dir, c->cache_max_size)) ==

@@ -24,6 +24,7 @@ struct auth_users;
 struct auth_fails;
 struct cache_flights;
 struct cache_evict;
+struct cache_seen;
 
 #define CONFIG_MAX_LISTEN	16
 #define CONFIG_MAX_UPSTREAMS	16
@@ -225,6 +226,7 @@ struct config {
 	int			 offline;	/* serve modules from the cache only */
 	struct cache_flights	*flights;	/* runtime: cache_flight.c */
 	struct cache_evict	*evict;		/* runtime: cache_evict.c */
+	struct cache_seen	*seen;		/* runtime: cache_seen.c */
 
 	/* Routes in file order; the last is the fallback ("direct" unless
 	 * [proxyd] fallback = deny), always present. */

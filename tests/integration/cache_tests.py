@@ -637,3 +637,81 @@ def _(env):
     mirror.proc.stop()
     with cache_proxy(env, mirror, d, offline="on") as p:
         download(env, p, "offline after --cache-fill")
+
+
+@test("cache_first_use_after_start_checks_sha256")
+def _(env):
+    """After a restart an entry is hashed before its first use: a body
+    changed on disk whose metadata was made to match its new file (what
+    bit rot or a careless restore looks like) is removed, logged, and
+    fetched again; the client gets the mirror's bytes."""
+    mirror, root = own_mirror(env)
+    d = new_cache_dir(env)
+    mod = modules(env)[1]
+    name = mod.version + ".zip"
+    url = "/%s/@v/%s" % (escape_path(mod.path), name)
+    with cache_proxy(env, mirror, d) as p:
+        mp.expect_status(get(env, p, url), 200, "cold")
+        expect(wait_until(lambda: entry_matches(d, mod, name, root), 5), "not stored")
+    body = entry(d, mod, name)
+    with open(body, "r+b") as f:
+        f.seek(10)
+        b = f.read(1)
+        f.seek(10)
+        f.write(bytes([b[0] ^ 0x20]))
+    st = os.stat(body)
+    with open(body + ".meta") as f:
+        lines = f.read().splitlines()
+    lines = ["body %d %d %d" % (st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+             if l.startswith("body ") else l for l in lines]
+    with open(body + ".meta", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with cache_proxy(env, mirror, d) as p:
+        r = get(env, p, url)
+        mp.expect_status(r, 200, "after the restart")
+        with open(os.path.join(root, escape_path(mod.path), "@v", name), "rb") as f:
+            expect(r.body == f.read(), "the changed body was served")
+        expect(cache_words(p, "zip") == ["fill"], "lines: %s" % cache_words(p, "zip"))
+        with open(p.error_log) as f:
+            log = f.read()
+        expect("SHA-256 differs from its metadata" in log, "error log: %s" % log[-500:])
+        expect(wait_until(lambda: entry_matches(d, mod, name, root), 5), "not stored again")
+        r = get(env, p, url)
+        expect(cache_words(p, "zip")[-1] == "hit", "lines: %s" % cache_words(p, "zip"))
+
+
+@test("cache_disk_full_client_still_served")
+def _(env):
+    """cache_dir on a 64k tmpfs: a 120k+ zip still reaches the client
+    whole, nothing of it is stored (no entry, no temporary file), proxyd
+    keeps serving, and the error log says so once (not per request)."""
+    if os.geteuid() != 0:
+        raise TestSkip("mounting a small tmpfs needs root")
+    mirror, root = own_mirror(env)
+    d = new_cache_dir(env)
+    r = run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", d], timeout=10)
+    if r.returncode != 0:
+        raise TestSkip("mount tmpfs: %s" % r.stderr.decode().strip())
+    try:
+        mod = modules(env)[0]          # go-cmp: its zip is over 100k
+        name = mod.version + ".zip"
+        url = "/%s/@v/%s" % (escape_path(mod.path), name)
+        with open(os.path.join(root, escape_path(mod.path), "@v", name), "rb") as f:
+            want = f.read()
+        expect(len(want) > 64 * 1024, "the zip is only %d bytes" % len(want))
+        with cache_proxy(env, mirror, d) as p:
+            for i in (1, 2):
+                r = get(env, p, url)
+                mp.expect_status(r, 200, "try %d" % i)
+                expect(r.body == want, "try %d: %d bytes, want %d" % (i, len(r.body), len(want)))
+            time.sleep(0.3)             # the store thread's abort
+            left = [f for a, _, fs in os.walk(d) for f in fs if f.endswith(".zip") or
+                    f.startswith(".")]
+            expect(not left, "stored on a full disk: %s" % left)
+            with open(p.error_log) as f:
+                lines = [l for l in f.read().splitlines() if "No space left" in l]
+            expect(len(lines) == 1, "disk-full lines: %s" % lines)
+            mp.expect_status(get(env, p, "/%s/@v/%s.mod" % (escape_path(mod.path), mod.version)),
+                             200, "a small file after")
+    finally:
+        run(["umount", "-l", d], timeout=10)
