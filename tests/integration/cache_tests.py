@@ -12,7 +12,8 @@ import time
 
 import modproxy_tests as mp
 from gomodtree import build_tree, escape_path
-from harness import LOOPBACK, TestSkip, expect, run, test, wait_until, which_or_skip
+from harness import (LOOPBACK, TestSkip, expect, free_port, run, test, wait_until,
+                     which_or_skip)
 from httpraw import Conn
 from packaging_tests import check
 from route_tests import proxyd_only
@@ -715,3 +716,53 @@ def _(env):
                              200, "a small file after")
     finally:
         run(["umount", "-l", d], timeout=10)
+
+
+# ---------------------------------------------------------------- sumdb, absolute form
+
+SUMDB_FILES = {
+    "supported": b"",
+    "latest": b"sum.test\n42\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n- sum.test fake\n",
+    "lookup/github.com/google/go-cmp@v0.5.9": b"17\ngithub.com/google/go-cmp v0.5.9 h1:fake=\n\n",
+    "tile/8/0/000": bytes(range(256)) * 4,
+    "tile/8/0/001.p/5": bytes(range(160)),
+}
+
+
+@test("cache_sumdb_and_absolute_form_served_from_cache")
+def _(env):
+    """A proxied checksum database's supported, latest, lookup and tiles
+    (full and partial) are kept, byte for byte (the empty `supported`
+    too), and absolute-form requests for a GOPROXY host routed to mirrors
+    (GET http://goproxy.test/... through the proxy) use the same cache;
+    all of it is served with the mirror stopped."""
+    mirror, root = own_mirror(env)
+    for rel, data in SUMDB_FILES.items():
+        path = os.path.join(root, "sumdb", "sum.test", rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+    d = new_cache_dir(env)
+    mod = modules(env)[0]
+    absolute = "http://goproxy.test:%d/%s/@v/%s.mod" % (free_port(), escape_path(mod.path),
+                                                        mod.version)
+    route = {"hosts": "goproxy.test"}
+
+    def fetch_all(p, word):
+        for rel, data in SUMDB_FILES.items():
+            r = get(env, p, "/sumdb/sum.test/" + rel)
+            mp.expect_status(r, 200, "%s %s" % (word, rel))
+            expect(r.body == data, "%s %s: %r" % (word, rel, r.body[:80]))
+        r = mp.fetch(env, absolute, proxy=p)
+        mp.expect_status(r, 200, "%s absolute form" % word)
+        words = cache_words(p)
+        expect(words == [word] * (len(SUMDB_FILES) + 1), "%s: %s" % (word, words))
+
+    with cache_proxy(env, mirror, d, route=route) as p:
+        fetch_all(p, "fill")
+        for rel in SUMDB_FILES:
+            wait_until(lambda: os.path.exists(os.path.join(d, "sumdb", "sum.test", rel + ".meta")), 5)
+        wait_until(lambda: os.path.exists(entry(d, mod, mod.version + ".mod.meta")), 5)
+    mirror.proc.stop()
+    with cache_proxy(env, mirror, d, route=route) as p:
+        fetch_all(p, "hit")
