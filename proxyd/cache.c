@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "cache.h"
+#include "config.h"
 #include "goproxy.h"
 
 #define META_SUFFIX	".meta"
@@ -364,4 +365,44 @@ cache_now(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long an entry of g's class with status stays fresh (ms); -1: always. */
+static int
+explain_ttl(const struct route *r, enum cache_class cls, int status)
+{
+	if (status != 200)
+		return r->negative_ttl;
+	return cls == CACHE_LIST ? r->list_ttl : cls == CACHE_SUMDB_LATEST ?
+	    r->sumdb_latest_ttl : -1;
+}
+
+void
+cache_explain(FILE *out, const struct config *cfg, const struct route *r,
+    const struct goproxy_req *g)
+{
+	char key[CACHE_KEY_MAX];
+	struct cache_meta m;
+	int fd, ttl;
+
+	if (cfg->cache_dir == NULL || !r->cache) {
+		fprintf(out, "cache:     %s\n", cfg->cache_dir == NULL ?
+		    "not configured (no cache_dir)" : "off for this route");
+	} else if (cache_key(g, key, sizeof(key)) == -1) {
+		fprintf(out, "cache:     never cached (a query that moves)\n");
+	} else if (cache_open(cfg->cache_dir, key, &m, &fd) != 0) {
+		fprintf(out, "cache:     not cached (%s/%s)\n", cfg->cache_dir,
+		    key);
+	} else {
+		close(fd);
+		ttl = explain_ttl(r, cache_class_of(g), m.status);
+		fprintf(out, "cache:     cached, %s (%s/%s: %d, %llu bytes)\n",
+		    ttl == -1 ? "kept until evicted" : cache_fresh(&m,
+		    cache_now(), ttl) ? "fresh" : "expired (asked again; "
+		    "served stale if the mirrors fail)", cfg->cache_dir, key,
+		    m.status, (unsigned long long)m.size);
+	}
+	fprintf(out, "offline:   %s\n", r->offline && r->cache ? "yes (served "
+	    "from the cache only; a miss is 404)" : "no (misses are asked "
+	    "of the mirrors)");
 }

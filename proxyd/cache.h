@@ -18,6 +18,7 @@
 #define PROXYD_CACHE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 struct goproxy_req;
@@ -101,6 +102,17 @@ void	cache_touch(const char *dir, const char *key);
 
 /* Remove the entry: metadata first, so that it stops existing at once. */
 void	cache_drop(const char *dir, const char *key);
+
+struct config;
+struct route;
+
+/*
+ * For --explain: the "cache:" and "offline:" lines of request g on
+ * route r: whether the route caches, the entry's key and state (not
+ * cached, fresh, expired; status and size), and what offline does.
+ */
+void	cache_explain(FILE *out, const struct config *cfg,
+	    const struct route *r, const struct goproxy_req *g);
 
 /* Is the entry fresh at now (unix ms) for ttl_ms? */
 int	cache_fresh(const struct cache_meta *m, int64_t now, int ttl_ms);

@@ -190,6 +190,11 @@ def _(env):
         download(env, p, "cold")
         words = cache_words(p, "zip")
         expect(words and all(w == "fill" for w in words), "zip lines: %s" % words)
+        mod = modules(env)[0]
+        zpath = "/%s/@v/%s.zip" % (escape_path(mod.path), mod.version)
+        wait_until(lambda: os.path.exists(entry(d, mod, mod.version + ".zip.meta")), 5)
+        out = run([env.proxyd_binary, "--explain", zpath, "-c", p.conf], timeout=20).stdout
+        expect(b"cache:     cached, kept until evicted" in out, "--explain: %s" % out.decode())
     for mod in modules(env):
         for ext in ("mod", "zip"):
             wait_until(lambda: entry_matches(d, mod, mod.version + "." + ext, root), 5)
