@@ -48,6 +48,7 @@ struct walk {
 	int			 nomem;
 };
 
+/* Append an entry (key[0..keylen)); -1 on ENOMEM. */
 static int
 walk_add(struct walk *w, const char *key, size_t keylen, uint64_t bytes,
     int64_t used)
@@ -152,6 +153,7 @@ cache_entries_free(struct cache_entry *v, size_t n)
 	free(v);
 }
 
+/* qsort: least recently used first. */
 static int
 by_use(const void *a, const void *b)
 {
@@ -198,6 +200,7 @@ evict_pass(struct cache_evict *e)
 	return total;
 }
 
+/* The thread: a pass when kicked or once a minute, until stopped. */
 static void *
 evict_thread(void *arg)
 {

@@ -113,6 +113,7 @@ parse_line(struct fill_run *f, const char *line)
 	    (size_t)(sp - at - 1), F_INFO | F_MOD | F_ZIP);
 }
 
+/* Read the list file into f; -1 when it cannot be read or has bad lines. */
 static int
 read_list(struct fill_run *f, const char *path)
 {
@@ -250,6 +251,7 @@ fill_file(struct fill_run *f, const struct want *w, const char *kind)
 	f->failed++;
 }
 
+/* Every wanted file, in order, with a progress line on a terminal. */
 static void
 fill_all(struct fill_run *f)
 {

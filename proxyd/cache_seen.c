@@ -36,6 +36,7 @@ bucket(struct cache_seen *t, const char *key)
 	return &t->buckets[h % SEEN_BUCKETS];
 }
 
+/* key's record, or NULL; t->mu held. */
 static struct seen *
 find(struct cache_seen *t, const char *key)
 {

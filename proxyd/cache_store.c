@@ -138,6 +138,7 @@ fill_open(struct cache_fill *f)
 	return 0;
 }
 
+/* write(2) all of p[0..len); -1 with errno. */
 static int
 write_all(int fd, const unsigned char *p, size_t len)
 {
@@ -155,6 +156,7 @@ write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
+/* JOB_DATA: append and hash; the first failure ends the fill's writes. */
 static void
 fill_data(struct cache_fill *f, const struct job *j)
 {
@@ -264,6 +266,7 @@ fill_verify(struct cache_fill *f)
 	cache_drop(f->dir, f->key);
 }
 
+/* The end of a fill on the thread: its flight, its files, its memory. */
 static void
 fill_free(struct cache_fill *f)
 {
@@ -281,6 +284,7 @@ fill_free(struct cache_fill *f)
 	free(f);
 }
 
+/* The next job, waiting for one; NULL once stopping and drained. */
 static struct job *
 store_take(struct cache_store *s)
 {
@@ -299,6 +303,7 @@ store_take(struct cache_store *s)
 	return j;	/* NULL: stopping, and the queue is empty */
 }
 
+/* The thread: jobs in queue order until stopped. */
 static void *
 store_thread(void *arg)
 {
