@@ -54,6 +54,29 @@ cache_req_init(struct cache_req *cr, const struct route *r,
 	cr->on = cache_key(g, cr->key, sizeof(cr->key)) == 0;
 }
 
+void
+cache_request_head(struct exchange *ex, const struct cache_req *cr)
+{
+	struct evbuffer *head;
+	const char *p, *line, *end;
+	size_t len;
+
+	if (!cr->on || ex->head == NULL || (head = evbuffer_new()) == NULL)
+		return;
+	len = evbuffer_get_length(ex->head);
+	p = (const char *)evbuffer_pullup(ex->head, -1);
+	for (line = p; line < p + len; line = end) {
+		end = memchr(line, '\n', (size_t)(p + len - line));
+		end = end ? end + 1 : p + len;
+		if (end - line > 16 && strncasecmp(line, "Accept-Encoding:",
+		    16) == 0)
+			continue;
+		evbuffer_add(head, line, (size_t)(end - line));
+	}
+	evbuffer_free(ex->head);
+	ex->head = head;
+}
+
 /* How long an entry of cr's class with status stays fresh (ms); -1: always. */
 static int
 entry_ttl(const struct route *r, const struct cache_req *cr, int status)

@@ -46,6 +46,13 @@ void	cache_req_init(struct cache_req *cr, const struct route *r,
 	    const struct goproxy_req *g, char *log, size_t loglen);
 
 /*
+ * The request head for the mirrors of a request with an entry: without
+ * Accept-Encoding, so that the answer is the identity body any client
+ * may be served later (zips are compressed already).
+ */
+void	cache_request_head(struct exchange *ex, const struct cache_req *cr);
+
+/*
  * Before the first mirror is asked: serve a fresh entry, or answer an
  * offline miss.  Returns -1 to go on to the mirrors, else the exchange
  * ops result (0: the exchange ended).

@@ -355,6 +355,7 @@ modproxy_run(struct client *c, const struct http_request *req,
 	desc = strlen(m->modlog);
 	cache_req_init(&m->cache, r, g, m->modlog + desc,
 	    sizeof(m->modlog) - desc);
+	cache_request_head(&m->ex, &m->cache);
 	m->ex.rq.module = m->modlog;
 	m->ex.rq.tried = m->tried;
 	m->ex.rq.route = r;

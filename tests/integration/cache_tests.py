@@ -771,3 +771,30 @@ def _(env):
     mirror.proc.stop()
     with cache_proxy(env, mirror, d, route=route) as p:
         fetch_all(p, "hit")
+
+
+@test("cache_gzip_mirror_still_fills_identity")
+def _(env):
+    """A mirror that gzips for clients that accept it (as GCS-backed
+    proxy.golang.org does): proxyd asks for the identity body when it
+    caches, so a client sending Accept-Encoding: gzip still fills the
+    cache, and the entry serves any client."""
+    mirror, root = own_mirror(env, conf=["gzip on;", "gzip_min_length 1;",
+                                         "gzip_types text/plain application/json;"])
+    d = new_cache_dir(env)
+    mod = modules(env)[0]
+    path = "/%s/@v/%s.mod" % (escape_path(mod.path), mod.version)
+    with open(os.path.join(root, path.lstrip("/")), "rb") as f:
+        want = f.read()
+    direct = mp.fetch(env, "http://127.0.0.1:%d%s" % (mirror.port("m"), path),
+                      "-H", "Accept-Encoding: gzip")
+    expect(direct.header("Content-Encoding") == "gzip", "the mirror does not gzip: %s"
+           % direct.headers)
+    with cache_proxy(env, mirror, d) as p:
+        for word in ("fill", "hit"):
+            r = mp.fetch(env, p.url + path, "-H", "Accept-Encoding: gzip")
+            mp.expect_status(r, 200, word)
+            expect(r.body == want and r.header("Content-Encoding") is None,
+                   "%s: %r %s" % (word, r.body[:60], r.headers))
+            wait_until(lambda: os.path.exists(entry(d, mod, mod.version + ".mod.meta")), 5)
+        expect(cache_words(p) == ["fill", "hit"], "lines: %s" % cache_words(p))
