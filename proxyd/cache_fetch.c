@@ -382,6 +382,8 @@ cache_response(struct exchange *ex, struct cache_req *cr,
 	    (w->cache_store = cache_store_new(w->log)) == NULL)
 		return;
 	type = find_header(res, "Content-Type");
+	http_chunked_init(&cr->chunked);
+	cr->chunked_done = 0;
 	cr->fill = cache_fill_new(w->cache_store, ex->rq.cfg, cr->key,
 	    cr->lead, res->status, type ? type->value : NULL,
 	    type ? type->value_len : 0);
@@ -398,18 +400,54 @@ fill_drop(struct cache_req *cr)
 	cr->fill = NULL;
 }
 
+/* Body data p[0..len) to the fill; -1 when it gave up. */
+static int
+fill_raw(struct cache_req *cr, const char *p, size_t len)
+{
+	if (cache_fill_data(cr->fill, p, len) == -1)
+		return -1;
+	cr->filled += len;
+	return 0;
+}
+
+/*
+ * The data bytes of chunked framing p[0..len) to the fill, by a scanner
+ * of its own (the exchange's is ahead: it scanned before passing on).
+ * Framing bytes go one by one: a few per chunk.  -1 on a give-up.
+ */
+static int
+fill_chunked(struct cache_req *cr, const char *p, size_t len)
+{
+	uint64_t left;
+	size_t n;
+
+	while (len > 0 && !cr->chunked_done) {
+		left = http_chunked_data_left(&cr->chunked);
+		n = left == 0 ? 1 : left < len ? (size_t)left : len;
+		if ((left > 0 && fill_raw(cr, p, n) == -1) ||
+		    http_chunked_scan(&cr->chunked, p, n, &cr->chunked_done) < 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
 void
 cache_body(struct exchange *ex, struct cache_req *cr, struct evbuffer *out,
     size_t from)
 {
 	struct evbuffer_iovec vec[PEEK_MAX];
 	struct evbuffer_ptr pos;
-	int i, n;
+	int i, n, raw;
 
 	if (cr->fill == NULL)
 		return;
-	/* Only a body of known length, passed on as it came. */
-	if (ex->resp.kind != HTTP_BODY_LENGTH || ex->resp.dechunk) {
+	/* The data alone: as it came (Content-Length), as the 1.0 client
+	 * gets it (dechunked), or out of the chunked framing passed on.  A
+	 * close-delimited body has no end to check: never stored. */
+	raw = ex->resp.kind == HTTP_BODY_LENGTH || ex->resp.dechunk;
+	if (!raw && ex->resp.kind != HTTP_BODY_CHUNKED) {
 		fill_drop(cr);
 		return;
 	}
@@ -420,13 +458,13 @@ cache_body(struct exchange *ex, struct cache_req *cr, struct evbuffer *out,
 		if (n > PEEK_MAX)
 			n = PEEK_MAX;
 		for (i = 0; i < n; i++) {
-			if (cache_fill_data(cr->fill, vec[i].iov_base,
-			    vec[i].iov_len) == -1) {
+			if ((raw ? fill_raw(cr, vec[i].iov_base,
+			    vec[i].iov_len) : fill_chunked(cr, vec[i].iov_base,
+			    vec[i].iov_len)) == -1) {
 				fill_drop(cr);
 				return;
 			}
 			from += vec[i].iov_len;
-			cr->filled += vec[i].iov_len;
 		}
 	}
 	if (ex->resp.done)
@@ -442,8 +480,9 @@ cache_end(struct exchange *ex, struct cache_req *cr)
 	if (cr->fill == NULL)
 		return;
 	complete = ex->resp_state == RESP_DONE && ex->resp.done &&
-	    ex->resp.kind == HTTP_BODY_LENGTH && !ex->resp.dechunk &&
-	    cr->filled == ex->resp.total;
+	    (ex->resp.kind == HTTP_BODY_LENGTH ? cr->filled == ex->resp.total :
+	    ex->resp.kind == HTTP_BODY_CHUNKED && (ex->resp.dechunk ||
+	    cr->chunked_done));
 	cache_fill_end(cr->fill, complete, cr->filled);
 	cr->fill = NULL;
 }

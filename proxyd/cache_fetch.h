@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cache.h"
+#include "http_parse.h"
 
 struct cache_waiter;
 struct cache_wake;
@@ -33,6 +34,8 @@ struct cache_req {
 	enum cache_class	 cls;
 	struct cache_fill	*fill;		/* a miss being stored */
 	uint64_t		 filled;	/* body bytes given to it */
+	struct http_chunked	 chunked;	/* a chunked body's framing */
+	int			 chunked_done;
 	char			*log;		/* " cache=..." goes here */
 	size_t			 loglen;	/* bytes of it for that */
 	char			 key[CACHE_KEY_MAX];

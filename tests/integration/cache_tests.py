@@ -242,9 +242,11 @@ CUT_BODY = 100000
 
 class _CuttingMirror:
     """A mirror that answers every GET with 200 and Content-Length, sends
-    half the body, and closes; counts requests."""
+    half the body, and closes (or sends answer, when given); counts
+    requests."""
 
-    def __init__(self):
+    def __init__(self, answer=None):
+        self.answer = answer
         self.sock = socket.socket()
         self.sock.bind((LOOPBACK, 0))
         self.sock.listen(16)
@@ -271,7 +273,8 @@ class _CuttingMirror:
                             break
                         data += chunk
                     self.count += 1
-                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\n"
+                    c.sendall(self.answer or
+                              b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\n"
                               b"Content-Length: %d\r\n\r\n" % CUT_BODY
                               + b"x" * (CUT_BODY // 2))
                 except OSError:
@@ -798,3 +801,53 @@ def _(env):
                    "%s: %r %s" % (word, r.body[:60], r.headers))
             wait_until(lambda: os.path.exists(entry(d, mod, mod.version + ".mod.meta")), 5)
         expect(cache_words(p) == ["fill", "hit"], "lines: %s" % cache_words(p))
+
+
+CHUNKS = [b"PK" + bytes(range(200)), b"x" * 70000, b"end"]
+CHUNKED_ANSWER = (b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\n"
+                  b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                  + b"".join(b"%x;ext=1\r\n%s\r\n" % (len(c), c) for c in CHUNKS)
+                  + b"0\r\nX-Trailer: t\r\n\r\n")
+
+
+@test("cache_chunked_answer_stored_as_its_data")
+def _(env):
+    """A mirror answering chunked (extensions, a trailer): the client gets
+    it as it came, the entry holds the data alone, and the hit (with
+    Content-Length) has the same body; an HTTP/1.0 client (dechunked)
+    fills it the same way; a chunked body cut short stores nothing."""
+    proxyd_only(env)
+    want = b"".join(CHUNKS)
+    for http10 in (False, True):
+        m = _CuttingMirror(CHUNKED_ANSWER)
+        d = new_cache_dir(env)
+        try:
+            keys = dict(mp.TIMEOUTS, modules="*", upstream="mirror http://127.0.0.1:%d" % m.port)
+            with env.own_proxy(routes=[("go", keys)], cache_dir=d) as p:
+                url = p.url + "/example.com/chunked/@v/v1.0.0.zip"
+                args = ["--http1.0"] if http10 else []
+                r = mp.fetch(env, url, *args)
+                mp.expect_status(r, 200, "chunked fill (1.0: %s)" % http10)
+                expect(r.body == want, "fill body: %d bytes" % len(r.body))
+                body = os.path.join(d, "mod", "example.com", "chunked", "@v", "v1.0.0.zip")
+                expect(wait_until(lambda: os.path.exists(body + ".meta"), 5), "not stored")
+                with open(body, "rb") as f:
+                    expect(f.read() == want, "stored body differs")
+                r = mp.fetch(env, url)
+                expect(r.body == want and r.header("Content-Length") == str(len(want)),
+                       "hit: %d bytes, %s" % (len(r.body), r.headers))
+                expect(cache_words(p) == ["fill", "hit"] and m.count == 1,
+                       "lines %s, mirror asked %d times" % (cache_words(p), m.count))
+        finally:
+            m.close()
+    cut = _CuttingMirror(CHUNKED_ANSWER[:len(CHUNKED_ANSWER) // 2])
+    d = new_cache_dir(env)
+    try:
+        keys = dict(mp.TIMEOUTS, modules="*", upstream="mirror http://127.0.0.1:%d" % cut.port)
+        with env.own_proxy(routes=[("go", keys)], cache_dir=d) as p:
+            mp.fetch(env, p.url + "/example.com/chunked/@v/v1.0.0.zip")
+            time.sleep(0.3)
+            left = [f for a, _, fs in os.walk(d) for f in fs]
+            expect(not left, "a cut chunked body left %s" % left)
+    finally:
+        cut.close()
