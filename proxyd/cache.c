@@ -406,3 +406,34 @@ cache_explain(FILE *out, const struct config *cfg, const struct route *r,
 	    "from the cache only; a miss is 404)" : "no (misses are asked "
 	    "of the mirrors)");
 }
+
+int
+cache_sum_line(const char *line, struct cache_sum_line *out)
+{
+	const char *sp, *end, *at;
+
+	line += strspn(line, " \t");
+	if (*line == '\0' || *line == '#' || *line == '\n' || *line == '\r')
+		return 0;
+	sp = line + strcspn(line, " \t\r\n");
+	out->mod = line;
+	out->files = CACHE_WANT_INFO | CACHE_WANT_MOD | CACHE_WANT_ZIP;
+	if (*sp == ' ' || *sp == '\t') {
+		out->mod_len = (size_t)(sp - line);
+		out->ver = sp + strspn(sp, " \t");
+		end = out->ver + strcspn(out->ver, " \t\r\n");
+		out->ver_len = (size_t)(end - out->ver);
+		if (out->ver_len > 7 && memcmp(end - 7, "/go.mod", 7) == 0) {
+			out->ver_len -= 7;
+			out->files = CACHE_WANT_INFO | CACHE_WANT_MOD;
+		}
+		return out->ver_len > 0 ? 1 : -1;
+	}
+	if ((at = memchr(line, '@', (size_t)(sp - line))) == NULL ||
+	    at == line || at + 1 == sp)
+		return -1;
+	out->mod_len = (size_t)(at - line);
+	out->ver = at + 1;
+	out->ver_len = (size_t)(sp - at - 1);
+	return 1;
+}

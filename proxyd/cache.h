@@ -106,6 +106,27 @@ void	cache_drop(const char *dir, const char *key);
 struct config;
 struct route;
 
+/* What --cache-fill fetches of one module version. */
+#define CACHE_WANT_INFO	1
+#define CACHE_WANT_MOD	2
+#define CACHE_WANT_ZIP	4
+
+struct cache_sum_line {
+	const char	*mod;		/* points into the line */
+	size_t		 mod_len;
+	const char	*ver;
+	size_t		 ver_len;
+	int		 files;		/* CACHE_WANT_* */
+};
+
+/*
+ * One line of a go.sum ("MODULE VERSION[/go.mod] HASH": a /go.mod line
+ * wants .info and .mod, others the .zip too) or "MODULE@VERSION" (all
+ * three), NUL-terminated: 1 with *out, 0 for a blank or # line, -1 when
+ * it is neither.  No checks of the path or version (the caller's).
+ */
+int	cache_sum_line(const char *line, struct cache_sum_line *out);
+
 /*
  * For --explain: the "cache:" and "offline:" lines of request g on
  * route r: whether the route caches, the entry's key and state (not

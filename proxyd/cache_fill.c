@@ -33,8 +33,6 @@
 
 #define FILL_TIMEOUT_S	300	/* per file: a big zip on a slow mirror */
 
-enum { F_INFO = 1, F_MOD = 2, F_ZIP = 4 };
-
 /* One module@version and the files wanted of it. */
 struct want {
 	char	module[GOPROXY_MODULE_MAX];
@@ -83,34 +81,16 @@ want_add(struct fill_run *f, const char *mod, size_t mlen, const char *ver,
 	return 0;
 }
 
-/*
- * One line: "MODULE VERSION[/go.mod] HASH" (go.sum) or "MODULE@VERSION".
- * 0, or -1 when it is neither (reported by the caller).
- */
+/* One line of the list into f: 0, or -1 when it is no module line. */
 static int
 parse_line(struct fill_run *f, const char *line)
 {
-	const char *sp, *ver, *at, *end;
-	size_t vlen;
+	struct cache_sum_line l;
+	int r;
 
-	line += strspn(line, " \t");
-	if (*line == '\0' || *line == '#' || *line == '\n')
-		return 0;
-	sp = line + strcspn(line, " \t\n");
-	if (*sp == ' ' || *sp == '\t') {
-		ver = sp + strspn(sp, " \t");
-		end = ver + strcspn(ver, " \t\n");
-		vlen = (size_t)(end - ver);
-		if (vlen > 7 && memcmp(end - 7, "/go.mod", 7) == 0)
-			return want_add(f, line, (size_t)(sp - line), ver,
-			    vlen - 7, F_INFO | F_MOD);
-		return want_add(f, line, (size_t)(sp - line), ver, vlen,
-		    F_INFO | F_MOD | F_ZIP);
-	}
-	if ((at = memchr(line, '@', (size_t)(sp - line))) == NULL)
-		return -1;
-	return want_add(f, line, (size_t)(at - line), at + 1,
-	    (size_t)(sp - at - 1), F_INFO | F_MOD | F_ZIP);
+	if ((r = cache_sum_line(line, &l)) <= 0)
+		return r;
+	return want_add(f, l.mod, l.mod_len, l.ver, l.ver_len, l.files);
 }
 
 /* Read the list file into f; -1 when it cannot be read or has bad lines. */

@@ -1,13 +1,16 @@
 /*
  * fuzz_cache.c - libFuzzer target for the module cache's parsers:
  * cache_meta_parse() (the metadata files on disk, which an operator or
- * another process may have left in any state) and the request path to
- * cache key mapping (goproxy_parse() then cache_key()).
+ * another process may have left in any state), the request path to
+ * cache key mapping (goproxy_parse() then cache_key()), and the go.sum
+ * line parser of --cache-fill (cache_sum_line()).
  *
  * Properties, besides what ASan and UBSan catch:
  * - metadata that parses formats and parses again to the same fields;
  * - a key, when there is one, is safe (cache_key_safe), relative, with
- *   no "." or ".." element, and fits its buffer with ".meta" appended.
+ *   no "." or ".." element, and fits its buffer with ".meta" appended;
+ * - a go.sum line's module and version lie inside the line, are not
+ *   empty where it says 1, and want .info and .mod at least.
  *
  * Build (see README.md):
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iproxyd \
@@ -63,10 +66,31 @@ fuzz_key(const uint8_t *data, size_t size)
 	free(copy);
 }
 
+static void
+fuzz_sum_line(const uint8_t *data, size_t size)
+{
+	struct cache_sum_line l;
+	char *line;
+
+	if ((line = malloc(size + 1)) == NULL)
+		return;
+	memcpy(line, data, size);
+	line[size] = '\0';
+	if (cache_sum_line(line, &l) == 1 &&
+	    (l.mod < line || l.mod + l.mod_len > line + size ||
+	    l.ver < line || l.ver + l.ver_len > line + size ||
+	    l.mod_len == 0 || l.ver_len == 0 ||
+	    (l.files & (CACHE_WANT_INFO | CACHE_WANT_MOD)) !=
+	    (CACHE_WANT_INFO | CACHE_WANT_MOD)))
+		abort();
+	free(line);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_meta(data, size);
 	fuzz_key(data, size);
+	fuzz_sum_line(data, size);
 	return 0;
 }

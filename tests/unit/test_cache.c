@@ -246,9 +246,30 @@ test_evict_plan(void)
 	CHECK(k == 1 && strcmp(v[0].key, "b") == 0, "tie: %s", v[0].key);
 }
 
+static void
+test_sum_line(void)
+{
+	struct cache_sum_line l;
+
+	CHECK(cache_sum_line("github.com/a/b v1.2.3 h1:abc=\n", &l) == 1 &&
+	    l.mod_len == 14 && strncmp(l.ver, "v1.2.3", l.ver_len) == 0 &&
+	    l.ver_len == 6 && l.files == 7, "go.sum line");
+	CHECK(cache_sum_line("github.com/a/b v1.2.3/go.mod h1:abc=\r\n", &l) ==
+	    1 && l.ver_len == 6 && l.files == (CACHE_WANT_INFO |
+	    CACHE_WANT_MOD), "go.sum /go.mod line");
+	CHECK(cache_sum_line("golang.org/x/text@v0.3.0\n", &l) == 1 &&
+	    l.mod_len == 17 && l.ver_len == 6 && l.files == 7, "mod@ver");
+	CHECK(cache_sum_line("\n", &l) == 0, "blank");
+	CHECK(cache_sum_line("  # comment\n", &l) == 0, "comment");
+	CHECK(cache_sum_line("golang.org/x/text\n", &l) == -1, "no version");
+	CHECK(cache_sum_line("@v1\n", &l) == -1, "no module");
+	CHECK(cache_sum_line("a@\n", &l) == -1, "empty version");
+}
+
 int
 main(void)
 {
+	test_sum_line();
 	test_evict_plan();
 	test_keys();
 	test_key_safe();
