@@ -65,6 +65,16 @@ cache_class_of(const struct goproxy_req *g)
 	return CACHE_NONE;
 }
 
+uint32_t
+cache_key_hash(const char *key)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h;
+}
+
 int
 cache_key_safe(const char *key)
 {

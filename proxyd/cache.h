@@ -59,6 +59,10 @@ enum cache_class cache_class_of(const struct goproxy_req *g);
  */
 int	cache_key(const struct goproxy_req *g, char *out, size_t len);
 
+/* A hash of key for the process's small tables (FNV-1a: keys are ours,
+ * checked and escaped, no one picks collisions that matter). */
+uint32_t cache_key_hash(const char *key);
+
 /* Is the relative path key safe to join to cache_dir (as above)? */
 int	cache_key_safe(const char *key);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "cache_flight.h"
 
 #define FLIGHT_BUCKETS	256
@@ -25,16 +26,10 @@ struct cache_flights {
 	struct flight	*buckets[FLIGHT_BUCKETS];
 };
 
-/* FNV-1a: keys are ours (escaped paths), no attacker picks collisions
- * that matter for a table this short-lived. */
 static struct flight **
 bucket(struct cache_flights *t, const char *key)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 16777619u;
-	return &t->buckets[h % FLIGHT_BUCKETS];
+	return &t->buckets[cache_key_hash(key) % FLIGHT_BUCKETS];
 }
 
 /* The flight of key (its link, for removal), or NULL; t->mu held. */

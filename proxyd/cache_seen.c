@@ -25,15 +25,10 @@ struct cache_seen {
 	struct seen	*buckets[SEEN_BUCKETS];
 };
 
-/* FNV-1a over our own (escaped, checked) keys. */
 static struct seen **
 bucket(struct cache_seen *t, const char *key)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 16777619u;
-	return &t->buckets[h % SEEN_BUCKETS];
+	return &t->buckets[cache_key_hash(key) % SEEN_BUCKETS];
 }
 
 /* key's record, or NULL; t->mu held. */

@@ -130,6 +130,16 @@ def new_cache_dir(env):
     return env.wd.sub("cache-dir-%d" % _state["seq"], mkdir=True)
 
 
+def zip_fixture(env, i):
+    """A mirror of its own, an empty cache_dir, and the zip of module i:
+    (mirror, tree, cache_dir, module, file name, request path)."""
+    mirror, root = own_mirror(env)
+    mod = modules(env)[i]
+    name = mod.version + ".zip"
+    return (mirror, root, new_cache_dir(env), mod, name,
+            "/%s/@v/%s" % (escape_path(mod.path), name))
+
+
 def mirror_paths(mirror):
     return [path for _, path, _ in mirror.requests("m")]
 
@@ -211,11 +221,7 @@ def _(env):
 def _(env):
     """A cached zip changed on disk (one byte flipped) is never served:
     the next request goes to the mirror again and stores a good entry."""
-    mirror, root = own_mirror(env)
-    d = new_cache_dir(env)
-    mod = modules(env)[0]
-    name = mod.version + ".zip"
-    url = "/%s/@v/%s" % (escape_path(mod.path), name)
+    mirror, root, d, mod, name, url = zip_fixture(env, 0)
     with cache_proxy(env, mirror, d) as p:
         r = mp.fetch(env, p.url + url)
         mp.expect_status(r, 200, "cold zip")
@@ -654,11 +660,7 @@ def _(env):
     changed on disk whose metadata was made to match its new file (what
     bit rot or a careless restore looks like) is removed, logged, and
     fetched again; the client gets the mirror's bytes."""
-    mirror, root = own_mirror(env)
-    d = new_cache_dir(env)
-    mod = modules(env)[1]
-    name = mod.version + ".zip"
-    url = "/%s/@v/%s" % (escape_path(mod.path), name)
+    mirror, root, d, mod, name, url = zip_fixture(env, 1)
     with cache_proxy(env, mirror, d) as p:
         mp.expect_status(get(env, p, url), 200, "cold")
         expect(wait_until(lambda: entry_matches(d, mod, name, root), 5), "not stored")
