@@ -75,23 +75,25 @@ struct cache_store {
 	pthread_t	 thread;
 	int		 started;
 	struct logger	*log;
-	/* The thread's: the disk-trouble log throttle. */
-	time_t		 logged;
-	int		 failing;
 };
 
-/* A write failed (what, errno): logged when it starts, then rarely. */
+/*
+ * A write failed (what, errno): logged when it starts, then at most once
+ * a minute for the whole process (every worker's store thread shares the
+ * snapshot's clock) while writes keep failing.
+ */
 static void
 store_trouble(struct cache_store *s, const struct cache_fill *f,
     const char *what)
 {
-	time_t now = time(NULL);
+	int64_t now = (int64_t)time(NULL), last;
 	int err = errno;
 
-	if (s->failing && now - s->logged < STORE_LOG_INTERVAL)
+	last = __atomic_load_n(&f->cfg->cache_trouble, __ATOMIC_RELAXED);
+	if ((last != 0 && now - last < STORE_LOG_INTERVAL) ||
+	    !__atomic_compare_exchange_n(&f->cfg->cache_trouble, &last, now,
+	    0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;
-	s->failing = 1;
-	s->logged = now;
 	log_error(s->log, "cache: %s %s/%s: %s (not stored; the client is "
 	    "served from the mirror)", what, f->dir, f->key, strerror(err));
 }
@@ -228,7 +230,9 @@ fill_commit(struct cache_fill *f, uint64_t size)
 		return;
 	}
 	sync_dir(body);		/* the same directory: the metadata's rename */
-	f->s->failing = 0;
+	/* Writes work again: the next trouble is news. */
+	if (__atomic_load_n(&f->cfg->cache_trouble, __ATOMIC_RELAXED) != 0)
+		__atomic_store_n(&f->cfg->cache_trouble, 0, __ATOMIC_RELAXED);
 	cache_seen_add(f->cfg->seen, f->key, &f->meta);	/* hashed here */
 	cache_evict_note(f->cfg->evict, size + 512);	/* + the metadata */
 }

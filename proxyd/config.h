@@ -227,6 +227,8 @@ struct config {
 	struct cache_flights	*flights;	/* runtime: cache_flight.c */
 	struct cache_evict	*evict;		/* runtime: cache_evict.c */
 	struct cache_seen	*seen;		/* runtime: cache_seen.c */
+	int64_t			 cache_trouble;	/* runtime, atomic: unix s of the
+						   last disk-trouble line */
 
 	/* Routes in file order; the last is the fallback ("direct" unless
 	 * [proxyd] fallback = deny), always present. */
