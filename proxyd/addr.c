@@ -97,17 +97,62 @@ addr_split(const char *s, size_t len, uint16_t defport,
 	return hp->port != 0 ? 0 : -1;
 }
 
+/*
+ * Append s[0..n) at buf[*off] as far as it fits in size (keeping room
+ * for the NUL); *off counts the whole text, as snprintf() does.
+ */
+static void
+text_put(char *buf, size_t size, size_t *off, const char *s, size_t n)
+{
+	size_t	room = *off + 1 < size ? size - *off - 1 : 0;
+
+	if (room > 0)
+		memcpy(buf + *off, s, n < room ? n : room);
+	*off += n;
+}
+
 int
 addr_format(char *buf, size_t size, const char *host, uint16_t port,
     uint16_t defport)
 {
-	int	v6 = strchr(host, ':') != NULL && host[0] != '[';
+	int	 v6 = strchr(host, ':') != NULL && host[0] != '[';
+	char	 digits[6], *d = digits + sizeof(digits);
+	unsigned p = port;
+	size_t	 off = 0;
 
-	if (defport != 0 && port == defport)
-		return snprintf(buf, size, "%s%s%s", v6 ? "[" : "", host,
-		    v6 ? "]" : "");
-	return snprintf(buf, size, "%s%s%s:%u", v6 ? "[" : "", host,
-	    v6 ? "]" : "", (unsigned)port);
+	/* No snprintf: this runs for every forwarded request. */
+	if (v6)
+		text_put(buf, size, &off, "[", 1);
+	text_put(buf, size, &off, host, strlen(host));
+	if (v6)
+		text_put(buf, size, &off, "]", 1);
+	if (defport == 0 || port != defport) {
+		do
+			*--d = (char)('0' + p % 10);
+		while ((p /= 10) != 0);
+		*--d = ':';
+		text_put(buf, size, &off, d, (size_t)(digits +
+		    sizeof(digits) - d));
+	}
+	if (size > 0)
+		buf[off < size ? off : size - 1] = '\0';
+	return (int)off;
+}
+
+size_t
+addr_copy(char *dst, size_t size, const char *src)
+{
+	size_t	len = strlen(src);
+
+	if (size == 0)
+		return len;
+	if (len >= size) {
+		memcpy(dst, src, size - 1);
+		dst[size - 1] = '\0';
+	} else {
+		memcpy(dst, src, len + 1);
+	}
+	return len;
 }
 
 int

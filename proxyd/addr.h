@@ -49,6 +49,12 @@ int		addr_format(char *buf, size_t size, const char *host,
 		    uint16_t port, uint16_t defport);
 
 /*
+ * Copy the text src into dst[0..size), cut to fit and NUL-terminated
+ * (strlcpy); returns strlen(src), so >= size means it was cut.
+ */
+size_t		addr_copy(char *dst, size_t size, const char *src);
+
+/*
  * Is s[0..len) an IPv4 address (dotted quad) or an IPv6 address,
  * without brackets?  AF_INET or AF_INET6, with the address in network
  * byte order in out (4 or 16 bytes) unless out is NULL; 0 for anything

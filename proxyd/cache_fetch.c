@@ -139,6 +139,8 @@ hit_send(struct exchange *ex, struct cache_req *cr, const struct cache_meta *m,
 	cache_state(cr, stale ? "stale" : "hit");
 	cache_touch(ex->rq.cfg->cache_dir, cr->key);
 	request_log(&ex->rq, NULL);
+	/* Writes wait for the end of the exchange (bev_write_direct()). */
+	bev_write_now(c->bev);
 	exchange_free(ex);
 	client_exchange_done(c, keep);
 	return 0;
@@ -326,8 +328,7 @@ cache_serve(struct exchange *ex, struct cache_req *cr)
 		return flight_join(ex, cr) ? -1 : 1;
 	}
 	cache_state(cr, "offline-miss");
-	return exchange_fail(ex, 404, request_why(&ex->rq, "%s: not in the "
-	    "cache (offline)", ex->rq.target));
+	return exchange_fail(ex, 404, "not in the cache (offline)");
 }
 
 int

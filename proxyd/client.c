@@ -24,6 +24,7 @@
 #include "reply.h"
 #include "request.h"
 #include "route.h"
+#include "transparent.h"
 #include "tunnel.h"
 #include "upstream.h"
 
@@ -34,7 +35,67 @@ static void	client_write_cb(struct bufferevent *, void *);
 static void	client_event_cb(struct bufferevent *, short, void *);
 static void	client_parse_head(struct client *c);
 
-void
+/*
+ * The bufferevent of c, made when its first byte comes: a connection
+ * that has sent nothing holds an event (about 130 bytes), not a
+ * bufferevent and two buffers (about 900).  0, or -1.
+ */
+static int
+client_make_bev(struct client *c)
+{
+	const struct config *cfg = c->w->cfg;
+
+	c->bev = bufferevent_socket_new(c->w->base, c->fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		return -1;
+	c->fd = -1;	/* the bufferevent's */
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
+	    client_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, BUF_HIGH);
+	bev_set_io_sizes(c->bev);
+	bev_timeouts(c->bev, cfg->header_timeout, -1);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+/*
+ * The first byte, or header_timeout without one.  The byte is read at
+ * once (the loop would only report it again) and handled as any read.
+ */
+static void
+client_first_byte_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	struct evbuffer *in;
+	int n;
+
+	event_free(c->wait_ev);
+	c->wait_ev = NULL;
+	if (client_make_bev(c) == -1) {
+		client_close(c, "out of memory");
+		return;
+	}
+	if (what & EV_TIMEOUT) {
+		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT,
+		    c);
+		return;
+	}
+	/* The input's end is frozen for all but the bufferevent's own
+	 * read: thawed for this one. */
+	in = bufferevent_get_input(c->bev);
+	evbuffer_unfreeze(in, 0);
+	n = evbuffer_read(in, fd, READ_CHUNK);
+	evbuffer_freeze(in, 0);
+	if (n > 0)
+		client_read_cb(c->bev, c);
+	else if (n == 0)
+		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_EOF, c);
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_ERROR,
+		    c);
+}
+
+struct client *
 client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 {
 	const struct config *cfg = w->cfg;
@@ -43,17 +104,21 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		evutil_closesocket(fd);
-		return;
+		return NULL;
 	}
 	c->w = w;
+	c->fd = fd;
 	memcpy(&c->addr, sa, (size_t)salen < sizeof(c->addr) ?
 	    (size_t)salen : sizeof(c->addr));
 	sockaddr_text(sa, c->peer, sizeof(c->peer));
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
+	c->wait_ev = event_new(w->base, fd, EV_READ, client_first_byte_cb, c);
+	if (c->wait_ev == NULL || event_add(c->wait_ev,
+	    ms_to_tv(cfg->header_timeout, &tv)) == -1) {
+		if (c->wait_ev)
+			event_free(c->wait_ev);
 		evutil_closesocket(fd);
 		free(c);
-		return;
+		return NULL;
 	}
 	upstream_tune_socket(fd);
 	TAILQ_INSERT_TAIL(&w->clients, c, link);
@@ -69,13 +134,7 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 		c->refuse_reason = "too many clients";
 	}
 	c->state = CLIENT_HEAD;
-	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
-	    client_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, BUF_HIGH);
-	bev_set_io_sizes(c->bev);
-	bufferevent_set_timeouts(c->bev, ms_to_tv(cfg->header_timeout, &tv),
-	    NULL);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return c;
 }
 
 void
@@ -96,6 +155,12 @@ client_close(struct client *c, const char *reason)
 	if (c->bev)
 		bufferevent_free(c->bev);
 	c->bev = NULL;
+	if (c->wait_ev)
+		event_free(c->wait_ev);
+	c->wait_ev = NULL;
+	if (c->fd != -1)
+		evutil_closesocket(c->fd);
+	c->fd = -1;
 	c->state = CLIENT_CLOSED;
 	TAILQ_REMOVE(&w->clients, c, link);
 	w->nclients--;
@@ -115,6 +180,7 @@ client_reap(struct worker *w)
 	while ((c = TAILQ_FIRST(&w->closed)) != NULL) {
 		TAILQ_REMOVE(&w->closed, c, link);
 		free(c->user);
+		free(c->tp);
 		free(c);
 	}
 }
@@ -140,14 +206,12 @@ client_disown(struct client *c)
 static void
 client_linger(struct client *c)
 {
-	struct timeval tv;
 
 	c->state = CLIENT_CLOSING;
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
 	    client_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_set_timeouts(c->bev, ms_to_tv(LINGER_MS, &tv),
-	    ms_to_tv(c->w->cfg->idle_timeout, &tv));
+	bev_timeouts(c->bev, LINGER_MS, c->w->cfg->idle_timeout);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		client_write_cb(c->bev, c);
@@ -166,6 +230,15 @@ client_answer(struct client *c, int status, const char *reason)
 }
 
 void
+client_answer_body(struct client *c, int status, const char *body,
+    size_t len)
+{
+	reply_text(bufferevent_get_output(c->bev), status, body, len,
+	    c->retry_after);
+	client_linger(c);
+}
+
+void
 client_refuse(struct client *c, const struct http_request *req, int status,
     const char *reason)
 {
@@ -176,7 +249,6 @@ client_refuse(struct client *c, const struct http_request *req, int status,
 void
 client_exchange_done(struct client *c, int keep_alive)
 {
-	struct timeval tv;
 
 	client_disown(c);
 	if (!keep_alive || c->read_eof || c->w->stopping) {
@@ -190,8 +262,7 @@ client_exchange_done(struct client *c, int keep_alive)
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
 	    client_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_set_timeouts(c->bev,
-	    ms_to_tv(c->w->cfg->keepalive_timeout, &tv), NULL);
+	bev_timeouts(c->bev, c->w->cfg->keepalive_timeout, -1);
 	bufferevent_enable(c->bev, EV_READ);
 	/* A pipelined request may already be waiting. */
 	client_parse_head(c);
@@ -205,7 +276,8 @@ client_close_idle(struct worker *w)
 	for (c = TAILQ_FIRST(&w->clients); c; c = next) {
 		next = TAILQ_NEXT(c, link);
 		if (c->state == CLIENT_HEAD && c->head_deadline == 0 &&
-		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		    (c->bev == NULL ||
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
 			client_close(c, "shutting down");
 	}
 }
@@ -277,6 +349,11 @@ client_dispatch(struct client *c, const struct http_request *req,
 		client_refuse(c, req, c->refuse_status, c->refuse_reason);
 		return;
 	}
+	if (c->tp != NULL) {
+		/* A redirected client knows of no proxy: no 407 for it. */
+		transparent_dispatch(c, req, head_len);
+		return;
+	}
 	if (c->w->cfg->users != NULL && !auth_client_check(c, req))
 		return;
 	for (i = 0; request_kinds[i].wants && !request_kinds[i].wants(req); i++)
@@ -320,6 +397,11 @@ client_parse_head(struct client *c)
 		return;
 	if (c->head_deadline == 0)
 		c->head_deadline = now_ms(c->w->base) + cfg->header_timeout;
+	if (c->tp != NULL && transparent_classify(c) != TP_HTTP) {
+		if (c->state == CLIENT_HEAD && c->tp->kind == TP_UNKNOWN)
+			client_head_deadline(c);
+		return;
+	}
 	if (!client_head_ready(c, in, len)) {
 		client_head_deadline(c);
 		return;
@@ -388,6 +470,9 @@ client_write_cb(struct bufferevent *bev, void *arg)
 static void
 client_head_event(struct client *c, short what)
 {
+	if ((what & BEV_EVENT_TIMEOUT) && c->tp != NULL &&
+	    transparent_timeout(c))
+		return;
 	if ((what & BEV_EVENT_TIMEOUT) && c->head_deadline != 0) {
 		client_refuse(c, NULL, 408, "request head not received in time");
 		return;

@@ -8,8 +8,9 @@
 
 #include "proxyd.h"
 
-/* Take over an accepted socket.  Never fails visibly: on ENOMEM the fd is closed. */
-void	client_accept(struct worker *w, int fd, const struct sockaddr *sa,
+/* Take over an accepted socket.  Never fails visibly: on ENOMEM the fd
+ * is closed and NULL returned. */
+struct client *client_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	    int salen);
 
 /*
@@ -44,6 +45,9 @@ void	client_disown(struct client *c);
 void	client_refuse(struct client *c, const struct http_request *req,
 	    int status, const char *reason);
 void	client_answer(struct client *c, int status, const char *reason);
+/* client_answer() with a whole text body of len bytes (reply_text()). */
+void	client_answer_body(struct client *c, int status, const char *body,
+	    size_t len);
 
 /*
  * The current exchange is over.  With keep_alive the client goes back to

@@ -145,6 +145,9 @@ struct route {
 	struct dest_list	 deny_dest;
 	struct dest_list	 allow_dest;
 	int			 report;	/* action = report: audit */
+	/* unavailable = notfound: a module request whose mirrors all
+	 * failed is answered 404, not 502/504 (modproxy.c). */
+	int			 unavailable_notfound;
 	const struct config	*cfg;		/* runtime: its snapshot */
 
 	/* Module cache (config_cache.c): resolved at load, 0 or 1. */
@@ -160,6 +163,8 @@ struct listen_addr {
 	struct sockaddr_storage	ss;
 	socklen_t		len;
 	char			text[64];	/* as written, for logs */
+	int			transparent;	/* redirected connections
+						   (transparent.c) */
 };
 
 struct config {
@@ -255,6 +260,9 @@ struct config	*config_load(const char *path, FILE *errs);
 
 struct config	*config_ref(struct config *c);
 void		 config_unref(struct config *c);
+
+/* Is listener i one clients use as a proxy (not a transparent one)? */
+#define config_is_proxy_listener(c, i)	(!(c)->listen[(i)].transparent)
 
 /* Parse "10s", "500ms", "2m", "1h" or a bare number of seconds.  0/-1. */
 int		 config_parse_duration(const char *s, int *ms);

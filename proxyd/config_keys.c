@@ -24,6 +24,7 @@
 
 #include "addr.h"
 #include "config_parse.h"
+#include "http_parse.h"
 
 #define DURATION	"a duration like 10s, 500ms, 2m or 1h, from 1ms to 596h"
 #define SIZE		"a size like 512, 8k, 1m or 1g"
@@ -42,7 +43,7 @@ static parse_fn	parse_listen, parse_cidrs, parse_port_list, parse_int,
 		parse_log_format,
 		parse_hosts, parse_modules, parse_regex, parse_methods,
 		parse_rate, parse_burst, parse_bandwidth, parse_admin_listen,
-		parse_hostport, parse_users;
+		parse_hostport, parse_users, parse_unavailable;
 
 /* [proxyd]: fields of struct config. */
 const struct key cfg_keys[NKEYS] = {
@@ -50,7 +51,8 @@ const struct key cfg_keys[NKEYS] = {
 	   expected */
 	[K_LISTEN] = { "listen", parse_listen, 0, 0, 0, 0, 1,
 	    "127.0.0.1:3128",
-	    "an address and port like 127.0.0.1:3128 or [::1]:3128" },
+	    "an address and port like 127.0.0.1:3128 or [::1]:3128, "
+	    "or transparent 127.0.0.1:3129" },
 	[K_ALLOW] = { "allow", parse_cidrs, OFF(allow), OFF(nallow), 0, 0, 1,
 	    "127.0.0.0/8, ::1", CIDR },
 	[K_CONNECT_PORTS] = { "connect_ports", parse_port_list,
@@ -82,7 +84,7 @@ const struct key cfg_keys[NKEYS] = {
 	    OFF(max_header_size), 0, 1, SIZE_MAX, 0, "32k",
 	    SIZE ", at least 1" },
 	[K_MAX_HEADERS] = { "max_headers", parse_count, OFF(max_headers), 0,
-	    1, 10000, 0, "100",
+	    1, HTTP_HEADERS_MAX, 0, "100",
 	    "a number from 1 to 10000" },
 	[K_MAX_BODY_SIZE] = { "max_body_size", parse_bytes,
 	    OFF(max_body_size), 0, 0, SIZE_MAX, 0, "0",
@@ -226,6 +228,9 @@ const struct key cfg_route_keys[NROUTEKEYS] = {
 	[R_OFFLINE] = { "offline", cfg_parse_onoff, ROFF(offline), 0, 0, 0, 0,
 	    NULL,		/* [proxyd]'s: config_cache.c */
 	    "on or off" },
+	[R_UNAVAILABLE] = { "unavailable", parse_unavailable,
+	    ROFF(unavailable_notfound), 0, 0, 0, 0, "error",
+	    "error or notfound" },
 };
 
 /* A number suffix and what it multiplies by; "" is the bare number. */
@@ -449,6 +454,17 @@ parse_log_format(struct parse_state *st, const struct key *k, const char *v)
 		cfg_bad_value(st, k, v, strlen(v));
 }
 
+/* unavailable = error (502/504, the default) or notfound (404). */
+static void
+parse_unavailable(struct parse_state *st, const struct key *k,
+    const char *v)
+{
+	if (strcmp(v, "error") == 0 || strcmp(v, "notfound") == 0)
+		*(int *)cfg_field(st, k) = strcmp(v, "notfound") == 0;
+	else
+		cfg_bad_value(st, k, v, strlen(v));
+}
+
 static void
 parse_fallback(struct parse_state *st, const struct key *k, const char *v)
 {
@@ -591,8 +607,15 @@ listen_item(struct parse_state *st, const struct key *k, const char *s,
 	struct config		*c = st->cfg;
 	struct listen_addr	 la;
 	size_t			 i;
+	int			 transparent = 0;
 
 	st->listen_items++;
+	/* "transparent ADDR:PORT": a listener for redirected connections. */
+	if (len > 12 && strncmp(s, "transparent ", 12) == 0) {
+		for (s += 12, len -= 12; len > 0 && *s == ' '; s++, len--)
+			continue;
+		transparent = 1;
+	}
 	if (listen_parse(s, len, &la) == -1) {
 		cfg_bad_value(st, k, s, len);
 		return;
@@ -610,6 +633,7 @@ listen_item(struct parse_state *st, const struct key *k, const char *s,
 			return;
 		}
 	}
+	la.transparent = transparent;
 	c->listen[c->nlisten++] = la;
 }
 

@@ -136,6 +136,18 @@ dest_own_listener(const struct config *c, const struct sockaddr *sa,
 	    cidr_match_any(c->local_addrs, c->nlocal_addrs, sa);
 }
 
+int
+dest_is_own_listener(const struct config *c, const struct sockaddr *sa)
+{
+	const uint8_t *a;
+	uint16_t port;
+
+	if ((a = sa_bytes(sa, &port)) == NULL)
+		return 0;
+	return dest_own_listener(c, sa, addr_classify(sa->sa_family, a),
+	    port);
+}
+
 /* Does list d take sa (classes cls)?  The matching CIDR in *hit. */
 static int
 dest_list_match(const struct dest_list *d, const struct sockaddr *sa,

@@ -54,4 +54,12 @@ enum dest_verdict dest_check(const struct route *r,
 enum dest_verdict dest_check_text(const struct route *r, const char *text,
 		    char *why, size_t len);
 
+/*
+ * Is sa one of c's own listeners, reached through any local address
+ * (the loop check of every connect, and of a transparent listener's
+ * original destinations)?
+ */
+int		dest_is_own_listener(const struct config *c,
+		    const struct sockaddr *sa);
+
 #endif /* PROXYD_DESTPOLICY_H */

@@ -487,8 +487,13 @@ env_proxy_address(const struct config *cfg, char *buf, size_t len,
 	size_t i;
 	int wildcard;
 
+	/* A transparent listener is no proxy to tell clients about. */
+	for (i = cfg->nlisten; i-- > 0;)
+		if (config_is_proxy_listener(cfg, i))
+			la = &cfg->listen[i];
 	for (i = 0; i < cfg->nlisten; i++)
-		if (!listen_is_local(&cfg->listen[i], &wildcard)) {
+		if (config_is_proxy_listener(cfg, i) &&
+		    !listen_is_local(&cfg->listen[i], &wildcard)) {
 			la = &cfg->listen[i];
 			break;
 		}

@@ -20,6 +20,7 @@
 
 #include "client.h"
 #include "exchange.h"
+#include "headbuf.h"
 #include "limit.h"
 #include "pool.h"
 #include "upstream.h"
@@ -164,12 +165,12 @@ body_pump(struct body *b, struct evbuffer *src, struct evbuffer *dst,
 
 /* Append "name: value\r\n". */
 static void
-head_add_header(struct evbuffer *out, const struct http_header *h)
+head_add_header(struct headbuf *hb, const struct http_header *h)
 {
-	evbuffer_add(out, h->name, h->name_len);
-	evbuffer_add(out, ": ", 2);
-	evbuffer_add(out, h->value, h->value_len);
-	evbuffer_add(out, "\r\n", 2);
+	headbuf_add(hb, h->name, h->name_len);
+	headbuf_add(hb, ": ", 2);
+	headbuf_add(hb, h->value, h->value_len);
+	headbuf_add(hb, "\r\n", 2);
 }
 
 /*
@@ -177,20 +178,33 @@ head_add_header(struct evbuffer *out, const struct http_header *h)
  * be NULL).
  */
 static void
-head_copy_headers(struct evbuffer *out, const struct http_header *hdrs,
+head_copy_headers(struct headbuf *hb, const struct http_header *hdrs,
     size_t n, const char *skip, const char *skip2)
 {
+	unsigned char hop[HTTP_HEADERS_MAX];
 	size_t i;
 
+	if (n > HTTP_HEADERS_MAX)	/* the parser stores no more */
+		n = HTTP_HEADERS_MAX;
+	http_hop_by_hop_mark(hdrs, n, hop);
 	for (i = 0; i < n; i++) {
-		if (http_header_is_hop_by_hop(&hdrs[i], hdrs, n))
+		if (hop[i])
 			continue;
 		if (skip && http_header_is(&hdrs[i], skip))
 			continue;
 		if (skip2 && http_header_is(&hdrs[i], skip2))
 			continue;
-		head_add_header(out, &hdrs[i]);
+		head_add_header(hb, &hdrs[i]);
 	}
+}
+
+/* Append "Via: 1.m proxyd\r\n" for an HTTP/1.m message. */
+static void
+head_add_via(struct headbuf *hb, int minor)
+{
+	headbuf_add(hb, "Via: 1.", 7);
+	headbuf_uint(hb, (unsigned)minor);
+	headbuf_add(hb, " proxyd\r\n", 9);
 }
 
 /*
@@ -202,14 +216,16 @@ static int
 exchange_build_head(struct exchange *ex, const struct http_request *req,
     const struct exchange_ops *ops)
 {
-	struct evbuffer *h = ex->head;
+	struct headbuf hb;
 
-	head_copy_headers(h, req->headers, req->num_headers, "Host",
+	headbuf_init(&hb, ex->head);
+	head_copy_headers(&hb, req->headers, req->num_headers, "Host",
 	    ops->own_authorization ? "Authorization" : NULL);
 	if (ex->req.kind == HTTP_BODY_CHUNKED)
-		evbuffer_add(h, "Transfer-Encoding: chunked\r\n", 28);
-	return evbuffer_add_printf(h, "Via: 1.%d proxyd\r\n\r\n",
-	    req->minor_version) < 0 ? -1 : 0;
+		headbuf_add(&hb, "Transfer-Encoding: chunked\r\n", 28);
+	head_add_via(&hb, req->minor_version);
+	headbuf_add(&hb, "\r\n", 2);
+	return headbuf_flush(&hb);
 }
 
 void
@@ -287,14 +303,13 @@ void
 exchange_run(struct exchange *ex, size_t head_len)
 {
 	struct client *c = ex->c;
-	struct timeval tv;
 
 	evbuffer_drain(bufferevent_get_input(c->bev), head_len);
 	ex->rq.bytes_in = head_len;
 	client_own(c, &exchange_client_ops, ex);
-	bufferevent_set_timeouts(c->bev,
-	    ms_to_tv(ex->rq.route->idle_timeout, &tv),
-	    ms_to_tv(ex->rq.route->idle_timeout, &tv));
+	bev_timeouts(c->bev, ex->rq.route->idle_timeout,
+	    ex->rq.route->idle_timeout);
+	bev_write_direct(c->bev);
 	if (ex->rq.upi == -1) {
 		exchange_fail(ex, 403, request_denied(&ex->rq));
 		return;
@@ -328,14 +343,20 @@ exchange_fail(struct exchange *ex, int status, const char *why)
 {
 	struct client *c = ex->c;
 	int started = ex->resp_started;
-	char keep[400];
+	char keep[400], body[1024];
+	size_t n = 0;
 
+	/* Built first: why may live in ex. */
+	if (!started && ex->ops->error_body)
+		n = ex->ops->error_body(ex, status, why, body, sizeof(body));
 	why = request_end(&ex->rq, started ? 0 : status, why, keep,
 	    sizeof(keep));
 	client_disown(c);
 	exchange_free(ex);
 	if (started)
 		client_close(c, why);
+	else if (n > 0)
+		client_answer_body(c, status, body, n);
 	else
 		client_answer(c, status, why);
 	return 0;
@@ -367,6 +388,8 @@ exchange_done(struct exchange *ex)
 
 	ex->resp_state = RESP_DONE;
 	request_log(&ex->rq, NULL);
+	/* After the log line: whoever got the response may look for it. */
+	bev_write_now(c->bev);
 	reuse = ex->resp_keep_alive && ex->req.done && !ex->up_eof &&
 	    evbuffer_get_length(bufferevent_get_input(up)) == 0;
 	keep = ex->client_keep_alive && ex->req.done;
@@ -380,6 +403,17 @@ exchange_done(struct exchange *ex)
 	return 0;
 }
 
+/* "HTTP/1.1 status reason\r\n": we always speak HTTP/1.1. */
+static void
+head_add_status_line(struct headbuf *hb, const struct http_response *res)
+{
+	headbuf_add(hb, "HTTP/1.1 ", 9);
+	headbuf_uint(hb, (unsigned)res->status);
+	headbuf_add(hb, " ", 1);
+	headbuf_add(hb, res->reason, res->reason_len);
+	headbuf_add(hb, "\r\n", 2);
+}
+
 /*
  * The response head the client gets.  Its Transfer-Encoding (te, may be
  * empty) is generated, not copied: empty list elements and odd spacing
@@ -390,33 +424,40 @@ static void
 exchange_write_resp_head(struct exchange *ex, const struct http_response *res,
     const char *te, int keep)
 {
-	struct evbuffer *out = bufferevent_get_output(ex->c->bev);
+	struct headbuf hb;
 
-	evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", res->status,
-	    (int)res->reason_len, res->reason);
-	head_copy_headers(out, res->headers, res->num_headers, NULL,
-	    NULL);
+	headbuf_init(&hb, bufferevent_get_output(ex->c->bev));
+	head_add_status_line(&hb, res);
+	head_copy_headers(&hb, res->headers, res->num_headers, NULL, NULL);
 	if (te[0] != '\0' && !ex->resp.dechunk &&
-	    (ex->resp.kind != HTTP_BODY_NONE || ex->head_request))
-		evbuffer_add_printf(out, "Transfer-Encoding: %s\r\n", te);
-	evbuffer_add_printf(out, "Via: 1.%d proxyd\r\nConnection: %s\r\n\r\n",
-	    res->minor_version, keep ? "keep-alive" : "close");
+	    (ex->resp.kind != HTTP_BODY_NONE || ex->head_request)) {
+		headbuf_add(&hb, "Transfer-Encoding: ", 19);
+		headbuf_str(&hb, te);
+		headbuf_add(&hb, "\r\n", 2);
+	}
+	head_add_via(&hb, res->minor_version);
+	headbuf_str(&hb, keep ? "Connection: keep-alive\r\n\r\n" :
+	    "Connection: close\r\n\r\n");
+	headbuf_flush(&hb);
 }
 
 /* An interim (1xx) response: passed on to HTTP/1.1 clients only. */
 static int
 exchange_interim(struct exchange *ex, const struct http_response *res)
 {
-	struct evbuffer *out = bufferevent_get_output(ex->c->bev);
+	struct headbuf hb;
 
 	if (res->status == 101)
 		return -1;	/* we never forward Upgrade */
 	if (ex->client_minor >= 1) {
-		evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", res->status,
-		    (int)res->reason_len, res->reason);
-		head_copy_headers(out, res->headers, res->num_headers, NULL,
+		headbuf_init(&hb, bufferevent_get_output(ex->c->bev));
+		head_add_status_line(&hb, res);
+		head_copy_headers(&hb, res->headers, res->num_headers, NULL,
 		    NULL);
-		evbuffer_add(out, "\r\n", 2);
+		headbuf_add(&hb, "\r\n", 2);
+		headbuf_flush(&hb);
+		/* Now: a client waits for its 100 before sending a body. */
+		bev_write_now(ex->c->bev);
 	}
 	return 0;
 }
@@ -431,7 +472,6 @@ exchange_final(struct exchange *ex, const struct http_response *res,
     struct http_error *err)
 {
 	struct http_framing f;
-	struct timeval tv;
 	char te[1024];
 	int keep;
 
@@ -456,9 +496,8 @@ exchange_final(struct exchange *ex, const struct http_response *res,
 	ex->resp_state = RESP_BODY;
 	evbuffer_free(ex->head);
 	ex->head = NULL;
-	bufferevent_set_timeouts(ex->up,
-	    ms_to_tv(ex->rq.route->idle_timeout, &tv),
-	    ms_to_tv(ex->rq.route->idle_timeout, &tv));
+	bev_timeouts(ex->up, ex->rq.route->idle_timeout,
+	    ex->rq.route->idle_timeout);
 	return 0;
 }
 
@@ -528,7 +567,7 @@ up_read_cb(struct bufferevent *bev, void *arg)
 static void
 up_write_cb(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
+	bev_write_direct(bev);	/* drained: direct writes again */
 	(void)exchange_pump_request(arg);
 }
 
@@ -614,6 +653,13 @@ exchange_drop_upstream(struct exchange *ex)
  * pooled connection and for failover.
  */
 void
+exchange_head_to(struct exchange *ex, struct headbuf *hb)
+{
+	headbuf_add(hb, evbuffer_pullup(ex->head, -1),
+	    evbuffer_get_length(ex->head));
+}
+
+void
 exchange_add_head(struct exchange *ex, struct evbuffer *out)
 {
 	evbuffer_add(out, evbuffer_pullup(ex->head, -1),
@@ -625,18 +671,20 @@ exchange_attach(struct exchange *ex, struct bufferevent *up)
 {
 	struct evbuffer *out = bufferevent_get_output(up);
 	const struct route *r = ex->rq.route;
-	struct timeval rt, wt;
 
 	ex->up = up;
 	bufferevent_setcb(up, up_read_cb, up_write_cb, up_event_cb, ex);
 	bufferevent_setwatermark(up, EV_READ, 0, BUF_HIGH);
 	bufferevent_setwatermark(up, EV_WRITE, BUF_LOW, 0);
 	bev_set_io_sizes(up);
-	bufferevent_set_timeouts(up, ms_to_tv(r->response_timeout, &rt),
-	    ms_to_tv(r->idle_timeout, &wt));
+	bev_timeouts(up, r->response_timeout, r->idle_timeout);
+	bufferevent_enable(up, EV_READ);
+	bev_write_direct(up);
 	ex->ops->send_head(ex, out);
-	bufferevent_enable(up, EV_READ | EV_WRITE);
-	return exchange_pump_request(ex);
+	if (!exchange_pump_request(ex))
+		return 0;
+	bev_write_now(up);
+	return 1;
 }
 
 static void
@@ -709,6 +757,7 @@ exchange_pump_request(struct exchange *ex)
 	if (cfg->max_body_size && ex->req.total > cfg->max_body_size)
 		return exchange_fail(ex, 413,
 		    "request body larger than max_body_size");
+	bev_write_now(ex->up);
 	return 1;
 }
 
@@ -747,7 +796,8 @@ exchange_pump_response(struct exchange *ex)
 	if (ex->ops->body)
 		ex->ops->body(ex, out, before);
 	if (ex->resp.done)
-		return exchange_done(ex);
+		return exchange_done(ex);	/* logs, then writes */
+	bev_write_now(ex->c->bev);
 	if (ex->up_eof && evbuffer_get_length(in) == 0)
 		return exchange_upstream_ended(ex);
 	if (evbuffer_get_length(out) >= BUF_HIGH && !ex->up_paused) {
@@ -770,6 +820,7 @@ exchange_client_write(void *arg)
 {
 	struct exchange *ex = arg;
 
+	bev_write_direct(ex->c->bev);	/* drained: direct writes again */
 	if (!ex->up_paused)
 		return;
 	ex->up_paused = 0;

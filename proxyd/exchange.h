@@ -19,6 +19,8 @@
 #include "request.h"
 #include "proxyd.h"
 
+struct headbuf;
+
 /* Where a message body is in its framing. */
 struct body {
 	enum http_body_kind	 kind;
@@ -58,6 +60,11 @@ struct exchange_ops {
 	/* The request was addressed to proxyd (GOPROXY): its Authorization
 	 * is proxyd's credentials, never sent on to a mirror. */
 	int	 own_authorization;
+	/* The body of proxyd's own error answer with status and why into
+	 * buf[0..len), NUL-terminated, and its length; NULL (or 0): the
+	 * one line "proxyd: why". */
+	size_t	(*error_body)(struct exchange *ex, int status, const char *why,
+		    char *buf, size_t len);
 	/* Response body bytes were queued for the client: out[from..) (may
 	 * be NULL; the module cache keeps a copy). */
 	void	(*body)(struct exchange *ex, struct evbuffer *out, size_t from);
@@ -123,6 +130,8 @@ void		 exchange_connected(struct bufferevent *bev,
 
 /* Append the end-to-end headers and the empty line (after Host). */
 void		 exchange_add_head(struct exchange *ex, struct evbuffer *out);
+/* The same, appended to a head being gathered (see headbuf.h). */
+void		 exchange_head_to(struct exchange *ex, struct headbuf *hb);
 
 /*
  * May the request go to another upstream after this one failed?  Only an

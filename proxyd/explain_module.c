@@ -83,6 +83,10 @@ explain_mirrors(FILE *out, const struct route *r, int sumdb)
 		    "fetches the module itself (GOPROXY=...,direct)\n");
 	if (off)
 		fprintf(out, "off:       answers 403 (GOPROXY=off)\n");
+	if (route_has_upstream(r, UPSTREAM_MIRROR))
+		fprintf(out, "unavailable: %s\n", r->unavailable_notfound ?
+		    "notfound (404 when the mirrors fail: go tries its next "
+		    "GOPROXY entry)" : "error (502/504 when the mirrors fail)");
 	for (i = 0; i < r->nvia; i++)
 		fprintf(out, "%s%s", i ? ", " : "via:       ", r->via[i].label);
 	if (r->nvia)

@@ -15,6 +15,7 @@
 #include "client.h"
 #include "exchange.h"
 #include "forward.h"
+#include "headbuf.h"
 #include "modproxy.h"
 #include "pool.h"
 #include "upstream.h"
@@ -42,6 +43,7 @@ static const struct exchange_ops forward_ops = {
 	forward_failed,
 	forward_release,
 	0,
+	NULL,		/* main's error body */
 	NULL,		/* no copy of the body */
 };
 
@@ -62,15 +64,21 @@ static int
 forward_build_line(struct forward *fw, const struct http_request *req,
     const struct http_uri *uri)
 {
-	const char *slash = uri->path_implied || uri->path[0] == '?' ? "/" : "";
-	int plen = uri->path_implied ? 0 : (int)uri->path_len;
+	size_t plen = uri->path_implied ? 0 : uri->path_len;
+	int slash = uri->path_implied || uri->path[0] == '?';
+	size_t len = req->method_len + 1 + (size_t)slash + plen + 11;
+	char *p;
 
-	if (asprintf(&fw->line_origin, "%.*s %s%.*s HTTP/1.1\r\n",
-	    (int)req->method_len, req->method, slash, plen,
-	    uri->path) == -1) {
-		fw->line_origin = NULL;
+	/* Copied, not printed: this runs for every forwarded request. */
+	if ((p = fw->line_origin = malloc(len + 1)) == NULL)
 		return -1;
-	}
+	memcpy(p, req->method, req->method_len);
+	p += req->method_len;
+	*p++ = ' ';
+	if (slash)
+		*p++ = '/';
+	memcpy(p, uri->path, plen);
+	memcpy(p + plen, " HTTP/1.1\r\n", 12);	/* with its NUL */
 	return 0;
 }
 
@@ -78,12 +86,12 @@ forward_build_line(struct forward *fw, const struct http_request *req,
 static void
 forward_set_origin(struct forward *fw, const struct http_uri *uri)
 {
-	size_t i;
+	size_t i, len = uri->host_len < sizeof(fw->host) - 1 ?
+	    uri->host_len : sizeof(fw->host) - 1;
 
-	snprintf(fw->host, sizeof(fw->host), "%.*s", (int)uri->host_len,
-	    uri->host);
-	for (i = 0; fw->host[i]; i++)
-		fw->host[i] = (char)tolower((unsigned char)fw->host[i]);
+	for (i = 0; i < len; i++)
+		fw->host[i] = (char)tolower((unsigned char)uri->host[i]);
+	fw->host[len] = '\0';
 	fw->port = uri->port;
 	addr_format(fw->hostport, sizeof(fw->hostport), fw->host, fw->port, 80);
 }
@@ -185,7 +193,7 @@ forward_target(struct forward *fw, const struct upstream_conf *uc,
 		    fw->host, fw->port);
 		break;
 	default:
-		snprintf(key, len, "%s:%u", fw->host, fw->port);
+		addr_format(key, len, fw->host, fw->port, 0);
 		break;
 	}
 	*host = fw->host;
@@ -228,20 +236,30 @@ forward_send_head(struct exchange *ex, struct evbuffer *out)
 {
 	struct forward *fw = (struct forward *)ex;
 	const struct upstream_conf *uc = &ex->rq.route->upstreams[ex->rq.upi];
+	size_t mlen = strlen(ex->rq.method);
+	struct headbuf hb;
 	char auth[700];
 
+	headbuf_init(&hb, out);
 	if (uc->type == UPSTREAM_HTTP) {
 		/* Absolute-form: the origin line with the URI's authority
 		 * put back in front of its path (rare: not built per request). */
-		evbuffer_add_printf(out, "%s http://%s%s", ex->rq.method,
-		    fw->hostport, fw->line_origin + strlen(ex->rq.method) + 1);
+		headbuf_add(&hb, ex->rq.method, mlen);
+		headbuf_add(&hb, " http://", 8);
+		headbuf_str(&hb, fw->hostport);
+		headbuf_str(&hb, fw->line_origin + mlen + 1);
 		if (uc->user && basic_credentials(uc->user, uc->pass, auth,
-		    sizeof(auth)) == 0)
-			evbuffer_add_printf(out, "Proxy-Authorization: %s\r\n",
-			    auth);
+		    sizeof(auth)) == 0) {
+			headbuf_add(&hb, "Proxy-Authorization: ", 21);
+			headbuf_str(&hb, auth);
+			headbuf_add(&hb, "\r\n", 2);
+		}
 	} else {
-		evbuffer_add(out, fw->line_origin, strlen(fw->line_origin));
+		headbuf_str(&hb, fw->line_origin);
 	}
-	evbuffer_add_printf(out, "Host: %s\r\n", fw->hostport);
-	exchange_add_head(ex, out);
+	headbuf_add(&hb, "Host: ", 6);
+	headbuf_str(&hb, fw->hostport);
+	headbuf_add(&hb, "\r\n", 2);
+	exchange_head_to(ex, &hb);
+	headbuf_flush(&hb);
 }

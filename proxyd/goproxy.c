@@ -1221,6 +1221,25 @@ parse_sumdb(const char *raw, size_t rawlen, const char *d, size_t n,
 	return parse_sumdb_endpoint(s + 1, (size_t)(end - s - 1), req, e);
 }
 
+/* Every '/'-separated element of d[0..n) within GOPROXY_ELEM_MAX bytes. */
+static int
+check_elem_lengths(const char *d, size_t n, struct perr *e)
+{
+	char	q[QUOTE_MAX * 4 + 8];
+	size_t	i, start;
+
+	for (start = i = 0; i <= n; i++) {
+		if (i < n && d[i] != '/')
+			continue;
+		if (i - start > GOPROXY_ELEM_MAX)
+			return fail(e, 400, "path element of %zu bytes (at most "
+			    "%d) %s", i - start, GOPROXY_ELEM_MAX,
+			    str_quote(q, sizeof(q), d + start, i - start));
+		start = i + 1;
+	}
+	return 0;
+}
+
 int
 goproxy_parse(const char *path, size_t len, struct goproxy_req *req,
     int *status, const char **reason, char *rbuf, size_t rbuflen)
@@ -1237,7 +1256,11 @@ goproxy_parse(const char *path, size_t len, struct goproxy_req *req,
 		len = (size_t)(query - path);
 	if (len == 0 || path[0] != '/')
 		return fail(&e, 404, "not a GOPROXY endpoint");
-	if (pct_decode(path, len, d, sizeof(d), &n, &e) == -1)
+	if (len > GOPROXY_REQUEST_MAX)
+		return fail(&e, 414, "request path of %zu bytes (at most %d)",
+		    len, GOPROXY_REQUEST_MAX);
+	if (pct_decode(path, len, d, sizeof(d), &n, &e) == -1 ||
+	    check_elem_lengths(d, n, &e) == -1)
 		return -1;
 	if (has_prefix(d, n, "/sumdb/"))
 		return parse_sumdb(path, len, d, n, req, &e);

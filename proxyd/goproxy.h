@@ -19,6 +19,17 @@
 #define GOPROXY_SUMDB_MAX	256	/* a checksum database name */
 #define GOPROXY_PATH_MAX	4096	/* a request path, %-decoded */
 
+/*
+ * Limits of what a module request may ask for, whatever Go allows: a
+ * request path (as received, without its query) over GOPROXY_REQUEST_MAX
+ * bytes is 414, a path element (between slashes, %-decoded, still
+ * !-escaped: what names a file in a cache) over GOPROXY_ELEM_MAX bytes
+ * is 400.  NAME_MAX of every common file system is 255; no module in
+ * the wild comes close to either.
+ */
+#define GOPROXY_REQUEST_MAX	1024
+#define GOPROXY_ELEM_MAX	255
+
 /* A reason buffer this large holds every message untruncated. */
 #define GOPROXY_REASON_MAX	1024
 
@@ -69,8 +80,10 @@ struct goproxy_req {
  * *status and *reason:
  *	400 a GOPROXY endpoint with a malformed module path, version,
  *	    sumdb name, lookup or tile;
+ *	    or an element over GOPROXY_ELEM_MAX bytes;
  *	404 a path that is no GOPROXY endpoint ("/favicon.ico");
- *	414 a part too long for struct goproxy_req.
+ *	414 a path over GOPROXY_REQUEST_MAX bytes, or a part too long
+ *	    for struct goproxy_req.
  * *reason is a message such as "invalid escaped module path
  * \"github.com/Foo\": uppercase \"F\" must be escaped as \"!f\"",
  * written into rbuf[0..rbuflen) (truncated when it does not fit); with

@@ -502,27 +502,77 @@ http_list_has_token(const char *value, size_t len, const char *token)
 	return list_has(value, len, token, strlen(token));
 }
 
+/* The hop-by-hop names that are so whatever Connection says. */
+static int
+is_fixed_hop_by_hop(const struct http_header *h)
+{
+	const char	*n = h->name;
+
+	switch (h->name_len) {	/* the length first: most names miss */
+	case 2:
+		return ci_equal(n, 2, "TE", 2);
+	case 7:
+		return ci_equal(n, 7, "Trailer", 7) ||
+		    ci_equal(n, 7, "Upgrade", 7);
+	case 10:
+		return ci_equal(n, 10, "Connection", 10) ||
+		    ci_equal(n, 10, "Keep-Alive", 10);
+	case 16:
+		return ci_equal(n, 16, "Proxy-Connection", 16);
+	case 17:
+		return ci_equal(n, 17, "Transfer-Encoding", 17);
+	case 18:
+		return ci_equal(n, 18, "Proxy-Authenticate", 18);
+	case 19:
+		return ci_equal(n, 19, "Proxy-Authorization", 19);
+	}
+	return 0;
+}
+
+static int
+is_connection(const struct http_header *h)
+{
+	return ci_equal(h->name, h->name_len, "Connection", 10);
+}
+
 int
 http_header_is_hop_by_hop(const struct http_header *h,
     const struct http_header *hdrs, size_t n)
 {
-	static const char *const	 fixed[] = {
-		"Connection", "Keep-Alive", "Proxy-Connection",
-		"Proxy-Authorization", "Proxy-Authenticate", "TE",
-		"Trailer", "Transfer-Encoding", "Upgrade"
-	};
-	size_t				 i;
+	size_t	i;
 
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (http_header_is(h, fixed[i]))
-			return 1;
+	if (is_fixed_hop_by_hop(h))
+		return 1;
 	for (i = 0; i < n; i++) {
-		if (http_header_is(&hdrs[i], "Connection") &&
+		if (is_connection(&hdrs[i]) &&
 		    list_has(hdrs[i].value, hdrs[i].value_len, h->name,
 		    h->name_len))
 			return 1;
 	}
 	return 0;
+}
+
+void
+http_hop_by_hop_mark(const struct http_header *hdrs, size_t n,
+    unsigned char *hop)
+{
+	size_t	i, j;
+	int	any = 0;
+
+	for (i = 0; i < n; i++) {
+		hop[i] = (unsigned char)is_fixed_hop_by_hop(&hdrs[i]);
+		any |= hop[i];
+	}
+	if (!any)
+		return;		/* no Connection header either */
+	for (i = 0; i < n; i++) {
+		if (!is_connection(&hdrs[i]))
+			continue;
+		for (j = 0; j < n; j++)
+			if (!hop[j] && list_has(hdrs[i].value,
+			    hdrs[i].value_len, hdrs[j].name, hdrs[j].name_len))
+				hop[j] = 1;
+	}
 }
 
 /*

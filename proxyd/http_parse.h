@@ -31,6 +31,9 @@
 #define HTTP_PARSE_INVALID	(-1)
 #define HTTP_PARSE_INCOMPLETE	(-2)
 
+/* The most header fields a head may have (max_headers' bound). */
+#define HTTP_HEADERS_MAX	10000
+
 struct http_header {
 	const char	*name;
 	size_t		 name_len;
@@ -160,6 +163,14 @@ int	http_list_has_token(const char *value, size_t len, const char *token);
  */
 int	http_header_is_hop_by_hop(const struct http_header *h,
 	    const struct http_header *hdrs, size_t n);
+
+/*
+ * The same for every header at once: hop[i] becomes 1 when hdrs[i] is
+ * hop-by-hop, else 0.  Linear in n but for the names Connection lists,
+ * where the per-header question is quadratic.  hop has room for n.
+ */
+void	http_hop_by_hop_mark(const struct http_header *hdrs, size_t n,
+	    unsigned char *hop);
 
 /* Is every byte of s[0..len) an RFC 9110 tchar (len > 0)? */
 int	http_is_token(const char *s, size_t len);

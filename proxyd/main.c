@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "reload.h"
 #include "notify.h"
+#include "redirect_rules.h"
 #include "preflight.h"
 #include "route.h"
 #include "worker.h"
@@ -51,6 +52,8 @@ usage(FILE *f)
 	    "       proxyd --env [--format sh|fish|dotenv|github] [-c FILE]\n"
 	    "       proxyd --cache-verify [-c FILE]\n"
 	    "       proxyd --cache-fill FILE [-c FILE]\n"
+	    "       proxyd --redirect-rules [-c FILE] [--uid N] [--port P]\n"
+	    "              [--ports 80,443] [--exclude CIDR,...] [--apply|--remove]\n"
 	    "       proxyd -V | -h\n"
 	    "  -c FILE  configuration file (default: built-in defaults,\n"
 	    "           listen 127.0.0.1:3128, loopback clients only)\n"
@@ -70,8 +73,42 @@ usage(FILE *f)
 	    "  --cache-fill FILE\n"
 	    "           fetch the modules of a go.sum (or module@version\n"
 	    "           lines) into the module cache; exit 1 if any failed\n"
+	    "  --redirect-rules\n"
+	    "           print the iptables rules that redirect outbound TCP\n"
+	    "           to --ports to the transparent listener (--port),\n"
+	    "           except proxyd's --uid, loopback and --exclude;\n"
+	    "           --apply runs them, --remove deletes them\n"
 	    "  -V       print the version\n"
 	    "  -h       this help\n");
+}
+
+/*
+ * One --redirect-rules option into a: 1 for --redirect-rules, 4 for
+ * the options that go with it, 2 (usage) for a second action.
+ */
+static int
+redirect_option(struct rr_args *a, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'R':
+		return 1;
+	case 'I':
+		a->uid = arg;
+		return 4;
+	case 'P':
+		a->port = arg;
+		return 4;
+	case 'O':
+		a->ports = arg;
+		return 4;
+	case 'X':
+		a->exclude = arg;
+		return 4;
+	}
+	if (a->action != RR_PRINT)
+		return 2;
+	a->action = ch == 'A' ? RR_APPLY : RR_REMOVE;
+	return 4;
 }
 
 /* Switch to cfg->user; every step must succeed or we refuse to run. */
@@ -309,11 +346,21 @@ main(int argc, char *argv[])
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "redirect-rules", no_argument, NULL, 'R' },
+		{ "uid", required_argument, NULL, 'I' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "ports", required_argument, NULL, 'O' },
+		{ "exclude", required_argument, NULL, 'X' },
+		{ "apply", no_argument, NULL, 'A' },
+		{ "remove", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = NULL, *explain = NULL, *format = NULL;
 	const char *user = NULL, *fill = NULL;
-	int ch, test = 0, debug = 0, env = 0, verify = 0, rc;
+	int ch, test = 0, debug = 0, env = 0, verify = 0, redirect = 0, rc;
+	struct rr_args rra;
+
+	memset(&rra, 0, sizeof(rra));
 
 	while ((ch = getopt_long(argc, argv, "c:dthV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -344,6 +391,15 @@ main(int argc, char *argv[])
 		case 't':
 			test = 1;
 			break;
+		case 'R':
+		case 'I':
+		case 'P':
+		case 'O':
+		case 'X':
+		case 'A':
+		case 'M':
+			redirect |= redirect_option(&rra, ch, optarg);
+			break;
 		case 'V':
 			printf("proxyd %s\n", PROXYD_VERSION);
 			return 0;
@@ -355,7 +411,8 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	if (optind != argc || (format && !env) || (user && !explain)) {
+	if (optind != argc || (format && !env) || (user && !explain) ||
+	    (redirect & 2) || (redirect == 4)) {
 		usage(stderr);
 		return 2;
 	}
@@ -376,6 +433,11 @@ main(int argc, char *argv[])
 	}
 	if (verify) {
 		rc = cache_verify_main(d.cfg, stdout);
+		config_unref(d.cfg);
+		return rc;
+	}
+	if (redirect & 1) {
+		rc = redirect_rules_main(d.cfg, &rra, stdout, stderr);
 		config_unref(d.cfg);
 		return rc;
 	}

@@ -9,7 +9,10 @@
  * through the route's `via` parents, then TLS for https mirrors.  A
  * response that Go's rules let fall through is dropped unread with its
  * connection, and the next upstream is tried; anything else is passed to
- * the client untouched.
+ * the client untouched.  When proxyd answers itself, the body says why
+ * in terms the go command shows (modproxy_error.c); a route with
+ * `unavailable = notfound` answers 404 when its mirrors failed, so that
+ * the client's next GOPROXY entry is tried.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@
 #include "goproxy.h"
 #include "metrics.h"
 #include "modproxy.h"
+#include "modproxy_error.h"
 #include "pool.h"
 #include "route.h"
 #include "tls.h"
@@ -35,6 +39,15 @@ struct mirror {
 	char		 modlog[1400];	/* module=... version=... kind=... */
 	char		 tried[400];	/* mirrors tried, with outcomes */
 	int64_t		 attempt_start;
+	/* For the error body: what was asked, each mirror's outcome. */
+	char		 what[MODPROXY_WHAT_MAX];
+	struct modproxy_attempt attempts[CONFIG_MAX_UPSTREAMS];
+	size_t		 nattempts;
+	size_t		 ntried;
+	int		 gave_up;	/* no mirror left to try */
+	/* The cache's word for the error body ("not cached", "stale, ..."):
+	 * set by the module cache, NULL says nothing. */
+	const char	*cache_state;
 	struct cache_req cache;		/* the module cache's part */
 };
 
@@ -44,6 +57,8 @@ static int	mirror_response(struct exchange *ex,
 		    const struct http_response *res);
 static int	mirror_failed(struct exchange *ex, int status, const char *why);
 static void	mirror_release(struct exchange *ex);
+static size_t	mirror_error_body(struct exchange *ex, int status,
+		    const char *why, char *buf, size_t len);
 static void	mirror_body(struct exchange *ex, struct evbuffer *out,
 		    size_t from);
 
@@ -54,6 +69,7 @@ static const struct exchange_ops mirror_ops = {
 	mirror_failed,
 	mirror_release,
 	1,
+	mirror_error_body,
 	mirror_body,
 };
 
@@ -109,17 +125,67 @@ mirror_is_https(const struct upstream_conf *uc)
 	return strncmp(uc->url, "https://", 8) == 0;
 }
 
-/* Note one attempt and its outcome for the access log. */
+/*
+ * Note one attempt and its outcome: for the access log, and for an
+ * error body (mirrors only; body NULL: the same outcome).
+ */
 static void
-mirror_note(struct exchange *ex, const char *outcome)
+mirror_note(struct exchange *ex, const char *outcome, const char *body)
 {
 	struct mirror *m = (struct mirror *)ex;
 	const struct upstream_conf *uc = &ex->rq.route->upstreams[ex->rq.upi];
 	size_t len = strlen(m->tried);
+	struct modproxy_attempt *a;
 
 	snprintf(m->tried + len, sizeof(m->tried) - len, "%s%s %s",
 	    len ? ", " : "", uc->type == UPSTREAM_MIRROR ? uc->url : uc->label,
 	    outcome);
+	if (uc->type != UPSTREAM_MIRROR)
+		return;
+	if (m->ntried++ >= CONFIG_MAX_UPSTREAMS)
+		return;		/* retried on a pooled connection too */
+	a = &m->attempts[m->nattempts++];
+	a->mirror = uc->url;
+	snprintf(a->outcome, sizeof(a->outcome), "%s", body ? body : outcome);
+}
+
+/*
+ * The status to answer with when the mirrors failed with status:
+ * `unavailable = notfound` makes a 5xx 404, which go falls through on.
+ * A refusal (403: the destination policy) stays what it is.
+ */
+static int
+mirror_unavailable(struct exchange *ex, int status)
+{
+	((struct mirror *)ex)->gave_up = 1;
+	return ex->rq.route->unavailable_notfound && status >= 500 ? 404 :
+	    status;
+}
+
+/* The GOPROXY endpoint's own error body (modproxy_error.h). */
+static size_t
+mirror_error_body(struct exchange *ex, int status, const char *why,
+    char *buf, size_t len)
+{
+	struct mirror *m = (struct mirror *)ex;
+	struct modproxy_failure f;
+	char verdict[200];
+
+	memset(&f, 0, sizeof(f));
+	f.what = m->what;
+	f.route = ex->rq.route ? ex->rq.route->name : NULL;
+	f.verdict = why;
+	if (m->gave_up) {
+		snprintf(verdict, sizeof(verdict), "no mirror could serve it%s",
+		    status == 404 ? " (unavailable = notfound: 404, so that "
+		    "go tries its next GOPROXY entry)" : "");
+		f.verdict = verdict;
+	}
+	f.attempts = m->attempts;
+	f.nattempts = m->nattempts;
+	f.ntried = m->ntried;
+	f.cache = m->cache_state;
+	return modproxy_error_body(&f, buf, len);
 }
 
 /*
@@ -152,10 +218,12 @@ mirror_next(struct exchange *ex)
 static int
 mirror_failed(struct exchange *ex, int status, const char *why)
 {
-	char outcome[200];
+	char outcome[200], body[MODPROXY_OUTCOME_MAX];
 
 	snprintf(outcome, sizeof(outcome), "failed (%s)", why);
-	mirror_note(ex, outcome);
+	modproxy_error_outcome(body, sizeof(body), status, why,
+	    ex->rq.route->connect_timeout, ex->rq.route->response_timeout);
+	mirror_note(ex, outcome, body);
 	/* A mirror that accepts but never answers fails here, after the
 	 * connect: count it too, so that it is skipped for a while. */
 	if (ex->up != NULL)
@@ -165,7 +233,7 @@ mirror_failed(struct exchange *ex, int status, const char *why)
 		return mirror_next(ex);
 	if (cache_serve_stale(ex, &((struct mirror *)ex)->cache) != -1)
 		return 0;
-	return exchange_fail(ex, status, why);
+	return exchange_fail(ex, mirror_unavailable(ex, status), why);
 }
 
 static int
@@ -175,7 +243,7 @@ mirror_response(struct exchange *ex, const struct http_response *res)
 	char outcome[16];
 
 	snprintf(outcome, sizeof(outcome), "%d", res->status);
-	mirror_note(ex, outcome);
+	mirror_note(ex, outcome, NULL);
 	if ((notfound || res->status >= 500) &&
 	    mirror_may_fall_back(ex, notfound)) {
 		(void)mirror_next(ex);
@@ -184,6 +252,11 @@ mirror_response(struct exchange *ex, const struct http_response *res)
 	if (res->status >= 500 &&
 	    cache_serve_stale(ex, &((struct mirror *)ex)->cache) != -1)
 		return 0;
+	/* The last mirror's own 5xx passes through, unless the route
+	 * turns its mirrors' failure into a 404. */
+	if (res->status >= 500 && ex->rq.route->unavailable_notfound)
+		return exchange_fail(ex, mirror_unavailable(ex, 502),
+		    "mirror failed");
 	cache_response(ex, &((struct mirror *)ex)->cache, res);
 	return 1;
 }
@@ -236,12 +309,12 @@ mirror_refuse(struct exchange *ex, const struct upstream_conf *uc)
 		request_would_deny(&ex->rq, METRICS_WD_ROUTE,
 		    "denied by route '%s'", ex->rq.route->name);
 	if (uc->type == UPSTREAM_DENY) {
-		mirror_note(ex, "403");
+		mirror_note(ex, "403", NULL);
 		return exchange_fail(ex, 403, request_why(&ex->rq,
 		    "%s: not allowed (route '%s' says %s)", modpath,
 		    ex->rq.route->name, uc->label));
 	}
-	mirror_note(ex, "404");
+	mirror_note(ex, "404", NULL);
 	return exchange_fail(ex, 404, request_why(&ex->rq, "%s: not proxied "
 	    "(route '%s' says direct); fetch it directly, e.g. with "
 	    "GOPROXY=...,direct", modpath, ex->rq.route->name));
@@ -268,7 +341,7 @@ mirror_connect(struct exchange *ex)
 		    "parents of module routes belong in via =)");
 	if (upstream_is_down(uc, now_ms(w->base)) &&
 	    mirror_may_fall_back(ex, 0)) {
-		mirror_note(ex, "skipped (failing)");
+		mirror_note(ex, "skipped (failing)", NULL);
 		return mirror_next(ex);
 	}
 	snprintf(ex->key, sizeof(ex->key), "mirror %s%s%s", uc->url,
@@ -352,10 +425,13 @@ modproxy_run(struct client *c, const struct http_request *req,
 	if (m == NULL)
 		return;
 	modproxy_describe(m, g);
+	modproxy_error_what(g, m->what, sizeof(m->what));
 	desc = strlen(m->modlog);
 	cache_req_init(&m->cache, r, g, m->modlog + desc,
 	    sizeof(m->modlog) - desc);
 	cache_request_head(&m->ex, &m->cache);
+	/* Offline misses say so in their verdict. */
+	m->cache_state = m->cache.on && !r->offline ? "not cached" : NULL;
 	m->ex.rq.module = m->modlog;
 	m->ex.rq.tried = m->tried;
 	m->ex.rq.route = r;

@@ -116,8 +116,13 @@ pac_proxy_address(const struct config *cfg, const struct sockaddr *local,
 		snprintf(buf, len, "%s", cfg->pac_proxy);
 		return;
 	}
+	/* A transparent listener is no proxy to tell clients about. */
+	for (i = cfg->nlisten; i-- > 0;)
+		if (config_is_proxy_listener(cfg, i))
+			la = &cfg->listen[i];
 	for (i = 0; i < cfg->nlisten; i++)
-		if (!is_loopback(&cfg->listen[i].ss)) {
+		if (config_is_proxy_listener(cfg, i) &&
+		    !is_loopback(&cfg->listen[i].ss)) {
 			la = &cfg->listen[i];
 			break;
 		}

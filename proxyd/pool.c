@@ -107,7 +107,6 @@ pool_put(struct pool *p, const char *key, struct bufferevent *bev,
     const char *peer)
 {
 	struct idle_conn *ic;
-	struct timeval tv;
 
 	if (p->nidle >= POOL_MAX_IDLE ||
 	    evbuffer_get_length(bufferevent_get_input(bev)) != 0 ||
@@ -117,14 +116,14 @@ pool_put(struct pool *p, const char *key, struct bufferevent *bev,
 	}
 	ic->pool = p;
 	ic->bev = bev;
-	snprintf(ic->key, sizeof(ic->key), "%s", key);
-	snprintf(ic->peer, sizeof(ic->peer), "%s", peer);
+	addr_copy(ic->key, sizeof(ic->key), key);
+	addr_copy(ic->peer, sizeof(ic->peer), peer);
 	ic->bucket = pool_hash(ic->key);
 	TAILQ_INSERT_HEAD(&p->buckets[ic->bucket], ic, link);
 	p->nidle++;
 	bufferevent_setcb(bev, idle_read_cb, NULL, idle_event_cb, ic);
 	bufferevent_setwatermark(bev, EV_READ, 0, 0);
-	bufferevent_set_timeouts(bev, ms_to_tv(p->idle_timeout_ms, &tv), NULL);
+	bev_timeouts(bev, p->idle_timeout_ms, -1);
 	bufferevent_enable(bev, EV_READ);
 }
 
@@ -143,8 +142,9 @@ pool_get(struct pool *p, const char *key, char *peer)
 		bev = ic->bev;
 		memcpy(peer, ic->peer, sizeof(ic->peer));
 		free(ic);
+		/* Reading stays on: turned off here and on again by the
+		 * caller, the epoll changelist still made a call. */
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-		bufferevent_disable(bev, EV_READ);
 		bufferevent_set_timeouts(bev, NULL, NULL);
 		return bev;
 	}

@@ -20,7 +20,9 @@ void		 pool_put(struct pool *p, const char *key,
 
 /*
  * Take the most recently parked connection for key, or NULL.  peer
- * (at least 56 bytes) receives its address.  Callbacks are cleared.
+ * (at least 56 bytes) receives its address.  Callbacks are cleared;
+ * reading stays on, so the caller sets its own callbacks before its
+ * loop runs again (exchange_attach() does, at once).
  */
 struct bufferevent *pool_get(struct pool *p, const char *key, char *peer);
 

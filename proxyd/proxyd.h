@@ -46,6 +46,7 @@ struct auth_cache;
 struct cache_store;
 struct cache_wake;
 struct auth_job;
+struct transparent;
 
 struct worker {
 	int			 id;
@@ -106,7 +107,9 @@ struct client_ops {
 
 struct client {
 	struct worker		*w;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;		/* NULL until the first byte */
+	struct event		*wait_ev;	/* until then: that byte */
+	int			 fd;
 	enum client_state	 state;
 	char			 peer[56];	/* "addr:port" */
 	struct sockaddr_storage	 addr;
@@ -124,6 +127,7 @@ struct client {
 	unsigned char		 auth_mac[16];
 	uint64_t		 auth_id;
 	struct auth_job		*auth_job;
+	struct transparent	*tp;		/* transparent listener's */
 	const struct client_ops	*ops;		/* CLIENT_OWNED */
 	void			*owner;
 	TAILQ_ENTRY(client)	 link;
@@ -140,6 +144,33 @@ struct timeval *ms_to_tv(int ms, struct timeval *tv);
  * libevent's 16 KiB default: bulk transfers cost a quarter of the calls.
  */
 void	bev_set_io_sizes(struct bufferevent *bev);
+
+/*
+ * Set bev's read and write timeouts in milliseconds, -1 for none.  For
+ * durations fixed by the configuration only: they become libevent
+ * common timeouts of bev's base (a queue per duration, O(1) to re-arm,
+ * where the timer heap costs a log n update on every read and write);
+ * a base holds at most 256 of them, past which plain timeouts are used.
+ */
+void	bev_timeouts(struct bufferevent *bev, int rd_ms, int wr_ms);
+
+/*
+ * Direct writes.  A bufferevent writes its output after a loop turn in
+ * which epoll said the socket is writable: an epoll_ctl() to ask, a
+ * wait, a write, an epoll_ctl() to stop asking.  A socket with room,
+ * which is nearly always, can take the bytes at once.
+ *
+ * bev_write_direct(): when bev is a plain socket with nothing waiting
+ * to be written, turn libevent's own writing off (no event is pending
+ * then: the call costs nothing).  From then on, whoever appends to the
+ * output calls bev_write_now(), which writes what the socket takes and
+ * turns libevent's writing back on only for the rest, whose write
+ * callbacks and errors then come as before.  Other bufferevents (TLS,
+ * filters) are left as they are and bev_write_now() only makes sure
+ * their writing is on.
+ */
+void	bev_write_direct(struct bufferevent *bev);
+void	bev_write_now(struct bufferevent *bev);
 
 /*
  * "Basic base64(user:pass)" into out; 0, or -1 when out is too small.

@@ -45,7 +45,7 @@ void
 reply_error(struct evbuffer *out, int status, const char *reason,
     int retry_after)
 {
-	char body[512], retry[40] = "";
+	char body[512];
 	int n;
 
 	n = snprintf(body, sizeof(body), "proxyd: %s\n", reason);
@@ -54,18 +54,31 @@ reply_error(struct evbuffer *out, int status, const char *reason,
 		n = sizeof(body) - 1;
 		body[n - 1] = '\n';
 	}
+	reply_text(out, status, body, (size_t)n, retry_after);
+}
+
+/*
+ * The charset is said because the go command shows a GOPROXY error
+ * body only when it is text/plain in UTF-8 (or US-ASCII, or unsaid).
+ */
+void
+reply_text(struct evbuffer *out, int status, const char *body, size_t len,
+    int retry_after)
+{
+	char retry[40] = "";
+
 	if (status == 429 || status == 503)
 		snprintf(retry, sizeof(retry), "Retry-After: %d\r\n",
 		    retry_after > 1 ? retry_after : 1);
 	evbuffer_add_printf(out,
 	    "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: text/plain\r\n"
-	    "Content-Length: %d\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n"
 	    "%s"
 	    "Connection: close\r\n"
 	    "\r\n",
-	    status, reply_status_text(status), n, retry);
-	evbuffer_add(out, body, (size_t)n);
+	    status, reply_status_text(status), len, retry);
+	evbuffer_add(out, body, len);
 }
 
 void

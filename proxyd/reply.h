@@ -19,6 +19,13 @@ void		 reply_error(struct evbuffer *out, int status,
 		    const char *reason, int retry_after);
 
 /*
+ * reply_error() with the whole body given: body[0..len), text/plain in
+ * UTF-8 (proxyd's bodies are ASCII).
+ */
+void		 reply_text(struct evbuffer *out, int status, const char *body,
+		    size_t len, int retry_after);
+
+/*
  * Append a 407 to out: reply_error()'s, with Proxy-Authenticate: Basic
  * realm="realm" (quotes and backslashes in realm are escaped).
  */

@@ -308,6 +308,8 @@ request_log(struct request *r, const char *note)
 	e.note = note;
 	e.wait_ms = r->adm.waited;
 	e.module = r->module && r->module[0] ? r->module : NULL;
+	if (e.module == NULL && r->c->tp != NULL)
+		e.module = "kind=transparent";	/* a redirected client's */
 	e.tried = r->tried && r->tried[0] ? r->tried : NULL;
 	e.would_deny = r->would_deny;
 	e.user = r->user;

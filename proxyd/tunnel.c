@@ -60,6 +60,8 @@ struct tunnel {
 	uint16_t		 port;
 	int64_t			 last_active;
 	int			 shaped;	/* the route limits bandwidth */
+	int			 quiet;		/* transparent: no HTTP answer
+						   (no 200, no error page) */
 };
 
 /* The client's events before the relay takes its socket. */
@@ -407,12 +409,14 @@ tunnel_relay(struct tunnel *t, struct bufferevent *up)
 		tunnel_end(t, "out of memory");
 		return;
 	}
-	/* The 200 goes first on the client's side, then what came early. */
-	if (first)
+	/* The 200 goes first on the client's side, then what came early;
+	 * a redirected client never asked for a tunnel: no 200. */
+	if (first && !t->quiet)
 		evbuffer_prepend(first, ok, sizeof(ok) - 1);
-	r = first ? tunnel_write_early(&t->down, first) :
+	r = first ? tunnel_write_early(&t->down, first) : t->quiet ? 1 :
 	    flow_write(&t->down, ok, sizeof(ok) - 1);
-	t->down.bytes -= sizeof(ok) - 1;
+	if (!t->quiet)
+		t->down.bytes -= sizeof(ok) - 1;
 	if (r != -1 && early)
 		r = tunnel_write_early(&t->toup, early);
 	tunnel_free_buffers(early, first);
@@ -430,6 +434,10 @@ tunnel_fail(struct tunnel *t, int status, const char *why)
 	char keep[400];
 
 	why = request_end(&t->rq, status, why, keep, sizeof(keep));
+	if (t->quiet) {
+		client_close(c, why);	/* frees t: logged already */
+		return;
+	}
 	client_disown(c);
 	tunnel_free(t, why);
 	client_answer(c, status, why);
@@ -480,9 +488,40 @@ tunnel_connect(struct tunnel *t)
 		tunnel_fail(t, 503, "out of memory");
 }
 
+/* A refusal before the tunnel exists: an HTTP answer, or (quiet) the
+ * access-log line and a close. */
+static void
+tunnel_refuse(struct client *c, const struct http_request *req, int quiet,
+    int status, const char *reason)
+{
+	if (!quiet) {
+		client_refuse(c, req, status, reason);
+		return;
+	}
+	request_log_refusal(c, req, status, reason);
+	client_close(c, reason);
+}
+
+static void	tunnel_open(struct client *c, const struct http_request *req,
+		    size_t head_len, int quiet);
+
 void
 tunnel_start(struct client *c, const struct http_request *req,
     size_t head_len)
+{
+	tunnel_open(c, req, head_len, 0);
+}
+
+void
+tunnel_start_quiet(struct client *c, const struct http_request *req)
+{
+	tunnel_open(c, req, 0, 1);
+}
+
+/* Check the CONNECT target, route it and connect (or refuse). */
+static void
+tunnel_open(struct client *c, const struct http_request *req,
+    size_t head_len, int quiet)
 {
 	const struct config *cfg = c->w->cfg;
 	struct http_uri uri;
@@ -491,12 +530,13 @@ tunnel_start(struct client *c, const struct http_request *req,
 
 	if (http_parse_authority(req->target, req->target_len, &uri,
 	    &err) == -1) {
-		client_refuse(c, req, err.status, err.reason);
+		tunnel_refuse(c, req, quiet, err.status, err.reason);
 		return;
 	}
 	if (!port_range_match_any(cfg->connect_ports, cfg->nconnect_ports,
 	    uri.port)) {
-		client_refuse(c, req, 403, "CONNECT to this port is not allowed");
+		tunnel_refuse(c, req, quiet, 403,
+		    "CONNECT to this port is not allowed");
 		return;
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
@@ -508,10 +548,11 @@ tunnel_start(struct client *c, const struct http_request *req,
 			free(t->host);
 		}
 		free(t);
-		client_refuse(c, req, 503, "out of memory");
+		tunnel_refuse(c, req, quiet, 503, "out of memory");
 		return;
 	}
 	t->c = c;
+	t->quiet = quiet;
 	metrics_tunnels(c->w->metrics, 1);
 	t->cfd = t->ufd = -1;
 	t->port = uri.port;

@@ -13,4 +13,12 @@
 void	tunnel_start(struct client *c, const struct http_request *req,
 	    size_t head_len);
 
+/*
+ * The same for a client that never asked for a tunnel (a transparent
+ * listener's): req is a made-up CONNECT to route by, the client's
+ * buffered bytes are relayed untouched, and the client gets no HTTP
+ * answer, neither 200 nor an error (a refusal closes it).
+ */
+void	tunnel_start_quiet(struct client *c, const struct http_request *req);
+
 #endif /* PROXYD_TUNNEL_H */

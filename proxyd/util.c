@@ -7,6 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+
 #include "proxyd.h"
 
 int64_t
@@ -26,6 +29,67 @@ ms_to_tv(int ms, struct timeval *tv)
 	tv->tv_sec = ms / 1000;
 	tv->tv_usec = (ms % 1000) * 1000;
 	return tv;
+}
+
+/* ms as a common timeout of base when it can be one, else as tv. */
+static const struct timeval *
+common_tv(struct event_base *base, int ms, struct timeval *tv)
+{
+	const struct timeval *c;
+
+	if (ms < 0)
+		return NULL;
+	ms_to_tv(ms, tv);
+	c = event_base_init_common_timeout(base, tv);
+	return c != NULL ? c : tv;
+}
+
+void
+bev_timeouts(struct bufferevent *bev, int rd_ms, int wr_ms)
+{
+	struct event_base *base = bufferevent_get_base(bev);
+	struct timeval rt, wt;
+
+	bufferevent_set_timeouts(bev, common_tv(base, rd_ms, &rt),
+	    common_tv(base, wr_ms, &wt));
+}
+
+/* A bufferevent on a socket of its own: no TLS, no filter. */
+static int
+bev_is_plain(struct bufferevent *bev)
+{
+	return bufferevent_get_underlying(bev) == NULL &&
+	    bufferevent_openssl_get_ssl(bev) == NULL &&
+	    bufferevent_getfd(bev) >= 0;
+}
+
+void
+bev_write_direct(struct bufferevent *bev)
+{
+	if ((bufferevent_get_enabled(bev) & EV_WRITE) && bev_is_plain(bev) &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
+}
+
+void
+bev_write_now(struct bufferevent *bev)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+
+	if (evbuffer_get_length(out) == 0 ||
+	    (bufferevent_get_enabled(bev) & EV_WRITE))
+		return;		/* nothing to do, or libevent's to do */
+	if (bev_is_plain(bev)) {
+		/* The output's front is frozen for everyone but the
+		 * bufferevent's own write: thawed for this one.  An error
+		 * leaves the bytes, and libevent's retry reports it. */
+		evbuffer_unfreeze(out, 1);
+		(void)evbuffer_write(out, bufferevent_getfd(bev));
+		evbuffer_freeze(out, 1);
+		if (evbuffer_get_length(out) == 0)
+			return;
+	}
+	bufferevent_enable(bev, EV_WRITE);
 }
 
 void

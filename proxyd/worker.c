@@ -29,6 +29,7 @@
 #include "throttle.h"
 #include "tls.h"
 #include "worker.h"
+#include "transparent.h"
 #include "worker_swap.h"
 
 #define ACCEPT_BACKLOG		1024
@@ -93,13 +94,27 @@ accept_recovered(struct worker *w)
 		    (unsigned long long)total, (long long)ms);
 }
 
+/* Is l a transparent listener?  w->listeners follow w->cfg->listen. */
+static int
+listener_transparent(const struct worker *w, const struct evconnlistener *l)
+{
+	size_t i;
+
+	for (i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i] == l)
+			return w->cfg->listen[i].transparent;
+	return 0;
+}
+
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	(void)l;
 	accept_recovered(arg);
-	client_accept(arg, fd, sa, salen);
+	if (listener_transparent(arg, l))
+		transparent_accept(arg, fd, sa, salen);
+	else
+		client_accept(arg, fd, sa, salen);
 }
 
 static void
@@ -114,6 +129,28 @@ accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	for (i = 0; i < w->nlisteners; i++)
 		evconnlistener_enable(w->listeners[i]);
+}
+
+/*
+ * The worker's event base.  epoll's changelist: the changes a loop turn
+ * makes to a descriptor's events are merged and made with one
+ * epoll_ctl() before the next wait, not one call each.  Taking a pooled
+ * connection disables, enables reading and writing in one turn: three
+ * calls became one.  libevent's caveat (an fd dup()ed while registered
+ * confuses it) does not apply: proxyd never dups a socket it watches.
+ */
+static struct event_base *
+worker_base_new(void)
+{
+	struct event_config	*ec;
+	struct event_base	*base;
+
+	if ((ec = event_config_new()) == NULL)
+		return NULL;
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return base;
 }
 
 /* EMFILE and friends: stop accepting for a moment rather than spin. */
@@ -217,7 +254,7 @@ worker_init(struct worker *w, int id, struct config *cfg, struct logger *log,
 	    (w->scratch = malloc(TUNNEL_CHUNK)) == NULL ||
 	    (w->md = regex_match_data_new()) == NULL ||
 	    worker_tls(w, cfg) == -1 ||
-	    (w->base = event_base_new()) == NULL ||
+	    (w->base = worker_base_new()) == NULL ||
 	    worker_resolver(w, cfg) == -1 ||
 	    (w->pool = pool_new(w->base, cfg->keepalive_timeout)) == NULL ||
 	    (w->accept_retry = evtimer_new(w->base, accept_retry_cb, w)) ==

@@ -79,7 +79,8 @@ def _read_and_remove(path):
 
 def expect_ok(r, status=200):
     expect(r.rc == 0, "curl failed (exit %d): %s" % (r.rc, r.stderr.strip()))
-    expect_eq(r.status, status, "status")
+    expect(r.status == status, "status: got %r, want %r (body: %r)"
+           % (r.status, status, r.body[:200]))
 
 
 def sha(data):

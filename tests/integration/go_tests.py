@@ -51,18 +51,23 @@ def mirror_modules(env):
     return _state["modules"]
 
 
-def go_workspace(env):
-    """A fresh module and fresh Go caches, so every module is fetched."""
-    mods = mirror_modules(env)
-    _state["seq"] += 1
-    root = env.wd.sub("go-%d" % _state["seq"], mkdir=True)
-    src = os.path.join(root, "app")
+def write_app(src, mods):
+    """A module in src that needs every one of mods."""
     os.makedirs(src)
     with open(os.path.join(src, "go.mod"), "w") as f:
         f.write("module example.test/app\n\ngo 1.19\n\nrequire (\n"
                 + "".join("\t%s %s\n" % (m.path, m.version) for m in mods) + ")\n")
     with open(os.path.join(src, "main.go"), "w") as f:
         f.write(MAIN_GO)
+
+
+def go_workspace(env):
+    """A fresh module and fresh Go caches, so every module is fetched."""
+    mods = mirror_modules(env)
+    _state["seq"] += 1
+    root = env.wd.sub("go-%d" % _state["seq"], mkdir=True)
+    src = os.path.join(root, "app")
+    write_app(src, mods)
     genv = env.client_env()
     genv.update(
         GOPATH=os.path.join(root, "gopath"),

@@ -34,6 +34,8 @@ import route_tests                  # noqa: E402,F401
 import parent_tests                 # noqa: E402,F401
 import failover_tests               # noqa: E402,F401
 import modproxy_tests               # noqa: E402,F401
+import goerr_tests                  # noqa: E402,F401
+import sumdb_tests                  # noqa: E402,F401
 import limit_tests                  # noqa: E402,F401
 import request_tests                # noqa: E402,F401
 import reload_tests                 # noqa: E402,F401
@@ -47,6 +49,8 @@ import admin_tests                  # noqa: E402,F401
 import destpolicy_tests             # noqa: E402,F401
 import auth_tests                   # noqa: E402,F401
 import cache_tests                  # noqa: E402,F401
+import transparent_tests            # noqa: E402,F401
+import idle_tests                   # noqa: E402,F401
 import lifecycle_tests              # noqa: E402,F401
 
 

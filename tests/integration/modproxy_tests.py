@@ -80,6 +80,12 @@ def mirrors(env):
     return _state["mirrors"]
 
 
+def mirror_tree(env, name):
+    """The GOPROXY tree mirror name serves ("a" has it under base/)."""
+    mirrors(env)
+    return os.path.join(env.wd.sub("mirror-trees"), name)
+
+
 def murl(env, name, path=""):
     return "http://%s:%d%s" % (LOOPBACK, mirrors(env).port(name), path)
 

@@ -391,7 +391,8 @@ def _(env):
         vols = {v["name"]: v["configMap"]["name"] for v in spec.get("volumes", [])
                 if "configMap" in v}
         proxyds = [c for c in spec.get("initContainers", []) + spec["containers"]
-                   if c["name"] == "proxyd" or "proxyd" in c.get("image", "")]
+                   if (c["name"] == "proxyd" or "proxyd" in c.get("image", ""))
+                   and "--redirect-rules" not in c.get("command", [])]
         expect(proxyds, "%s: no proxyd container" % name)
         for c in proxyds:
             cm = [vols[m["name"]] for m in c.get("volumeMounts", []) if m["name"] in vols]
@@ -418,6 +419,48 @@ def _(env):
             expect(grace >= drain + prestop,
                    "%s: terminationGracePeriodSeconds %d < shutdown_timeout %ds + preStop %ds"
                    % (name, grace, drain, prestop))
+
+
+@test("kubernetes_transparent_init_rules")
+def _(env):
+    """The transparent runner pod: an init container runs
+    `proxyd --redirect-rules --apply` with NET_ADMIN, the only container
+    with a capability; its --uid is the proxyd sidecar's runAsUser; the
+    sidecar's config has a transparent listener on the rules' port."""
+    docs = k8s_documents()
+    confs = dict(embedded_configs(docs))
+    pods = [(n, s) for n, s in pod_specs(docs)
+            if any("--redirect-rules" in c.get("command", []) for c in s.get("initContainers", []))]
+    expect(pods, "no pod with a --redirect-rules init container in packaging/kubernetes")
+    for name, spec in pods:
+        inits = spec["initContainers"]
+        rules = [c for c in inits if "--redirect-rules" in c.get("command", [])][0]
+        cmd = rules["command"]
+        expect("--apply" in cmd, "%s: the rules are not applied" % name)
+        expect_eq(rules["securityContext"]["capabilities"].get("add"), ["NET_ADMIN"],
+                  "%s: the rules container's added capabilities" % name)
+        sidecars = [c for c in inits if c.get("restartPolicy") == "Always"]
+        expect(sidecars and inits.index(rules) < inits.index(sidecars[0]),
+               "%s: the rules must be in before the sidecar starts" % name)
+        uid = sidecars[0]["securityContext"]["runAsUser"]
+        expect_eq(cmd[cmd.index("--uid") + 1], str(uid), "%s: --uid vs proxyd's runAsUser" % name)
+        for c in inits + spec["containers"]:
+            if c is not rules:
+                expect(not c.get("securityContext", {}).get("capabilities", {}).get("add"),
+                       "%s: %s adds capabilities" % (name, c["name"]))
+        vols = {v["name"]: v["configMap"]["name"] for v in spec.get("volumes", [])
+                if "configMap" in v}
+        cm = [vols[m["name"]] for m in sidecars[0].get("volumeMounts", []) if m["name"] in vols]
+        text = confs["%s/proxyd.conf" % cm[0]]
+        expect(re.search(r"^listen = .*transparent 127\.0\.0\.1:\d+", text, re.M),
+               "%s: no transparent listener in the sidecar's config" % name)
+        if env.kind == "proxyd":
+            path = env.wd.write("k8s-transparent.conf", text)
+            r = run([env.proxyd_binary, "--redirect-rules", "-c", path] + cmd[cmd.index("--uid"):
+                    cmd.index("--apply")], timeout=20)
+            expect(r.returncode == 0 and b"--uid-owner %d " % uid in r.stdout
+                   and b"REDIRECT --to-ports" in r.stdout,
+                   "%s: --redirect-rules prints: %s %s" % (name, r.stdout, r.stderr))
 
 
 @test("kubernetes_embedded_configs_pass_check")

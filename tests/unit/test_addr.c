@@ -119,6 +119,20 @@ test_format(void)
 	format_is("example.com", 0, 0, "example.com:0");
 	CHECK(addr_format(buf, sizeof(buf), "example.com", 443, 0) == 15 &&
 	    strcmp(buf, "example") == 0, "truncated: %s", buf);
+	format_is("example.com", 65535, 0, "example.com:65535");
+	/* Cut anywhere: in the host, in "]", in the port, at the end. */
+	CHECK(addr_format(buf, sizeof(buf), "::1", 443, 0) == 9 &&
+	    strcmp(buf, "[::1]:4") == 0, "truncated v6: %s", buf);
+	CHECK(addr_format(buf, 6, "::1", 443, 0) == 9 &&
+	    strcmp(buf, "[::1]") == 0, "truncated at ]: %s", buf);
+	CHECK(addr_format(buf, 1, "a", 1, 0) == 3 && buf[0] == '\0',
+	    "size 1: \"%s\"", buf);
+	CHECK(addr_format(NULL, 0, "a", 1, 0) == 3, "size 0");
+	CHECK(addr_copy(buf, sizeof(buf), "abc") == 3 &&
+	    strcmp(buf, "abc") == 0, "copy: %s", buf);
+	CHECK(addr_copy(buf, sizeof(buf), "abcdefghij") == 10 &&
+	    strcmp(buf, "abcdefg") == 0, "copy cut: %s", buf);
+	CHECK(addr_copy(buf, 0, "abc") == 3, "copy size 0");
 }
 
 static void

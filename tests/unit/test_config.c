@@ -802,6 +802,14 @@ test_syntax_ok(void)
 	if (c != NULL)
 		CHECK(c->nlisten == CONFIG_MAX_LISTEN, "16 listeners");
 	config_unref(c);
+
+	c = load_ok("transparent listener",
+	    "[proxyd]\nlisten = transparent 127.0.0.1:3129, [::1]:3128\n");
+	if (c != NULL)
+		CHECK(c->nlisten == 2 && c->listen[0].transparent &&
+		    strcmp(c->listen[0].text, "127.0.0.1:3129") == 0 &&
+		    !c->listen[1].transparent, "transparent listener");
+	config_unref(c);
 }
 
 static void
@@ -827,17 +835,25 @@ test_value_errors(void)
 	    "[proxyd]\nlisten = 127.0.0.1, ::1:80, [::1]:0, localhost:80, "
 	    "[::1]:80, 1.2.3.4:65536, [1.2.3.4]:80, 127.0.0.1:80\n",
 	    "F:2: listen: expected an address and port like 127.0.0.1:3128 "
-	    "or [::1]:3128, got \"127.0.0.1\"\n"
+	    "or [::1]:3128, or transparent 127.0.0.1:3129, got \"127.0.0.1\"\n"
 	    "F:2: listen: expected an address and port like 127.0.0.1:3128 "
-	    "or [::1]:3128, got \"::1:80\"\n"
+	    "or [::1]:3128, or transparent 127.0.0.1:3129, got \"::1:80\"\n"
 	    "F:2: listen: expected an address and port like 127.0.0.1:3128 "
-	    "or [::1]:3128, got \"[::1]:0\"\n"
+	    "or [::1]:3128, or transparent 127.0.0.1:3129, got \"[::1]:0\"\n"
 	    "F:2: listen: expected an address and port like 127.0.0.1:3128 "
-	    "or [::1]:3128, got \"localhost:80\"\n"
+	    "or [::1]:3128, or transparent 127.0.0.1:3129, got \"localhost:80\"\n"
 	    "F:2: listen: expected an address and port like 127.0.0.1:3128 "
-	    "or [::1]:3128, got \"1.2.3.4:65536\"\n"
+	    "or [::1]:3128, or transparent 127.0.0.1:3129, got \"1.2.3.4:65536\"\n"
 	    "F:2: listen: expected an address and port like 127.0.0.1:3128 "
-	    "or [::1]:3128, got \"[1.2.3.4]:80\"\n");
+	    "or [::1]:3128, or transparent 127.0.0.1:3129, got \"[1.2.3.4]:80\"\n");
+	load_bad("transparent listen",
+	    "[proxyd]\nlisten = transparent localhost:80, transparent\n",
+	    "F:2: listen: expected an address and port like 127.0.0.1:3128 "
+	    "or [::1]:3128, or transparent 127.0.0.1:3129, got "
+	    "\"localhost:80\"\n"
+	    "F:2: listen: expected an address and port like 127.0.0.1:3128 "
+	    "or [::1]:3128, or transparent 127.0.0.1:3129, got "
+	    "\"transparent\"\n");
 	load_bad("listen twice",
 	    "[proxyd]\nlisten = [::1]:80, [0::1]:80\n",
 	    "F:2: listen: [0::1]:80 is listed twice\n");
@@ -2019,9 +2035,28 @@ test_log_keys(void)
 	config_unref(c);
 }
 
+/* unavailable = error (default) | notfound, per route. */
+static void
+test_unavailable(void)
+{
+	struct config	*c;
+
+	c = load_ok("unavailable", "[route a]\nmodules = a.test\n"
+	    "upstream = mirror http://127.0.0.1:1\nunavailable = notfound\n"
+	    "[route b]\nmodules = *\nupstream = mirror http://127.0.0.1:1\n");
+	CHECK(c != NULL && c->nroutes >= 2 &&
+	    c->routes[0].unavailable_notfound == 1 &&
+	    c->routes[1].unavailable_notfound == 0, "unavailable values");
+	config_unref(c);
+	load_bad("unavailable", "[route a]\nmodules = *\n"
+	    "upstream = mirror http://127.0.0.1:1\nunavailable = 404\n",
+	    "F:4: unavailable: expected error or notfound, got \"404\"\n");
+}
+
 int
 main(void)
 {
+	test_unavailable();
 	test_log_keys();
 	test_cidr_parse();
 	test_cidr_match();

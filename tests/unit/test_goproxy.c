@@ -840,57 +840,116 @@ test_parse_reasons(void)
 	    strlen(small) == sizeof(small) - 1, "cut reason \"%s\"", small);
 }
 
-/* Lengths: what does not fit in struct goproxy_req is a 414. */
+/* path[0..len) ends up refused with want (0: parsed); a CHECK. */
+static void
+check_len_case(const char *what, const char *path, int want)
+{
+	struct goproxy_req	 req;
+	const char		*reason;
+	int			 status, rc;
+
+	rc = goproxy_parse(path, strlen(path), &req, &status, &reason, NULL,
+	    0);
+	CHECK(want == 0 ? rc == 0 : rc == -1 && status == want,
+	    "%s (%zu bytes): rc %d status %d, want %d", what, strlen(path),
+	    rc, status, want);
+}
+
+/*
+ * "/x.y/" + elements of elem bytes of 'a' + tail, padded with a last
+ * element so that the whole is total bytes (0: no padding).
+ */
+static const char *
+len_path(char *buf, size_t size, size_t elem, size_t total, const char *tail)
+{
+	size_t	n, left;
+
+	n = (size_t)snprintf(buf, size, "/x.y");
+	left = total ? total - n - strlen(tail) : elem + 1;
+	while (left > 0) {
+		size_t	k = left - 1 < elem ? left - 1 : elem;
+
+		buf[n++] = '/';
+		memset(buf + n, 'a', k);
+		n += k;
+		left -= k + 1;
+	}
+	snprintf(buf + n, size - n, "%s", tail);
+	return buf;
+}
+
+/*
+ * Lengths: a request path over GOPROXY_REQUEST_MAX bytes is 414, an
+ * element over GOPROXY_ELEM_MAX bytes 400; the query does not count.
+ */
 static void
 test_parse_lengths(void)
 {
-	static char		 path[GOPROXY_PATH_MAX + 64];
-	struct goproxy_req	 req;
-	const char		*reason;
-	size_t			 n;
-	int			 status, rc;
+	static char	path[GOPROXY_PATH_MAX + 64], v[GOPROXY_ELEM_MAX + 8];
 
-	/* The longest module path that fits, then one byte more. */
-	n = (size_t)snprintf(path, sizeof(path), "/x.y/");
-	memset(path + n, 'a', GOPROXY_MODULE_MAX - 1 - 4);
-	n += GOPROXY_MODULE_MAX - 1 - 4;
-	memcpy(path + n, "/@v/list", 9);
-	rc = goproxy_parse(path, strlen(path), &req, &status, &reason, NULL,
-	    0);
-	CHECK(rc == 0 && strlen(req.module) == GOPROXY_MODULE_MAX - 1,
-	    "longest module: rc %d status %d", rc, status);
-	memmove(path + n + 1, path + n, 9);
-	path[n] = 'a';
-	rc = goproxy_parse(path, strlen(path), &req, &status, &reason, NULL,
-	    0);
-	CHECK(rc == -1 && status == 414, "module too long: %d %d", rc,
-	    status);
-
-	n = (size_t)snprintf(path, sizeof(path), "/x.y/z/@v/v1.0.0-");
-	memset(path + n, 'a', GOPROXY_VERSION_MAX - 1 - 7);
-	memcpy(path + n + GOPROXY_VERSION_MAX - 1 - 7, ".zip", 5);
-	rc = goproxy_parse(path, strlen(path), &req, &status, &reason, NULL,
-	    0);
-	CHECK(rc == 0 && strlen(req.version) == GOPROXY_VERSION_MAX - 1,
-	    "longest version: rc %d status %d", rc, status);
-	memcpy(path + n + GOPROXY_VERSION_MAX - 1 - 7, "a.zip", 6);
-	rc = goproxy_parse(path, strlen(path), &req, &status, &reason, NULL,
-	    0);
-	CHECK(rc == -1 && status == 414, "version too long: %d %d", rc,
-	    status);
-
-	memset(path, 'a', sizeof(path) - 1);
-	path[0] = '/';
-	path[sizeof(path) - 1] = '\0';
-	rc = goproxy_parse(path, strlen(path), &req, &status, &reason, NULL,
-	    0);
-	CHECK(rc == -1 && status == 414, "path too long: %d %d", rc, status);
+	check_len_case("longest path", len_path(path, sizeof(path), 200,
+	    GOPROXY_REQUEST_MAX, "/@v/list"), 0);
+	CHECK(strlen(path) == GOPROXY_REQUEST_MAX, "len_path: %zu",
+	    strlen(path));
+	check_len_case("path too long", len_path(path, sizeof(path), 200,
+	    GOPROXY_REQUEST_MAX + 1, "/@v/list"), 414);
+	check_len_case("way too long", len_path(path, sizeof(path), 200,
+	    GOPROXY_PATH_MAX + 10, "/@v/list"), 414);
+	check_len_case("longest element", len_path(path, sizeof(path),
+	    GOPROXY_ELEM_MAX, 0, "/@latest"), 0);
+	check_len_case("element too long", len_path(path, sizeof(path),
+	    GOPROXY_ELEM_MAX + 1, 0, "/@latest"), 400);
+	/* The version's element is "<version>.info". */
+	memset(v, 'a', sizeof(v));
+	memcpy(v, "v1.0.0-", 7);
+	memcpy(v + GOPROXY_ELEM_MAX - 5, ".info", 6);
+	snprintf(path, sizeof(path), "/x.y/z/@v/%s", v);
+	check_len_case("longest version element", path, 0);
+	memcpy(v + GOPROXY_ELEM_MAX - 4, ".info", 6);
+	snprintf(path, sizeof(path), "/x.y/z/@v/%s", v);
+	check_len_case("version element too long", path, 400);
+	/* Elements count decoded: 100 "%61" are 100 bytes. */
+	strcpy(path, "/x.y/");
+	while (strlen(path) < 5 + 300)
+		strcat(path, "%61");
+	strcat(path, "/@v/list");
+	check_len_case("escaped element", path, 0);
+	/* A sumdb name's elements too. */
+	snprintf(path, sizeof(path), "/sumdb/sum.test/%s/supported", v);
+	check_len_case("sumdb name element too long", path, 400);
 	/* The query does not count. */
-	memcpy(path, "/x.y/@latest?", 13);
-	rc = goproxy_parse(path, strlen(path), &req, &status, &reason, NULL,
-	    0);
-	CHECK(rc == 0 && req.kind == GOPROXY_LATEST, "long query: %d %d", rc,
-	    status);
+	len_path(path, sizeof(path), 200, GOPROXY_REQUEST_MAX, "/@latest?");
+	memset(path + strlen(path), 'q', 2000);
+	path[GOPROXY_REQUEST_MAX + 2001] = '\0';
+	check_len_case("long query", path, 0);
+}
+
+/* Nothing that climbs out of a directory or hides a byte gets through. */
+static void
+test_parse_traversal(void)
+{
+	static const struct bad_case t[] = {
+		{ "/example.com/%2E%2E/x/@v/list", 400 },
+		{ "/example.com/%2e./x/@v/list", 400 },
+		{ "/example.com/..%2fx/@v/list", 400 },
+		{ "/%2e%2e/%2e%2e/etc/x/@v/list", 400 },
+		{ "//etc/passwd/@v/list", 400 },
+		{ "///etc/x.y/@v/list", 400 },
+		{ "/x.y/z/@v/..%2f..%2fx.info", 400 },
+		{ "/x.y/z/@v/%2e%2e.info", 400 },
+		{ "/x.y/z/@v/...info", 400 },
+		{ "/x.y/z/@v/v1.0.0%00.zip", 400 },
+		{ "/x.y/z%00/@v/list", 400 },
+		{ "/x.y/z/@v/v1%5c..%5cx.info", 400 },
+		{ "/x.y/z\\../@v/list", 400 },
+		{ "/sumdb/../supported", 400 },
+		{ "/sumdb/sum.test/../../x/supported", 400 },
+		{ "/sumdb/sum.test/lookup/../../x@v1.0.0", 400 },
+		{ "/sumdb/sum.test/tile/8/0/../../x", 400 },
+		{ "/sumdb/%2e%2e/supported", 400 },
+	};
+
+	check_parse_bad(t, sizeof(t) / sizeof(t[0]));
 }
 
 int
@@ -909,5 +968,6 @@ main(void)
 	test_parse_tile_go();
 	test_parse_reasons();
 	test_parse_lengths();
+	test_parse_traversal();
 	return unit_done("goproxy");
 }

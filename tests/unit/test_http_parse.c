@@ -854,7 +854,8 @@ header(const char *name, const char *value)
 static void
 test_helpers(void)
 {
-	struct http_header	 msg[3], h;
+	struct http_header	 msg[4], h;
+	unsigned char		 hop[4];
 	const char		*g;
 	size_t			 i, len;
 
@@ -872,6 +873,12 @@ test_helpers(void)
 		h = header(hop_cases[i].name, "v");
 		CHECK(http_header_is_hop_by_hop(&h, msg, 3) ==
 		    hop_cases[i].want, "hop-by-hop %s", hop_cases[i].name);
+		/* The all-at-once marking agrees, wherever h stands. */
+		msg[3] = h;
+		http_hop_by_hop_mark(msg, 4, hop);
+		CHECK(hop[3] == hop_cases[i].want && hop[0] == 0 &&
+		    hop[1] == 1 && hop[2] == 1, "hop-by-hop mark %s",
+		    hop_cases[i].name);
 	}
 	for (i = 0; i < sizeof(token_cases) / sizeof(token_cases[0]); i++) {
 		len = strlen(token_cases[i].s);
