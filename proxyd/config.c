@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cache_evict.h"
+#include "cache_flight.h"
+#include "cache_seen.h"
 #include "config_parse.h"
 #include "destpolicy.h"
 #include "limit.h"
@@ -78,6 +81,10 @@ config_free(struct config *c)
 	auth_users_free(c->users);
 	auth_fails_free(c->auth_fails);
 	cfg_tls_free(c);
+	free(c->cache_dir);
+	cache_flights_free(c->flights);
+	cache_evict_free(c->evict);
+	cache_seen_free(c->seen);
 	free(c);
 }
 
@@ -129,6 +136,13 @@ config_runtime(struct parse_state *st)
 		cfg_nomem(st);
 	if (c->auth_file != NULL && (c->auth_fails = auth_fails_new(
 	    c->auth_fail_limit, c->auth_fail_window)) == NULL)
+		cfg_nomem(st);
+	if (c->cache_dir != NULL && ((c->flights = cache_flights_new()) ==
+	    NULL || (c->seen = cache_seen_new()) == NULL))
+		cfg_nomem(st);
+	if (c->cache_dir != NULL && c->cache_max_size > 0 &&
+	    (c->evict = cache_evict_new(c->cache_dir, c->cache_max_size)) ==
+	    NULL)
 		cfg_nomem(st);
 }
 

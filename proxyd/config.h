@@ -22,6 +22,9 @@ struct upstream_metrics;
 struct route_index;
 struct auth_users;
 struct auth_fails;
+struct cache_flights;
+struct cache_evict;
+struct cache_seen;
 
 #define CONFIG_MAX_LISTEN	16
 #define CONFIG_MAX_UPSTREAMS	16
@@ -146,6 +149,14 @@ struct route {
 	 * failed is answered 404, not 502/504 (modproxy.c). */
 	int			 unavailable_notfound;
 	const struct config	*cfg;		/* runtime: its snapshot */
+
+	/* Module cache (config_cache.c): resolved at load, 0 or 1. */
+	int			 cache;		/* keep what the mirrors serve */
+	int			 offline;	/* from the cache only */
+	int			 list_ttl;	/* ms: list, @latest */
+	int			 negative_ttl;	/* ms: 404, 410 */
+	int			 sumdb_latest_ttl; /* ms: latest, supported,
+						   partial tiles */
 };
 
 struct listen_addr {
@@ -220,6 +231,15 @@ struct config {
 	char			*tls_key;
 	char			*tls_client_ca;	/* NULL: no client certs */
 	struct ssl_ctx_st	*tls_ctx;	/* runtime: NULL without tls_cert */
+
+	char			*cache_dir;	/* module cache; NULL: none */
+	size_t			 cache_max_size; /* bytes; 0: no cap */
+	int			 offline;	/* serve modules from the cache only */
+	struct cache_flights	*flights;	/* runtime: cache_flight.c */
+	struct cache_evict	*evict;		/* runtime: cache_evict.c */
+	struct cache_seen	*seen;		/* runtime: cache_seen.c */
+	int64_t			 cache_trouble;	/* runtime, atomic: unix s of the
+						   last disk-trouble line */
 
 	/* Routes in file order; the last is the fallback ("direct" unless
 	 * [proxyd] fallback = deny), always present. */

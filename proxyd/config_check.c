@@ -120,6 +120,7 @@ cfg_check_route(struct parse_state *st, struct route *r)
 	route_burst(st, R_RATE, R_BURST);
 	route_burst(st, R_CLIENT_RATE, R_CLIENT_BURST);
 	route_shadow(st, r);
+	cfg_cache_route(st, r);
 }
 
 /* Routes naming users need a users file to know them by. */
@@ -172,4 +173,5 @@ cfg_check_config(struct parse_state *st)
 	}
 	check_admin_listen(st);
 	check_users(st);
+	cfg_cache_check(st);
 }

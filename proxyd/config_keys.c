@@ -146,6 +146,14 @@ const struct key cfg_keys[NKEYS] = {
 	    NULL, "an absolute path" },
 	[K_TLS_CLIENT_CA] = { "tls_client_ca", parse_path, OFF(tls_client_ca),
 	    0, 0, 0, 0, NULL, "an absolute path" },
+	[K_CACHE_DIR] = { "cache_dir", parse_path, OFF(cache_dir), 0, 0, 0,
+	    0, NULL,		/* no module cache */
+	    "an absolute path" },
+	[K_CACHE_MAX_SIZE] = { "cache_max_size", parse_bytes,
+	    OFF(cache_max_size), 0, 0, SIZE_MAX, 0, "0",
+	    SIZE " (0 for no cap)" },
+	[K_OFFLINE] = { "offline", cfg_parse_onoff, OFF(offline), 0, 0, 0, 0,
+	    "off", "on or off" },
 };
 
 /*
@@ -214,6 +222,18 @@ const struct key cfg_route_keys[NROUTEKEYS] = {
 	    0, 0, NULL, "enforce or report" },
 	[R_USERS] = { "users", parse_users, ROFF(users), ROFF(nusers), 0, 0,
 	    1, NULL, "a user name or @group" },
+	[R_CACHE] = { "cache", cfg_parse_onoff, ROFF(cache), 0, 0, 0, 0,
+	    NULL,		/* on with cache_dir: config_cache.c */
+	    "on or off" },
+	[R_LIST_TTL] = { "list_ttl", parse_msec, ROFF(list_ttl), 0, 1,
+	    INT_MAX, 0, "60s", DURATION },
+	[R_NEGATIVE_TTL] = { "negative_ttl", parse_msec, ROFF(negative_ttl),
+	    0, 1, INT_MAX, 0, "60s", DURATION },
+	[R_SUMDB_LATEST_TTL] = { "sumdb_latest_ttl", parse_msec,
+	    ROFF(sumdb_latest_ttl), 0, 1, INT_MAX, 0, "10m", DURATION },
+	[R_OFFLINE] = { "offline", cfg_parse_onoff, ROFF(offline), 0, 0, 0, 0,
+	    NULL,		/* [proxyd]'s: config_cache.c */
+	    "on or off" },
 	[R_UNAVAILABLE] = { "unavailable", parse_unavailable,
 	    ROFF(unavailable_notfound), 0, 0, 0, 0, "error",
 	    "error or notfound" },

@@ -39,6 +39,7 @@ enum key_id {
 	K_AUTH_FILE, K_AUTH_REALM, K_AUTH_CACHE_TTL, K_AUTH_FAIL_LIMIT,
 	K_AUTH_FAIL_WINDOW,
 	K_TLS_CERT, K_TLS_KEY, K_TLS_CLIENT_CA,
+	K_CACHE_DIR, K_CACHE_MAX_SIZE, K_OFFLINE,
 	NKEYS
 };
 
@@ -50,6 +51,7 @@ enum route_key_id {
 	R_QUEUE, R_QUEUE_TIMEOUT, R_FAIL_THRESHOLD, R_FAIL_COOLDOWN, R_VIA,
 	R_DENY_DESTINATIONS, R_ALLOW_DESTINATIONS, R_ACTION,
 	R_USERS, R_UNAVAILABLE,
+	R_CACHE, R_LIST_TTL, R_NEGATIVE_TTL, R_SUMDB_LATEST_TTL, R_OFFLINE,
 	NROUTEKEYS
 };
 
@@ -268,5 +270,18 @@ void	cfg_check_route(struct parse_state *st, struct route *r);
 
 /* config_check.c: checks across [proxyd] keys, once the file is read. */
 void	cfg_check_config(struct parse_state *st);
+
+/* config_cache.c: "on" or "off" into an int field (1 or 0). */
+void	cfg_parse_onoff(struct parse_state *st, const struct key *k,
+	    const char *v);
+
+/* config_cache.c: mark the route's cache and offline keys it left unset. */
+void	cfg_cache_route(struct parse_state *st, struct route *r);
+
+/*
+ * config_cache.c: at the end of the file, resolve the routes' unset cache
+ * keys from [proxyd] and check cache_dir (a writable directory).
+ */
+void	cfg_cache_check(struct parse_state *st);
 
 #endif /* PROXYD_CONFIG_PARSE_H */

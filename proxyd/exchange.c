@@ -782,6 +782,7 @@ static int
 exchange_pump_response(struct exchange *ex)
 {
 	struct evbuffer *out = bufferevent_get_output(ex->c->bev);
+	size_t before = evbuffer_get_length(out);
 	struct evbuffer *in;
 	ssize_t n;
 
@@ -792,6 +793,8 @@ exchange_pump_response(struct exchange *ex)
 	if (n < 0)
 		return exchange_fail(ex, 502, "invalid chunked response body");
 	ex->rq.bytes_out += (uint64_t)n;
+	if (ex->ops->body)
+		ex->ops->body(ex, out, before);
 	if (ex->resp.done)
 		return exchange_done(ex);	/* logs, then writes */
 	bev_write_now(ex->c->bev);

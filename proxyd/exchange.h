@@ -65,6 +65,9 @@ struct exchange_ops {
 	 * one line "proxyd: why". */
 	size_t	(*error_body)(struct exchange *ex, int status, const char *why,
 		    char *buf, size_t len);
+	/* Response body bytes were queued for the client: out[from..) (may
+	 * be NULL; the module cache keeps a copy). */
+	void	(*body)(struct exchange *ex, struct evbuffer *out, size_t from);
 };
 
 struct exchange {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cache.h"
 #include "goproxy.h"
 #include "auth.h"
 #include "route.h"
@@ -126,8 +127,6 @@ route_explain_module(const struct config *cfg, const char *path,
 	explain_mirrors(out, r, is_sumdb(g.kind));
 	route_explain_settings(out, r);
 	auth_explain(out, cfg, r, user);
-	fprintf(out, "cache:     not configured (no module cache yet)\n");
-	fprintf(out, "offline:   no (every request is asked of the "
-	    "mirrors)\n");
+	cache_explain(out, cfg, r, &g);
 	return 0;
 }

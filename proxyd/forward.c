@@ -43,7 +43,8 @@ static const struct exchange_ops forward_ops = {
 	forward_failed,
 	forward_release,
 	0,
-	NULL,
+	NULL,		/* main's error body */
+	NULL,		/* no copy of the body */
 };
 
 static void

@@ -19,6 +19,8 @@
 #include <event2/event.h>
 
 #include "admin.h"
+#include "cache_fill.h"
+#include "cache_verify.h"
 #include "fdlimit.h"
 #include "env.h"
 #include "log.h"
@@ -48,6 +50,8 @@ usage(FILE *f)
 	    "usage: proxyd [-dt] [-c FILE]\n"
 	    "       proxyd --explain TARGET [--user NAME] [-c FILE]\n"
 	    "       proxyd --env [--format sh|fish|dotenv|github] [-c FILE]\n"
+	    "       proxyd --cache-verify [-c FILE]\n"
+	    "       proxyd --cache-fill FILE [-c FILE]\n"
 	    "       proxyd --redirect-rules [-c FILE] [--uid N] [--port P]\n"
 	    "              [--ports 80,443] [--exclude CIDR,...] [--apply|--remove]\n"
 	    "       proxyd -V | -h\n"
@@ -63,6 +67,12 @@ usage(FILE *f)
 	    "           whether the route takes that user (users =)\n"
 	    "  --env    print the client settings that match the rules\n"
 	    "           (HTTP_PROXY, NO_PROXY, GOPROXY, GONOPROXY ...)\n"
+	    "  --cache-verify\n"
+	    "           check every module cache entry (size, SHA-256),\n"
+	    "           remove bad ones; exit 1 when any was removed\n"
+	    "  --cache-fill FILE\n"
+	    "           fetch the modules of a go.sum (or module@version\n"
+	    "           lines) into the module cache; exit 1 if any failed\n"
 	    "  --redirect-rules\n"
 	    "           print the iptables rules that redirect outbound TCP\n"
 	    "           to --ports to the transparent listener (--port),\n"
@@ -331,6 +341,8 @@ main(int argc, char *argv[])
 		{ "user", required_argument, NULL, 'U' },
 		{ "env", no_argument, NULL, 'e' },
 		{ "format", required_argument, NULL, 'F' },
+		{ "cache-verify", no_argument, NULL, 'C' },
+		{ "cache-fill", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -344,8 +356,8 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = NULL, *explain = NULL, *format = NULL;
-	const char *user = NULL;
-	int ch, test = 0, debug = 0, env = 0, redirect = 0, rc;
+	const char *user = NULL, *fill = NULL;
+	int ch, test = 0, debug = 0, env = 0, verify = 0, redirect = 0, rc;
 	struct rr_args rra;
 
 	memset(&rra, 0, sizeof(rra));
@@ -366,6 +378,12 @@ main(int argc, char *argv[])
 			break;
 		case 'F':
 			format = optarg;
+			break;
+		case 'C':
+			verify = 1;
+			break;
+		case 'L':
+			fill = optarg;
 			break;
 		case 'c':
 			path = optarg;
@@ -404,6 +422,17 @@ main(int argc, char *argv[])
 		return 1;
 	if (explain) {
 		rc = route_explain(d.cfg, explain, user, stdout) == 0 ? 0 : 1;
+		config_unref(d.cfg);
+		return rc;
+	}
+	if (fill) {
+		signal(SIGPIPE, SIG_IGN);
+		rc = cache_fill_main(d.cfg, fill, stdout);
+		config_unref(d.cfg);
+		return rc;
+	}
+	if (verify) {
+		rc = cache_verify_main(d.cfg, stdout);
 		config_unref(d.cfg);
 		return rc;
 	}

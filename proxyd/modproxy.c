@@ -20,6 +20,7 @@
 
 #include <event2/buffer.h>
 
+#include "cache_fetch.h"
 #include "client.h"
 #include "exchange.h"
 #include "goproxy.h"
@@ -47,6 +48,7 @@ struct mirror {
 	/* The cache's word for the error body ("not cached", "stale, ..."):
 	 * set by the module cache, NULL says nothing. */
 	const char	*cache_state;
+	struct cache_req cache;		/* the module cache's part */
 };
 
 static int	mirror_connect(struct exchange *ex);
@@ -57,6 +59,8 @@ static int	mirror_failed(struct exchange *ex, int status, const char *why);
 static void	mirror_release(struct exchange *ex);
 static size_t	mirror_error_body(struct exchange *ex, int status,
 		    const char *why, char *buf, size_t len);
+static void	mirror_body(struct exchange *ex, struct evbuffer *out,
+		    size_t from);
 
 static const struct exchange_ops mirror_ops = {
 	mirror_connect,
@@ -66,12 +70,20 @@ static const struct exchange_ops mirror_ops = {
 	mirror_release,
 	1,
 	mirror_error_body,
+	mirror_body,
 };
 
 static void
 mirror_release(struct exchange *ex)
 {
+	cache_end(ex, &((struct mirror *)ex)->cache);
 	free(((struct mirror *)ex)->modpath);
+}
+
+static void
+mirror_body(struct exchange *ex, struct evbuffer *out, size_t from)
+{
+	cache_body(ex, &((struct mirror *)ex)->cache, out, from);
 }
 
 static const char *const kind_names[] = {
@@ -219,6 +231,8 @@ mirror_failed(struct exchange *ex, int status, const char *why)
 		    now_ms(ex->c->w->base));
 	if (mirror_may_fall_back(ex, 0))
 		return mirror_next(ex);
+	if (cache_serve_stale(ex, &((struct mirror *)ex)->cache) != -1)
+		return 0;
 	return exchange_fail(ex, mirror_unavailable(ex, status), why);
 }
 
@@ -235,11 +249,15 @@ mirror_response(struct exchange *ex, const struct http_response *res)
 		(void)mirror_next(ex);
 		return 2;
 	}
+	if (res->status >= 500 &&
+	    cache_serve_stale(ex, &((struct mirror *)ex)->cache) != -1)
+		return 0;
 	/* The last mirror's own 5xx passes through, unless the route
 	 * turns its mirrors' failure into a 404. */
 	if (res->status >= 500 && ex->rq.route->unavailable_notfound)
 		return exchange_fail(ex, mirror_unavailable(ex, 502),
 		    "mirror failed");
+	cache_response(ex, &((struct mirror *)ex)->cache, res);
 	return 1;
 }
 
@@ -311,7 +329,11 @@ mirror_connect(struct exchange *ex)
 	const struct upstream_conf *via = r->nvia ? &r->via[0] : NULL;
 	struct worker *w = ex->c->w;
 	struct bufferevent *up;
+	int served;
 
+	/* Before any mirror: the cache may answer (hit, offline miss). */
+	if ((served = cache_serve(ex, &((struct mirror *)ex)->cache)) != -1)
+		return served;
 	if (uc->type == UPSTREAM_DIRECT || uc->type == UPSTREAM_DENY)
 		return mirror_refuse(ex, uc);
 	if (uc->type != UPSTREAM_MIRROR)
@@ -397,12 +419,19 @@ modproxy_run(struct client *c, const struct http_request *req,
     size_t len, size_t head_len)
 {
 	struct mirror *m;
+	size_t desc;
 
 	m = (struct mirror *)exchange_new(c, req, &mirror_ops, sizeof(*m));
 	if (m == NULL)
 		return;
 	modproxy_describe(m, g);
 	modproxy_error_what(g, m->what, sizeof(m->what));
+	desc = strlen(m->modlog);
+	cache_req_init(&m->cache, r, g, m->modlog + desc,
+	    sizeof(m->modlog) - desc);
+	cache_request_head(&m->ex, &m->cache);
+	/* Offline misses say so in their verdict. */
+	m->cache_state = m->cache.on && !r->offline ? "not cached" : NULL;
 	m->ex.rq.module = m->modlog;
 	m->ex.rq.tried = m->tried;
 	m->ex.rq.route = r;

@@ -43,6 +43,8 @@ struct tls_client;
 struct metrics;
 struct auth_pool;
 struct auth_cache;
+struct cache_store;
+struct cache_wake;
 struct auth_job;
 struct transparent;
 
@@ -82,6 +84,8 @@ struct worker {
 	int			 max_clients;	/* this worker's share */
 	struct auth_pool	*auth_pool;	/* auth_client.c, lazily */
 	struct auth_cache	*auth_cache;
+	struct cache_store	*cache_store;	/* cache_store.c, lazily */
+	struct cache_wake	*cache_wake;	/* cache_fetch.c, lazily */
 };
 
 enum client_state {

@@ -20,6 +20,8 @@
 #include <event2/listener.h>
 
 #include "auth_client.h"
+#include "cache_fetch.h"
+#include "cache_store.h"
 #include "client.h"
 #include "match.h"
 #include "log.h"
@@ -404,6 +406,10 @@ worker_free(struct worker *w)
 	auth_worker_free(w);
 	worker_settle(w);
 	client_reap(w);
+	cache_store_free(w->cache_store);	/* after the fills ended */
+	w->cache_store = NULL;
+	cache_wake_free(w->cache_wake);
+	w->cache_wake = NULL;
 	if (w->reap_ev)
 		event_free(w->reap_ev);
 	if (w->stop_ev)

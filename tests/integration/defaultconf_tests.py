@@ -138,7 +138,7 @@ def _(env):
             expect(f.get("route", "").split(" ")[0] == route,
                    "%s: route %r, want %s\n%s" % (what, f.get("route"), route, f["_out"]))
             expect_eq(f.get("mirrors"), mirrors_line, what + ": mirrors")
-            expect_eq(f.get("cache"), "not configured (no module cache yet)", what + ": cache")
+            expect_eq(f.get("cache"), "not configured (no cache_dir)", what + ": cache")
             expect("offline" in f, what + ": no offline line\n" + f["_out"])
             expect(f.get("request", "").startswith("GET " + path), what + ": request line")
         f = explain(env, "/golang.org/x/text/@latest", conf, GOPRIVATE="golang.org")
