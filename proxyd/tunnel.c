@@ -80,13 +80,22 @@ struct tunnel {
 	struct bufferevent	*upbev;
 };
 
-/* The client's events before the relay takes its socket. */
+/*
+ * The client's events before the relay takes its socket.  A plain
+ * client's EOF is a half-close (printf 'CONNECT ...' | nc): reading
+ * stops and the relay, whose first read of the socket sees the EOF
+ * again, passes it on once the upstream is there.
+ */
 static void
 tunnel_client_event(void *arg, short what)
 {
 	struct tunnel *t = arg;
 
-	(void)what;
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    !t->c->tls) {
+		bufferevent_disable(t->c->bev, EV_READ);
+		return;
+	}
 	client_close(t->c, "client gone while connecting");
 }
 

@@ -185,6 +185,29 @@ def _(env):
         echo.close()
 
 
+@test("raw_connect_half_close_before_connected")
+def _(env):
+    """printf 'CONNECT ...\\r\\n\\r\\nDATA' | nc: the head, the data and
+    the half-close all arrive before the upstream is connected; the
+    tunnel still comes up, carries the data and passes the EOF on."""
+    from servers import TcpEcho
+    echo = TcpEcho()
+    try:
+        target = "%s:%d" % (env.host("echo.test"), echo.port)
+        payload = b"hello through a half-closed tunnel\n" * 50
+        with Conn(env.proxy.port, timeout=10) as c:
+            c.send(b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target.encode(), target.encode())
+                   + payload)
+            c.sock.shutdown(socket.SHUT_WR)
+            got = c.read_to_close()
+        head_end = got.find(b"\r\n\r\n")
+        expect(got.startswith(b"HTTP/1.1 200") and head_end > 0,
+               "no 200 for a client that half-closed early: %r" % got[:80])
+        expect_eq(got[head_end + 4:], payload, "bytes back through the tunnel")
+    finally:
+        echo.close()
+
+
 # ---------------------------------------------------------------- hostile input
 
 @test("raw_cl_and_te_400")
