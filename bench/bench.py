@@ -40,6 +40,9 @@ MEMORY = {"connect-idle-memory", "idle-clients-rss"}
 RATE_LIMIT = 100       # req/s of the limited route
 RATE_OFFERED = 1000    # req/s the paced client offers
 GO_RUNS = 3            # downloads per goproxy sample
+# A proxyd with a module cache, in the goproxy row only, filled before it
+# is timed: what a build host's repeated downloads cost.
+WARM = "proxyd-warm-cache"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 GO_MODULES = [("github.com/google/go-cmp", "golang-github-google-go-cmp-dev"),
               ("github.com/pkg/errors", "golang-github-pkg-errors-dev"),
@@ -213,13 +216,16 @@ def make_bulk(rd, mib):
     return path
 
 
-def proxyd_target(rd, args, origin, port2, name="proxyd", binary=None):
+def proxyd_target(rd, args, origin, port2, name="proxyd", binary=None, cache_dir=None):
     """proxyd (or, for --compare, another build of it under another name)
     with the bench's routes: a GOPROXY route to the nginx mirror, and a
-    rate-limited route for the origin's second port."""
+    rate-limited route for the origin's second port; a module cache in
+    cache_dir when given."""
     binary = binary or args.proxyd
     port = free_port()
     conf = os.path.join(rd, name + ".conf")
+    if cache_dir:
+        os.makedirs(cache_dir, exist_ok=True)
     with open(conf, "w") as f:
         f.write("""[proxyd]
 listen = 127.0.0.1:%(port)d
@@ -228,6 +234,7 @@ connect_ports = %(o)d
 max_clients = 12000
 error_log = %(rd)s/%(name)s.err
 %(workers)s
+%(cache)s
 [route goproxy]
 modules = *
 upstream = mirror http://127.0.0.1:%(o)d/gp
@@ -237,7 +244,8 @@ ports = %(o2)d
 rate = %(rate)d/s
 upstream = direct
 """ % {"port": port, "o": origin, "o2": port2, "rd": rd, "rate": RATE_LIMIT, "name": name,
-       "workers": "workers = %d" % args.workers if args.workers else ""})
+       "workers": "workers = %d" % args.workers if args.workers else "",
+       "cache": "cache_dir = %s" % cache_dir if cache_dir else ""})
     r = subprocess.run([binary, "-t", "-c", conf], capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit("%s -t refused the bench config:\n%s%s" % (binary, r.stdout, r.stderr))
@@ -414,6 +422,13 @@ class Bench:
         fresh caches (one alone is too short to time on a loaded machine)."""
         if not self.gomods:
             return
+        if t.name == WARM and not self.warmed:
+            secs, err = self.go_download(t)     # the fill, not timed
+            if secs is None:
+                self.add(row, t, None, note="filling the cache: " + err)
+                return
+            time.sleep(0.5)                     # the store thread's last renames
+            self.warmed = True
         total = 0.0
         for _ in range(GO_RUNS):
             secs, err = self.go_download(t)
@@ -464,6 +479,8 @@ class Bench:
             for t in targets:
                 if row in PROXYD_ONLY and t.name in ("squid", "tinyproxy"):
                     continue
+                if t.name == WARM and row != "goproxy":
+                    continue
                 if row == "idle-clients-rss" and t.name == "tinyproxy":
                     continue    # a thread per connection, MaxClients: not for 10,000
                 if row in ("http-small", "http-64k"):
@@ -496,7 +513,9 @@ WHAT = {
     "connect-rate": "32 loops of connect + CONNECT + GET 1 KiB + close",
     "connect-idle-memory": "RSS growth / idle CONNECT tunnels held",
     "idle-clients-rss": "whole RSS with idle client connections (no request)",
-    "goproxy": "%d x `go mod download` of the test module graph (3 modules), fresh caches each, total seconds" % GO_RUNS,
+    "goproxy": "%d x `go mod download` of the test module graph (3 modules), fresh caches each, "
+               "total seconds; `%s`: a proxyd with cache_dir, filled by one download first"
+               % (GO_RUNS, WARM),
     "rate-limit": "route at %d req/s, %d req/s offered" % (RATE_LIMIT, RATE_OFFERED),
 }
 
@@ -676,6 +695,10 @@ def run(a, rd):
             log("goproxy row left out: %s" % e)
             b.gomods = None
     targets = [direct, proxyd_target(rd, a, b.origin_port, b.origin_port2)]
+    b.warmed = False
+    if b.gomods:
+        targets.append(proxyd_target(rd, a, b.origin_port, b.origin_port2, WARM,
+                                     cache_dir=os.path.join(rd, "cache")))
     for spec in a.compare:
         name, _, binary = spec.partition("=")
         if not re.match(r"^[a-z0-9_.-]+$", name) or name in ("direct", "proxyd") or not binary:

@@ -18,6 +18,8 @@ from httpraw import Conn
 from packaging_tests import check
 from route_tests import proxyd_only
 from servers import Mirrors
+import sumdb_fixture
+import sumdb_tests as st
 
 
 # ---------------------------------------------------------------- config
@@ -853,3 +855,89 @@ def _(env):
             expect(not left, "a cut chunked body left %s" % left)
     finally:
         cut.close()
+
+
+# ---------------------------------------------------------------- checksum database
+
+def sumdb_cache_proxy(env, mirror, db, cache_dir, latest_ttl="10m"):
+    """A caching proxyd routing db's name to it and every module to mirror."""
+    return env.own_proxy(routes=[
+        ("sums", dict(mp.TIMEOUTS, modules=db.name, upstream="mirror " + db.url,
+                      sumdb_latest_ttl=latest_ttl)),
+        ("go", dict(mp.TIMEOUTS, modules="*",
+                    upstream="mirror http://127.0.0.1:%d" % mirror.port("m")))],
+        cache_dir=cache_dir)
+
+
+def verified_tidy(env, p, db, what):
+    """go mod tidy and go mod verify with the database on (GOSUMDB=<name>+<key>,
+    GONOSUMDB and the rest unset), fresh GOPATH and GOMODCACHE; go.sum
+    gets the database's hashes. Returns the tidy's seconds."""
+    src, genv = st.verifying_workspace(env, p, db)
+    t = mp.go_ok(src, genv, "mod", "tidy", what=what).elapsed
+    mp.expect_in_cache(env, genv)
+    r = mp.go_ok(src, genv, "mod", "verify", what=what + " (go mod verify)")
+    expect("all modules verified" in r.stdout + r.stderr, "%s: go mod verify: %s"
+           % (what, r.stdout + r.stderr))
+    sums = {(l[0], l[1]) for l in st.go_sum_lines(src)}
+    for path in (mp.CMP, mp.ERRORS, mp.TOML):
+        v = mp.version_of(path)
+        expect((path, v) in sums and (path, v + "/go.mod") in sums,
+               "%s: go.sum lacks %s %s: %s" % (what, path, v, sorted(sums)))
+    return t
+
+
+def sumdb_words(p, db):
+    """(kind, cache word) of each of p's checksum database lines."""
+    return [(f.get("kind"), f.get("cache")) for f in mp.module_lines(p)
+            if f.get("sumdb") == db.name]
+
+
+@test("cache_sumdb_verified_then_from_cache_with_sumdb_stopped")
+def _(env):
+    """A real signed checksum database, GOSUMDB=<name>+<key>: go verifies
+    every module through a caching proxyd (every database answer a fill:
+    supported, lookups, tiles; go takes the signed tree head from the
+    lookups, so it never asks latest here); with the database AND the
+    mirror stopped, go verifies again with a fresh GOMODCACHE from the
+    cache alone: lookups and full tiles are hits, supported and partial
+    tiles too within sumdb_latest_ttl, and served stale (Warning: 110)
+    once it has passed."""
+    mirror, root = own_mirror(env)
+    d = new_cache_dir(env)
+    with sumdb_fixture.start(env, tree=root) as db:
+        with sumdb_cache_proxy(env, mirror, db, d) as p:
+            t = verified_tidy(env, p, db, "cold, verified")
+            words = sumdb_words(p, db)
+            kinds = {k for k, _ in words}
+            expect({"sumdb-supported", "sumdb-lookup", "sumdb-tile"} <= kinds,
+                   "database requests: %s" % words)
+            expect(all(w == "fill" for _, w in words), "database requests: %s" % words)
+            asked = len(db.requests())
+        supported = os.path.join(d, "sumdb", db.name, "supported.meta")
+        expect(wait_until(lambda: os.path.exists(supported), 5), "no %s" % supported)
+    mirror.proc.stop()
+    print("# cache_sumdb: cold verified tidy %.1fs, %d database requests" % (t, asked))
+    with sumdb_cache_proxy(env, mirror, db, d) as p:
+        t = verified_tidy(env, p, db, "database and mirror stopped, fresh entries")
+        words = sumdb_words(p, db)
+        expect(words and all(w == "hit" for _, w in words), "database requests: %s" % words)
+        expect({"sumdb-lookup", "sumdb-tile"} <= {k for k, _ in words},
+               "database requests: %s" % words)
+        expect(all(w == "hit" for w in cache_words(p)), "lines: %s"
+               % [f["line"] for f in mp.module_lines(p)])
+    print("# cache_sumdb: verified tidy from the cache %.1fs" % t)
+    time.sleep(1.1)
+    with sumdb_cache_proxy(env, mirror, db, d, latest_ttl="1s") as p:
+        verified_tidy(env, p, db, "database and mirror stopped, expired entries")
+        words = sumdb_words(p, db)
+        expect(("sumdb-supported", "stale") in words, "supported not stale: %s" % words)
+        # A three-record tree has partial tiles only (.p/3): TTL'd too.
+        expect(("sumdb-tile", "stale") in words, "no partial tile stale: %s" % words)
+        expect(all(w in ("hit", "stale") for _, w in words), "database requests: %s" % words)
+        expect(all(w == "hit" for k, w in words if k == "sumdb-lookup"),
+               "an immutable entry not a plain hit: %s" % words)
+        r = get(env, p, "/sumdb/%s/supported" % db.name)
+        mp.expect_status(r, 200, "stale supported")
+        expect(r.header("Warning") == '110 proxyd "Response is Stale"', "headers: %s"
+               % r.headers)

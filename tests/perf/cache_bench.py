@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Module cache benchmark (a measurement, not a test).
 
-    PROXYD=/path/to/proxyd python3 tests/perf/cache_bench.py [ROUNDS]
+    PROXYD=/path/to/proxyd python3 tests/perf/cache_bench.py [ROUNDS [MODULES]]
 
 A GOPROXY tree of the test modules (Debian's golang-*-dev sources, as the
-integration tests build it) served by nginx behind a listener that delays
-every request by 50 ms; then `go mod download` of the whole test module
-graph with a fresh GOMODCACHE each time:
+integration tests build it) and MODULES (default 40) small synthetic ones
+whose requirements form a tree (gomodsynth.py), served by nginx behind a
+listener that delays every request by 50 ms; then `go mod download` of
+the whole module graph with a fresh GOMODCACHE each time:
 
   straight   GOPROXY = the delayed mirror
   cold       GOPROXY = proxyd, empty cache_dir
@@ -32,6 +33,7 @@ sys.dont_write_bytecode = True
 
 import harness                                          # noqa: E402
 from go_tests import DEBIAN_MODULES                     # noqa: E402
+from gomodsynth import synthetic_modules                # noqa: E402
 from gomodtree import build_tree, debian_module         # noqa: E402
 from proxies import Proxyd                              # noqa: E402
 from servers import Mirrors                             # noqa: E402
@@ -61,6 +63,12 @@ class Delay:
 
     def conn(self, c):
         u = socket.create_connection(("127.0.0.1", self.target))
+        # As nginx (tcp_nodelay on) and any real mirror: without it, the
+        # body written after the head waits for the ACK of the head, which
+        # a reused connection's peer delays by up to 40 ms (Nagle against
+        # delayed ACK), a stall that is the relay's, not the proxy's.
+        for s in (c, u):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def back():
             try:
@@ -85,11 +93,11 @@ class Delay:
         u.close()
 
 
-def go_download(wd, goproxy, n):
+def go_download(wd, goproxy, n, mods):
+    """Seconds of `go mod download` of a main module requiring mods."""
     root = wd.sub("ws-%d" % n, mkdir=True)
     src = os.path.join(root, "app")
     os.makedirs(src, exist_ok=True)
-    mods = [debian_module(p, pkg) for p, pkg in DEBIAN_MODULES]
     with open(os.path.join(src, "go.mod"), "w") as f:
         f.write("module example.test/app\n\ngo 1.19\n\nrequire (\n"
                 + "".join("\t%s %s\n" % (m.path, m.version) for m in mods) + ")\n")
@@ -117,12 +125,15 @@ def curl_time(url):
 
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    nsynth = int(sys.argv[2]) if len(sys.argv) > 2 else 40
     binary = os.path.abspath(os.environ.get("PROXYD", "proxyd/proxyd"))
     wd = harness.Workdir()
     harness.install_cleanup(wd)
     try:
         tree = wd.sub("tree", mkdir=True)
-        build_tree(tree, [debian_module(p, pkg) for p, pkg in DEBIAN_MODULES])
+        mods = [debian_module(p, pkg) for p, pkg in DEBIAN_MODULES]
+        mods += synthetic_modules(wd.sub("synth", mkdir=True), nsynth)
+        build_tree(tree, mods)
         big = os.path.join(tree, "example.com", "big", "@v")
         os.makedirs(big)
         with open(os.path.join(big, "v1.0.0.zip"), "wb") as f:
@@ -137,16 +148,16 @@ def main():
         n = 0
         for i in range(3):
             n += 1
-            runs["straight"].append(go_download(wd, "http://127.0.0.1:%d" % delay.port, n))
+            runs["straight"].append(go_download(wd, "http://127.0.0.1:%d" % delay.port, n, mods))
             for f in os.listdir(cache):
                 subprocess.run(["rm", "-rf", os.path.join(cache, f)], check=True)
             n += 1
-            runs["cold"].append(go_download(wd, p.url, n))
+            runs["cold"].append(go_download(wd, p.url, n, mods))
             time.sleep(0.3)         # the store thread's last renames
             n += 1
-            runs["warm"].append(go_download(wd, p.url, n))
+            runs["warm"].append(go_download(wd, p.url, n, mods))
             n += 1
-            runs["floor"].append(go_download(wd, "http://127.0.0.1:%d" % mirror.port("m"), n))
+            runs["floor"].append(go_download(wd, "http://127.0.0.1:%d" % mirror.port("m"), n, mods))
         zip_path = "/example.com/big/@v/v1.0.0.zip"
         curl_time(p.url + zip_path)             # fill
         time.sleep(0.5)
@@ -156,10 +167,11 @@ def main():
             hit.append(curl_time(p.url + zip_path))
         mirror.proc.stop()
         n += 1
-        offline = go_download(wd, p.url, n)
+        offline = go_download(wd, p.url, n, mods)
         p.stop()
         med = {k: statistics.median(v) for k, v in runs.items()}
-        print("go mod download, 3 modules, 50 ms per mirror request (median of 3):")
+        print("go mod download, %d modules, 50 ms per mirror request (median of 3):"
+              % len(mods))
         for k in ("straight", "cold", "warm"):
             print("  %-9s %.3f s" % (k, med[k]))
         print("  floor     %.3f s (nginx directly, no delay: the go command's own work)"
