@@ -659,13 +659,6 @@ exchange_head_to(struct exchange *ex, struct headbuf *hb)
 	    evbuffer_get_length(ex->head));
 }
 
-void
-exchange_add_head(struct exchange *ex, struct evbuffer *out)
-{
-	evbuffer_add(out, evbuffer_pullup(ex->head, -1),
-	    evbuffer_get_length(ex->head));
-}
-
 int
 exchange_attach(struct exchange *ex, struct bufferevent *up)
 {

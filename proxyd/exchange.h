@@ -128,9 +128,10 @@ void		 exchange_free(struct exchange *ex);
 void		 exchange_connected(struct bufferevent *bev,
 		    const struct http_error *err, const char *peer, void *arg);
 
-/* Append the end-to-end headers and the empty line (after Host). */
-void		 exchange_add_head(struct exchange *ex, struct evbuffer *out);
-/* The same, appended to a head being gathered (see headbuf.h). */
+/*
+ * Append the end-to-end headers and the empty line (after Host) to a
+ * head being gathered (see headbuf.h).
+ */
 void		 exchange_head_to(struct exchange *ex, struct headbuf *hb);
 
 /*

@@ -24,6 +24,7 @@
 #include "client.h"
 #include "exchange.h"
 #include "goproxy.h"
+#include "headbuf.h"
 #include "metrics.h"
 #include "modproxy.h"
 #include "modproxy_error.h"
@@ -266,14 +267,22 @@ mirror_send_head(struct exchange *ex, struct evbuffer *out)
 {
 	const struct upstream_conf *uc = &ex->rq.route->upstreams[ex->rq.upi];
 	int defport = uc->port == (mirror_is_https(uc) ? 443 : 80);
+	struct headbuf hb;
 
-	evbuffer_add_printf(out, "%s %s%s HTTP/1.1\r\nHost: %s",
-	    ex->rq.method, mirror_base_path(uc), ((struct mirror *)ex)->modpath,
-	    uc->host);
-	if (!defport)
-		evbuffer_add_printf(out, ":%u", uc->port);
-	evbuffer_add(out, "\r\n", 2);
-	exchange_add_head(ex, out);
+	headbuf_init(&hb, out);
+	headbuf_str(&hb, ex->rq.method);
+	headbuf_add(&hb, " ", 1);
+	headbuf_str(&hb, mirror_base_path(uc));
+	headbuf_str(&hb, ((struct mirror *)ex)->modpath);
+	headbuf_add(&hb, " HTTP/1.1\r\nHost: ", 17);
+	headbuf_str(&hb, uc->host);
+	if (!defport) {
+		headbuf_add(&hb, ":", 1);
+		headbuf_uint(&hb, uc->port);
+	}
+	headbuf_add(&hb, "\r\n", 2);
+	exchange_head_to(ex, &hb);
+	headbuf_flush(&hb);
 }
 
 /* The plain connection to the mirror is up: TLS for https. */

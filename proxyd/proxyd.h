@@ -160,6 +160,9 @@ void	bev_set_io_sizes(struct bufferevent *bev);
  */
 void	bev_timeouts(struct bufferevent *bev, int rd_ms, int wr_ms);
 
+/* Is bev on a socket of its own (no TLS, no filter)? */
+int	bev_is_plain(struct bufferevent *bev);
+
 /*
  * Direct writes.  A bufferevent writes its output after a loop turn in
  * which epoll said the socket is writable: an epoll_ctl() to ask, a

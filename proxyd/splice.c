@@ -18,8 +18,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <event2/bufferevent_ssl.h>
-
 #include "proxyd.h"
 #include "splice.h"
 
@@ -49,8 +47,7 @@ splice_pipe(struct worker *w)
 int
 splice_usable(struct bufferevent *a, struct bufferevent *b)
 {
-	return bufferevent_openssl_get_ssl(a) == NULL &&
-	    bufferevent_openssl_get_ssl(b) == NULL;
+	return bev_is_plain(a) && bev_is_plain(b);
 }
 
 /* Move len bytes out of the pipe into `to`; returns what was moved. */

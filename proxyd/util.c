@@ -54,8 +54,7 @@ bev_timeouts(struct bufferevent *bev, int rd_ms, int wr_ms)
 	    common_tv(base, wr_ms, &wt));
 }
 
-/* A bufferevent on a socket of its own: no TLS, no filter. */
-static int
+int
 bev_is_plain(struct bufferevent *bev)
 {
 	return bufferevent_get_underlying(bev) == NULL &&
