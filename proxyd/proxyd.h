@@ -33,6 +33,7 @@
 #define READ_CHUNK	(64 * 1024)
 #define TUNNEL_CHUNK	(512 * 1024)	/* one relay read; worker scratch */
 #define WRITE_CHUNK	(256 * 1024)
+#define LIBEVENT_MAX_READ 4096	/* its evbuffer_read's cap, 2.1 */
 
 struct logger;
 struct pool;
@@ -146,10 +147,26 @@ int64_t	now_ms(struct event_base *base);
 struct timeval *ms_to_tv(int ms, struct timeval *tv);
 
 /*
- * Read and write up to READ_CHUNK / WRITE_CHUNK per syscall instead of
- * libevent's 16 KiB default: bulk transfers cost a quarter of the calls.
+ * Write up to WRITE_CHUNK per syscall instead of libevent's 16 KiB
+ * default, and let rate-limit arithmetic read up to READ_CHUNK.  Reads
+ * still stop at 4 KiB: see bev_read_more().
  */
 void	bev_set_io_sizes(struct bufferevent *bev);
+
+/*
+ * libevent 2.1 reads at most 4 KiB per read event (EVBUFFER_MAX_READ;
+ * 2.2 made it settable), whatever the bufferevent's max_single_read:
+ * a 64 KiB body took 16 loop turns of ioctl, readv, callback and writev.
+ * Called first thing in a read callback, this reads what else a plain
+ * socket holds, up to READ_CHUNK and the read high watermark, in one
+ * readv.  Returns the bytes added to the input; 0 when there was nothing
+ * more, bev is not plain or its input is short of 4 KiB (libevent's read
+ * took all there was), and on EOF (the socket reports it again to
+ * libevent's next read); -1 on a socket error, with errno set, which the
+ * caller reports as libevent would have (BEV_EVENT_READING |
+ * BEV_EVENT_ERROR) once it has handled the bytes already read.
+ */
+ssize_t	bev_read_more(struct bufferevent *bev);
 
 /*
  * Set bev's read and write timeouts in milliseconds, -1 for none.  For
