@@ -210,6 +210,20 @@ client_close(struct client *c, const char *reason)
 }
 
 void
+client_abort(struct client *c, const char *reason)
+{
+	static const struct linger rst = { 1, 0 };
+	int fd = c->bev != NULL ? bufferevent_getfd(c->bev) : c->fd;
+
+	if (c->state == CLIENT_CLOSED)
+		return;
+	tls_server_no_close_notify(c->bev);
+	if (fd >= 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	client_close(c, reason);
+}
+
+void
 client_reap(struct worker *w)
 {
 	struct client *c;
@@ -467,6 +481,26 @@ client_parse_head(struct client *c)
 	client_dispatch(c, &req, (size_t)n);
 }
 
+/*
+ * Bytes for the owner (a request body): the rest of what the socket
+ * holds is read first, 64 KiB at a time, not libevent's 4 KiB
+ * (bev_read_more()); a read error there reaches the owner after the
+ * bytes before it, unless those already ended the client.
+ */
+static void
+client_owned_read(struct client *c, struct bufferevent *bev)
+{
+	ssize_t more = bev_read_more(bev);
+	int err = errno;
+
+	if (c->ops->read)
+		c->ops->read(c->owner);
+	if (more < 0 && c->state == CLIENT_OWNED && c->bev == bev) {
+		errno = err;
+		client_event_cb(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, c);
+	}
+}
+
 static void
 client_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -478,8 +512,7 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		client_parse_head(c);
 		break;
 	case CLIENT_OWNED:
-		if (c->ops->read)
-			c->ops->read(c->owner);
+		client_owned_read(c, bev);
 		break;
 	case CLIENT_CLOSING:
 		evbuffer_drain(in, evbuffer_get_length(in));

@@ -26,6 +26,14 @@ struct client *client_accept(struct worker *w, int fd, const struct sockaddr *sa
  */
 void	client_close(struct client *c, const char *reason);
 
+/*
+ * client_close() for a response cut short that the client could take
+ * for whole, its end being the connection's close (no Content-Length, no
+ * chunks): the connection is reset (SO_LINGER 0) and a TLS client gets
+ * no close_notify, so the client sees an error, not a clean end.
+ */
+void	client_abort(struct client *c, const char *reason);
+
 /* Free the clients closed since the last call (the worker's reap event). */
 void	client_reap(struct worker *w);
 

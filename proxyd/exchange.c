@@ -343,6 +343,9 @@ exchange_fail(struct exchange *ex, int status, const char *why)
 {
 	struct client *c = ex->c;
 	int started = ex->resp_started;
+	/* A client reading to the close could take the cut for the end. */
+	int unseen = started && (ex->resp.kind == HTTP_BODY_CLOSE ||
+	    ex->resp.dechunk);
 	char keep[400], body[1024];
 	size_t n = 0;
 
@@ -353,7 +356,9 @@ exchange_fail(struct exchange *ex, int status, const char *why)
 	    sizeof(keep));
 	client_disown(c);
 	exchange_free(ex);
-	if (started)
+	if (unseen)
+		client_abort(c, why);
+	else if (started)
 		client_close(c, why);
 	else if (n > 0)
 		client_answer_body(c, status, body, n);

@@ -94,6 +94,15 @@ tls_server_peer_name(struct bufferevent *bev)
 }
 
 void
+tls_server_no_close_notify(struct bufferevent *bev)
+{
+	SSL	*ssl;
+
+	if (bev != NULL && (ssl = bufferevent_openssl_get_ssl(bev)) != NULL)
+		SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_SENT_SHUTDOWN);
+}
+
+void
 tls_server_close_notify(struct bufferevent *bev)
 {
 	SSL	*ssl;

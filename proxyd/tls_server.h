@@ -47,4 +47,11 @@ char	*tls_server_peer_name(struct bufferevent *bev);
  */
 void	tls_server_close_notify(struct bufferevent *bev);
 
+/*
+ * Never send close_notify on bev (no-op for plain bufferevents): its
+ * response was cut, and a close_notify would tell the client that the
+ * close was the end of the data.
+ */
+void	tls_server_no_close_notify(struct bufferevent *bev);
+
 #endif /* PROXYD_TLS_SERVER_H */

@@ -38,6 +38,7 @@ import goerr_tests                  # noqa: E402,F401
 import sumdb_tests                  # noqa: E402,F401
 import limit_tests                  # noqa: E402,F401
 import request_tests                # noqa: E402,F401
+import bodyread_tests               # noqa: E402,F401
 import reload_tests                 # noqa: E402,F401
 import logs_tests                   # noqa: E402,F401
 import envcmd_tests                 # noqa: E402,F401
