@@ -61,6 +61,7 @@ client_make_bev(struct client *c)
 	if (c->bev == NULL)
 		return -1;
 	c->fd = -1;	/* the bufferevent's */
+	bev_own_reads(c->bev);
 	client_setup_bev(c);
 	return 0;
 }
@@ -73,8 +74,7 @@ static void
 client_first_byte_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
-	struct evbuffer *in;
-	int n;
+	ssize_t n;
 
 	event_free(c->wait_ev);
 	c->wait_ev = NULL;
@@ -87,12 +87,7 @@ client_first_byte_cb(evutil_socket_t fd, short what, void *arg)
 		    c);
 		return;
 	}
-	/* The input's end is frozen for all but the bufferevent's own
-	 * read: thawed for this one. */
-	in = bufferevent_get_input(c->bev);
-	evbuffer_unfreeze(in, 0);
-	n = evbuffer_read(in, fd, READ_CHUNK);
-	evbuffer_freeze(in, 0);
+	n = bev_read_into(c->bev, fd);
 	if (n > 0)
 		client_read_cb(c->bev, c);
 	else if (n == 0)
@@ -481,26 +476,6 @@ client_parse_head(struct client *c)
 	client_dispatch(c, &req, (size_t)n);
 }
 
-/*
- * Bytes for the owner (a request body): the rest of what the socket
- * holds is read first, 64 KiB at a time, not libevent's 4 KiB
- * (bev_read_more()); a read error there reaches the owner after the
- * bytes before it, unless those already ended the client.
- */
-static void
-client_owned_read(struct client *c, struct bufferevent *bev)
-{
-	ssize_t more = bev_read_more(bev);
-	int err = errno;
-
-	if (c->ops->read)
-		c->ops->read(c->owner);
-	if (more < 0 && c->state == CLIENT_OWNED && c->bev == bev) {
-		errno = err;
-		client_event_cb(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, c);
-	}
-}
-
 static void
 client_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -512,7 +487,8 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		client_parse_head(c);
 		break;
 	case CLIENT_OWNED:
-		client_owned_read(c, bev);
+		if (c->ops->read)
+			c->ops->read(c->owner);
 		break;
 	case CLIENT_CLOSING:
 		evbuffer_drain(in, evbuffer_get_length(in));

@@ -558,29 +558,15 @@ exchange_parse_response(struct exchange *ex)
 	    "invalid response from upstream");
 }
 
-static void	up_event_cb(struct bufferevent *bev, short what, void *arg);
-
-/*
- * Upstream bytes: the rest of what the socket holds is read first
- * (bev_read_more()), so a body moves in 64 KiB steps, not libevent's
- * 4 KiB.  A read error there is reported after the bytes before it are
- * passed on, as libevent's next read would have reported it.
- */
 static void
 up_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct exchange *ex = arg;
-	ssize_t more = bev_read_more(bev);
-	int err = errno, r = 1;
 
-	if (ex->resp_state == RESP_WAIT)
-		r = exchange_parse_response(ex);
-	if (r == 1)
-		r = exchange_pump_response(ex);
-	if (r != 0 && more < 0) {
-		errno = err;
-		up_event_cb(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, ex);
-	}
+	(void)bev;
+	if (ex->resp_state == RESP_WAIT && exchange_parse_response(ex) != 1)
+		return;
+	(void)exchange_pump_response(ex);
 }
 
 static void

@@ -295,14 +295,17 @@ daemon_free(struct daemon *d)
 
 /*
  * glibc gives a worker arena's free top back with madvise() once it
- * passes 128 KiB: every 64 KiB body chunk freed cost a syscall (one per
- * 64 KiB response).  A proxy's working set comes back at once; 8 MiB
- * stays mapped instead.
+ * passes 128 KiB: every 64 KiB read buffer freed cost a syscall.  A
+ * proxy's working set comes back at once; 8 MiB stays mapped instead.
+ * Setting that turns off glibc's sliding mmap threshold, so it is set
+ * too: buffers up to 1 MiB (writes are 256 KiB) come from the heap, not
+ * an mmap() and munmap() each.
  */
 static void
 malloc_tune(void)
 {
-#ifdef M_TRIM_THRESHOLD
+#if defined(M_TRIM_THRESHOLD) && defined(M_MMAP_THRESHOLD)
+	(void)mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 	(void)mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
 #endif
 }

@@ -33,7 +33,6 @@
 #define READ_CHUNK	(64 * 1024)
 #define TUNNEL_CHUNK	(512 * 1024)	/* one relay read; worker scratch */
 #define WRITE_CHUNK	(256 * 1024)
-#define LIBEVENT_MAX_READ 4096	/* its evbuffer_read's cap, 2.1 */
 
 struct logger;
 struct pool;
@@ -148,25 +147,24 @@ struct timeval *ms_to_tv(int ms, struct timeval *tv);
 
 /*
  * Write up to WRITE_CHUNK per syscall instead of libevent's 16 KiB
- * default, and let rate-limit arithmetic read up to READ_CHUNK.  Reads
- * still stop at 4 KiB: see bev_read_more().
+ * default (reads: bev_own_reads()).
  */
 void	bev_set_io_sizes(struct bufferevent *bev);
 
 /*
- * libevent 2.1 reads at most 4 KiB per read event (EVBUFFER_MAX_READ;
- * 2.2 made it settable), whatever the bufferevent's max_single_read:
- * a 64 KiB body took 16 loop turns of ioctl, readv, callback and writev.
- * Called first thing in a read callback, this reads what else a plain
- * socket holds, up to READ_CHUNK and the read high watermark, in one
- * readv.  Returns the bytes added to the input; 0 when there was nothing
- * more, bev is not plain or its input is short of 4 KiB (libevent's read
- * took all there was), and on EOF (the socket reports it again to
- * libevent's next read); -1 on a socket error, with errno set, which the
- * caller reports as libevent would have (BEV_EVENT_READING |
- * BEV_EVENT_ERROR) once it has handled the bytes already read.
+ * Reads of a plain socket bufferevent done by proxyd (bev_read.c):
+ * libevent 2.1 asks FIONREAD before every read and reads 4 KiB at most.
+ * bev_own_reads(): from now on bev's read event reads up to READ_CHUNK
+ * in one readv, with every callback, watermark and timeout as before;
+ * no-op for other bufferevents and when already done.  Call it after
+ * bufferevent_socket_connect() and bufferevent_setfd(), which give the
+ * event back to libevent.
+ * bev_read_into(): one such read from fd into bev's input (for a
+ * bufferevent whose event has not fired yet): the bytes read, 0 at EOF,
+ * -1 with errno (EAGAIN also when the input is at its high mark).
  */
-ssize_t	bev_read_more(struct bufferevent *bev);
+void	bev_own_reads(struct bufferevent *bev);
+ssize_t	bev_read_into(struct bufferevent *bev, int fd);
 
 /*
  * Set bev's read and write timeouts in milliseconds, -1 for none.  For

@@ -213,6 +213,7 @@ upconn_try_next(struct direct_conn *u)
 		bufferevent_setcb(bev, NULL, NULL, upconn_event_cb, u);
 		if (bufferevent_socket_connect(bev, a->ai_addr,
 		    (int)a->ai_addrlen) == 0) {
+			bev_own_reads(bev);
 			u->bev = bev;
 			return;
 		}

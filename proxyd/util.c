@@ -3,11 +3,9 @@
  * buffer sizes, Basic credentials.  sockaddr_text(), declared in
  * proxyd.h, lives in addr.c with the other address text.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <sys/uio.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
@@ -91,53 +89,6 @@ bev_write_now(struct bufferevent *bev)
 			return;
 	}
 	bufferevent_enable(bev, EV_WRITE);
-}
-
-ssize_t
-bev_read_more(struct bufferevent *bev)
-{
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len = evbuffer_get_length(in), low, high, want = READ_CHUNK, got;
-	struct evbuffer_iovec v[2];
-	ssize_t n;
-	int nv, i, err;
-
-	if (len < LIBEVENT_MAX_READ || !bev_is_plain(bev) ||
-	    !(bufferevent_get_enabled(bev) & EV_READ))
-		return 0;
-	if (bufferevent_getwatermark(bev, EV_READ, &low, &high) == 0 &&
-	    high != 0)
-		want = high > len ? high - len : 0;
-	if (want > READ_CHUNK)
-		want = READ_CHUNK;
-	if (want == 0)
-		return 0;
-	/* The input's end is frozen for everyone but the bufferevent's
-	 * own read: thawed for this one, as bev_write_now() does. */
-	evbuffer_unfreeze(in, 0);
-	if ((nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2)) <= 0) {
-		evbuffer_freeze(in, 0);
-		return 0;
-	}
-	if (v[0].iov_len > want)
-		v[0].iov_len = want;
-	if (nv == 2 && v[0].iov_len + v[1].iov_len > want)
-		v[1].iov_len = want - v[0].iov_len;
-	n = readv(bufferevent_getfd(bev), (struct iovec *)v, nv);
-	err = errno;
-	got = n > 0 ? (size_t)n : 0;
-	for (i = 0; i < nv && got > 0; i++) {	/* commit what was filled */
-		if (v[i].iov_len > got)
-			v[i].iov_len = got;
-		got -= v[i].iov_len;
-	}
-	evbuffer_commit_space(in, v, i);
-	evbuffer_freeze(in, 0);
-	if (n < 0 && err != EAGAIN && err != EINTR) {
-		errno = err;
-		return -1;
-	}
-	return n > 0 ? n : 0;
 }
 
 void
