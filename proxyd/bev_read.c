@@ -13,9 +13,12 @@
  * watermark), a timeout, EOF or error by disabling reading and
  * bufferevent_trigger_event().  Everything else stays libevent's:
  * enabling and disabling (they add and delete this same struct event,
- * with the bufferevent's read timeout), the watermark suspension (the
- * input's own callback), and freeing.  libevent's rate limiting, which
- * proxyd does not use, is not applied to these reads.
+ * with the bufferevent's read timeout) and freeing.  The input is
+ * bounded at BUF_HIGH here, not by libevent's read high watermark, whose
+ * callback re-adds the read event (an event_add, timeout and all) at
+ * every change of the input, seven times per forwarded request: reading
+ * pauses at the bound and resumes below BUF_LOW (bev_read_pause()).
+ * libevent's rate limiting, which proxyd does not use, is not applied.
  *
  * struct bufferevent is public (event2/bufferevent_struct.h) and its
  * ev_read has been there since 2.0; bufferevent_setfd() (and
@@ -35,20 +38,73 @@
 /*
  * One read's size: a chain of exactly READ_CHUNK with libevent's chain
  * header (it rounds a chain up to a power of two: READ_CHUNK bytes of
- * room would be a 128 KiB allocation), or less near the high mark.
+ * room would be a 128 KiB allocation), or less near the input's bound.
  */
 #define READ_ROOM	(READ_CHUNK - 128)
 
+static void	bev_read_cb(evutil_socket_t, short, void *);
+
+static int
+bev_owns_reads(struct bufferevent *bev)
+{
+	return event_get_callback(&bev->ev_read) == bev_read_cb;
+}
+
+/* The input's bound: ours (BUF_HIGH), or libevent's high watermark. */
 static size_t
 bev_read_room(struct bufferevent *bev)
 {
 	size_t len = evbuffer_get_length(bufferevent_get_input(bev));
-	size_t low, high;
+	size_t low, high = BUF_HIGH;
 
-	if (bufferevent_getwatermark(bev, EV_READ, &low, &high) == -1 ||
-	    high == 0 || high >= len + READ_ROOM)
+	if (!bev_owns_reads(bev) && (bufferevent_getwatermark(bev, EV_READ,
+	    &low, &high) == -1 || high == 0))
+		return READ_ROOM;
+	if (high >= len + READ_ROOM)
 		return READ_ROOM;
 	return high > len ? high - len : 0;
+}
+
+/* The input's callback while reading is paused: resume below BUF_LOW. */
+static void
+bev_read_drained(struct evbuffer *in, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct bufferevent *bev = arg;
+
+	if (info->n_deleted == 0 || evbuffer_get_length(in) >= BUF_LOW)
+		return;
+	evbuffer_remove_cb(in, bev_read_drained, bev);
+	/* Not if the socket was taken out meanwhile (bufferevent_setfd()
+	 * gave the event back to libevent). */
+	if (bev_owns_reads(bev) && (bufferevent_get_enabled(bev) & EV_READ))
+		event_add(&bev->ev_read, evutil_timerisset(&bev->timeout_read) ?
+		    &bev->timeout_read : NULL);
+}
+
+/*
+ * The input is at its bound: its read event leaves epoll (its timeout
+ * with it, as libevent's suspension does) until bev_read_drained().
+ * Enabling reading meanwhile only brings the event back here.
+ */
+static void
+bev_read_pause(struct bufferevent *bev)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	event_del(&bev->ev_read);
+	(void)evbuffer_remove_cb(in, bev_read_drained, bev);
+	if (evbuffer_add_cb(in, bev_read_drained, bev) == NULL)
+		event_add(&bev->ev_read, NULL);	/* no memory: read on */
+}
+
+void
+bev_read_bound(struct bufferevent *bev)
+{
+	if (bev_owns_reads(bev))
+		bufferevent_setwatermark(bev, EV_READ, 0, 0);
+	else
+		bufferevent_setwatermark(bev, EV_READ, 0, BUF_HIGH);
 }
 
 ssize_t
@@ -97,7 +153,6 @@ bev_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct bufferevent *bev = arg;
 	short ev = BEV_EVENT_READING;
-	size_t low, high;
 	ssize_t n;
 	int err;
 
@@ -107,10 +162,7 @@ bev_read_cb(evutil_socket_t fd, short what, void *arg)
 		goto error;
 	}
 	if (bev_read_room(bev) == 0) {
-		/* At the high mark with reading on (the mark was lowered):
-		 * setting it again suspends reading, as libevent does. */
-		if (bufferevent_getwatermark(bev, EV_READ, &low, &high) == 0)
-			bufferevent_setwatermark(bev, EV_READ, low, high);
+		bev_read_pause(bev);
 		goto done;
 	}
 	n = bev_read_into(bev, fd);
@@ -136,14 +188,16 @@ bev_own_reads(struct bufferevent *bev)
 {
 	int fd = bufferevent_getfd(bev), reading;
 
-	if (fd < 0 || !bev_is_plain(bev) ||
-	    event_get_callback(&bev->ev_read) == bev_read_cb)
+	if (fd < 0 || !bev_is_plain(bev) || bev_owns_reads(bev))
 		return;
 	reading = bufferevent_get_enabled(bev) & EV_READ;
 	if (reading)
 		bufferevent_disable(bev, EV_READ);	/* not pending now */
 	event_assign(&bev->ev_read, bufferevent_get_base(bev), fd,
 	    EV_READ | EV_PERSIST | EV_FINALIZE, bev_read_cb, bev);
+	/* Bounded by bev_read_cb() from now on: libevent's watermark
+	 * re-adds the read event at every change of the input. */
+	bufferevent_setwatermark(bev, EV_READ, 0, 0);
 	if (reading)
 		bufferevent_enable(bev, EV_READ);
 }

@@ -43,7 +43,7 @@ client_setup_bev(struct client *c)
 {
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
 	    client_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, BUF_HIGH);
+	bev_read_bound(c->bev);
 	bev_set_io_sizes(c->bev);
 	bev_timeouts(c->bev, c->w->cfg->header_timeout, -1);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);

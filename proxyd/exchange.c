@@ -672,7 +672,7 @@ exchange_attach(struct exchange *ex, struct bufferevent *up)
 
 	ex->up = up;
 	bufferevent_setcb(up, up_read_cb, up_write_cb, up_event_cb, ex);
-	bufferevent_setwatermark(up, EV_READ, 0, BUF_HIGH);
+	bev_read_bound(up);
 	bufferevent_setwatermark(up, EV_WRITE, BUF_LOW, 0);
 	bev_set_io_sizes(up);
 	bev_timeouts(up, r->response_timeout, r->idle_timeout);

@@ -164,6 +164,12 @@ void	bev_set_io_sizes(struct bufferevent *bev);
  * -1 with errno (EAGAIN also when the input is at its high mark).
  */
 void	bev_own_reads(struct bufferevent *bev);
+
+/*
+ * Bound bev's input at BUF_HIGH: reading stops there and resumes below
+ * BUF_LOW (own reads), or libevent's read high watermark (others).
+ */
+void	bev_read_bound(struct bufferevent *bev);
 ssize_t	bev_read_into(struct bufferevent *bev, int fd);
 
 /*

@@ -8,6 +8,7 @@ on and then reported (the access log says what happened, the client
 sees a cut body, never a complete one), and other clients are served.
 The resets are real: SO_LINGER 0 on close sends a TCP RST."""
 
+import hashlib
 import socket
 import struct
 import threading
@@ -183,3 +184,115 @@ def _(env):
                    "access log note does not blame the upstream: %s" % line)
     finally:
         origin.close()
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class SlowSink(_Server):
+    """Reads a request head, waits `pause` seconds before reading its
+    Content-Length body, answers the body's SHA-256."""
+
+    def __init__(self, pause):
+        self.pause = pause
+        super().__init__()
+
+    def handle(self, conn):
+        data = read_head(conn)
+        if data is None:
+            return
+        head, rest = data.split(b"\r\n\r\n", 1)
+        n = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                n = int(line.split(b":")[1])
+        time.sleep(self.pause)
+        h = hashlib.sha256(rest)
+        n -= len(rest)
+        while n > 0:
+            d = conn.recv(min(n, 1 << 20))
+            if not d:
+                return
+            h.update(d)
+            n -= len(d)
+        body = h.hexdigest().encode()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+@test("body_upload_to_slow_origin_bounded_and_whole")
+def _(env):
+    """A 48 MiB upload to an origin that reads nothing for 3 s: proxyd
+    stops reading the client once its buffers are full (its RSS grows by
+    a few MiB, not by the upload), then resumes, and the origin gets the
+    body byte for byte."""
+    body = pattern(48 * 1024 * KIB)
+    path = env.wd.sub("upload-48m.bin")
+    with open(path, "wb") as f:
+        f.write(body)
+    sink = SlowSink(3.0)
+    try:
+        with checked_proxy(env, max_body_size="0") as p:
+            before = rss_kib(p.proc.pid)
+            peak = [before]
+            done = threading.Event()
+
+            def watch():
+                while not done.is_set():
+                    peak[0] = max(peak[0], rss_kib(p.proc.pid))
+                    time.sleep(0.05)
+            t = threading.Thread(target=watch, daemon=True)
+            t.start()
+            r = curl(env, "http://%s:%d/up" % (LOOPBACK, sink.port), "--data-binary",
+                     "@" + path, "-H", "Expect:", proxy=p, timeout=60)
+            done.set()
+            t.join()
+            expect(r.rc == 0, "curl exit %d: %s" % (r.rc, r.stderr.strip()))
+            expect_eq(r.body.decode(), sha(body), "SHA-256 of the body the origin got")
+            grew = (peak[0] - before) / 1024.0
+            print("# body_upload_to_slow_origin: RSS grew %.1f MiB at most" % grew)
+            expect(grew < 16, "proxyd's RSS grew %.1f MiB for a 48 MiB upload held "
+                   "3 s by its origin" % grew)
+    finally:
+        sink.close()
+
+
+@test("body_connect_with_400k_sent_before_the_200")
+def _(env):
+    """A client that sends 400 KiB after its CONNECT head without waiting
+    for the 200 fills proxyd's input past its bound before the tunnel
+    exists (reading pauses there); the tunnel then carries every byte,
+    in order, and the rest of the stream after it."""
+    from servers import TcpEcho
+    echo = TcpEcho()
+    try:
+        with checked_proxy(env) as p:
+            target = ("%s:%d" % (env.host("echo.test"), echo.port)).encode()
+            early, later = pattern(400 * KIB), pattern(300 * KIB)[::-1]
+            c = Conn(p.port, timeout=10)
+            try:
+                sender = threading.Thread(target=lambda: c.sock.sendall(
+                    b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)
+                    + early + later), daemon=True)
+                sender.start()
+                resp = c.read_response(head_request=True)
+                expect_eq(resp.status, 200, "CONNECT status")
+                got = c.buf
+                c.buf = b""
+                while len(got) < len(early) + len(later):
+                    d = c.sock.recv(65536)
+                    if not d:
+                        break
+                    got += d
+                sender.join(10)
+                expect_eq(len(got), len(early) + len(later), "bytes back through the tunnel")
+                expect(got == early + later, "the tunnel altered or reordered the bytes")
+            finally:
+                c.close()
+            still_serves(env, p, "after a CONNECT with data sent early")
+    finally:
+        echo.close()
