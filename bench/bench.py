@@ -185,7 +185,7 @@ def origin_setup(rd, port, port2, sub="nginx", workers=1, cpus=None):
     """The nginx origin's files and configuration in rd/sub; a function
     that starts it (with workers processes, pinned to cpus, a taskset
     list, when given).  POST /upload reads the whole body into memory
-    before it answers 200 (see upload_location)."""
+    before it answers 200 (see UPLOAD_LOCATION)."""
     www = os.path.join(rd, "www")
     os.makedirs(os.path.join(rd, sub, "tmp"), exist_ok=True)
     os.makedirs(www, exist_ok=True)
@@ -387,9 +387,10 @@ class Bench:
         env = dict(os.environ, BENCH_URL=url, BENCH_DIRECT="1" if t.name == "direct" else "0",
                    BENCH_BODY=str(body))
         pin = ["taskset", "-c", ",".join(map(str, cpus))] if cpus else []
+        threads = len(cpus) if cpus else 1
         d = self.cpu_daemon(t)
         c0 = d.cpu_s()
-        rc, out = client(pin + ["wrk", "-t%d" % len(cpus or [0]), "-c%d" % self.a.conns,
+        rc, out = client(pin + ["wrk", "-t%d" % threads, "-c%d" % self.a.conns,
                                 "-d%ds" % self.a.duration, "--timeout", "5s",
                                 "-s", os.path.join(HERE, "absolute.lua"),
                                 "http://127.0.0.1:%d/" % t.port], self.a.duration + 30, env)
@@ -545,37 +546,11 @@ class Bench:
         once with workers = 1 pinned to one CPU (NAME-1w) and once with
         workers = 2 pinned to two (NAME-2w), wrk -c --conns GET 1 KiB, and
         direct for the ceiling of the load side; wrk and an nginx of its own
-        pinned to the other CPUs (cpu_plan).  With fewer than 4 CPUs there
-        are no other CPUs: the bench's nginx and wrk run unpinned, 2w is
-        unpinned too, and the notes say the figure cannot show scaling."""
-        plan = cpu_plan()
+        pinned to the other CPUs (cpu_plan).  Everything it starts is
+        stopped before it returns."""
         started = []
         try:
-            if plan:
-                one, two, load = plan
-                port, port2 = free_port(), free_port()
-                lst = ",".join(map(str, load))
-                ng = Target("direct", port, origin_setup(self.rd, port, port2, "nginx-scaling",
-                                                         len(load), lst))
-                ng.start()
-                started.append(ng)
-                note = {1: "proxyd on CPU %d; " % one, 2: "proxyd on CPUs %d,%d; " % tuple(two)}
-                where = "wrk -t%d and nginx (%d workers) on CPUs %s" % (len(load), len(load), lst)
-            else:
-                ng, load = targets[0], None
-                one, two = min(os.sched_getaffinity(0)), None
-                note = {1: "proxyd pinned to CPU %d; " % one, 2: "proxyd unpinned; "}
-                where = ("only %d CPUs, shared by proxyd, wrk and nginx: cannot show scaling "
-                         "(needs 4)" % len(os.sched_getaffinity(0)))
-            runs = [(ng, where)]
-            for t in targets:
-                if t.binary and t.name != WARM:
-                    for k, cpus in ((1, str(one)), (2, ",".join(map(str, two)) if two else None)):
-                        s = proxyd_target(self.rd, self.a, ng.port, self.origin_port2,
-                                          "%s-%dw" % (t.name, k), t.binary, workers=k, cpus=cpus)
-                        s.start()
-                        started.append(s)
-                        runs.append((s, note[k] + where))
+            ng, load, runs = self.scaling_setup(targets, started)
             for r in range(self.a.rounds):
                 for t, what in runs:
                     self.wrk(row, t, "1k", origin=ng.port, cpus=load, note=what)
@@ -583,6 +558,41 @@ class Bench:
         finally:
             for t in started:
                 t.daemon.stop()
+
+    def scaling_setup(self, targets, started):
+        """Start the scaling row's origin and proxyds (each added to
+        started); (the origin, the load's CPUs, [(target, note)]).  With
+        fewer than 4 CPUs there are none to spare: the bench's nginx, wrk
+        unpinned, 2w unpinned too, and the notes say it cannot show
+        scaling."""
+        plan = cpu_plan()
+        if plan:
+            one, two, load = plan
+            port, port2 = free_port(), free_port()
+            lst = ",".join(map(str, load))
+            ng = Target("direct", port, origin_setup(self.rd, port, port2, "nginx-scaling",
+                                                     len(load), lst))
+            ng.start()
+            started.append(ng)
+            pins = {1: (str(one), "proxyd on CPU %d; " % one),
+                    2: ("%d,%d" % tuple(two), "proxyd on CPUs %d,%d; " % tuple(two))}
+            where = "wrk -t%d and nginx (%d workers) on CPUs %s" % (len(load), len(load), lst)
+        else:
+            ng, load = targets[0], None
+            one = min(os.sched_getaffinity(0))
+            pins = {1: (str(one), "proxyd pinned to CPU %d; " % one), 2: (None, "proxyd unpinned; ")}
+            where = ("only %d CPUs, shared by proxyd, wrk and nginx: cannot show scaling "
+                     "(needs 4)" % len(os.sched_getaffinity(0)))
+        runs = [(ng, where)]
+        for t in targets:
+            if t.binary and t.name != WARM:
+                for k in (1, 2):
+                    s = proxyd_target(self.rd, self.a, ng.port, self.origin_port2,
+                                      "%s-%dw" % (t.name, k), t.binary, workers=k, cpus=pins[k][0])
+                    s.start()
+                    started.append(s)
+                    runs.append((s, pins[k][1] + where))
+        return ng, load, runs
 
     def run_row(self, row, targets):
         if row == "scaling":
