@@ -1,10 +1,16 @@
 -- absolute.lua - wrk script of bench/run.sh: a GET in absolute form
 -- ("GET http://origin/path", what a client sends a forward proxy), or in
--- origin form with BENCH_DIRECT=1 (the direct baseline), to BENCH_URL.
+-- origin form with BENCH_DIRECT=1 (the direct baseline), to BENCH_URL;
+-- with BENCH_BODY=N a POST of an N-byte body instead (the upload row).
 -- done() prints one "BENCH ..." line for bench.py.
 local url = os.getenv("BENCH_URL")
 local hostport, path = url:match("^http://([^/]+)(/.*)$")
-wrk.method = "GET"
+local body = tonumber(os.getenv("BENCH_BODY") or "0")
+wrk.method = body > 0 and "POST" or "GET"
+if body > 0 then
+   -- wrk adds Content-Length for a body
+   wrk.body = string.rep("x", body)
+end
 wrk.path = os.getenv("BENCH_DIRECT") == "1" and path or url
 wrk.headers["Host"] = hostport
 

@@ -30,13 +30,15 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
-ROWS = ["http-small", "http-64k", "connect-bulk", "connect-rate",
-        "connect-idle-memory", "idle-clients-rss", "goproxy", "rate-limit"]
-# Rows only proxyd can do (the peers speak neither GOPROXY nor route limits).
-PROXYD_ONLY = {"goproxy", "rate-limit"}
+ROWS = ["http-small", "http-64k", "http-upload", "connect-bulk", "connect-rate",
+        "connect-idle-memory", "idle-clients-rss", "goproxy", "rate-limit", "scaling"]
+# Rows only proxyd can do (the peers speak neither GOPROXY nor route limits;
+# scaling compares proxyd's workers settings).
+PROXYD_ONLY = {"goproxy", "rate-limit", "scaling"}
 # Memory rows: lower is better, the direct run is nginx's own cost (a
 # reference, no ratio).
 MEMORY = {"connect-idle-memory", "idle-clients-rss"}
+UPLOAD_BYTES = 65536   # request body of the http-upload row
 RATE_LIMIT = 100       # req/s of the limited route
 RATE_OFFERED = 1000    # req/s the paced client offers
 GO_RUNS = 3            # downloads per goproxy sample
@@ -168,6 +170,7 @@ class Target:
     def __init__(self, name, port, start=None, version=""):
         self.name, self.port, self._start, self.version = name, port, start, version
         self.daemon = None
+        self.binary = None      # a proxyd build: its binary (the scaling row starts more)
 
     def start(self):
         self.daemon = self._start()
@@ -178,16 +181,21 @@ class Target:
         self.start()
 
 
-def origin_setup(rd, port, port2):
+def origin_setup(rd, port, port2, sub="nginx", workers=1, cpus=None):
+    """The nginx origin's files and configuration in rd/sub; a function
+    that starts it (with workers processes, pinned to cpus, a taskset
+    list, when given).  POST /upload reads the whole body into memory
+    before it answers 200 (see UPLOAD_LOCATION)."""
     www = os.path.join(rd, "www")
-    os.makedirs(os.path.join(rd, "nginx", "tmp"), exist_ok=True)
+    os.makedirs(os.path.join(rd, sub, "tmp"), exist_ok=True)
     os.makedirs(www, exist_ok=True)
-    for name, size in (("1k", 1024), ("64k", 65536)):
-        with open(os.path.join(www, name), "wb") as f:
-            f.write(os.urandom(size))
-    conf = os.path.join(rd, "nginx", "nginx.conf")
+    for name, size in (("1k", 1024), ("64k", 65536), ("upload", 0)):
+        if not os.path.exists(os.path.join(www, name)):
+            with open(os.path.join(www, name), "wb") as f:
+                f.write(os.urandom(size))
+    conf = os.path.join(rd, sub, "nginx.conf")
     with open(conf, "w") as f:
-        f.write("""worker_processes 1;
+        f.write("""worker_processes %(n)d;
 worker_rlimit_nofile 20000;
 pid %(d)s/nginx.pid;
 error_log %(d)s/error.log warn;
@@ -198,12 +206,56 @@ http {
   keepalive_timeout 300s; keepalive_requests 100000000;
   client_body_temp_path %(d)s/tmp/b; proxy_temp_path %(d)s/tmp/p;
   fastcgi_temp_path %(d)s/tmp/f; uwsgi_temp_path %(d)s/tmp/u; scgi_temp_path %(d)s/tmp/s;
-  server { listen 127.0.0.1:%(p)d backlog=4096; listen 127.0.0.1:%(p2)d; root %(w)s; }
+  server { listen 127.0.0.1:%(p)d backlog=4096; listen 127.0.0.1:%(p2)d; root %(w)s;
+%(up)s  }
 }
-""" % {"d": os.path.join(rd, "nginx"), "p": port, "p2": port2, "w": www})
-    return lambda: Daemon("nginx", ["nginx", "-p", os.path.join(rd, "nginx") + "/", "-e",
-                                    os.path.join(rd, "nginx", "error.log"), "-c", conf,
-                                    "-g", "daemon off;"], os.path.join(rd, "nginx.out"))
+""" % {"d": os.path.join(rd, sub), "p": port, "p2": port2, "w": www, "n": workers,
+       "up": UPLOAD_LOCATION})
+    pin = ["taskset", "-c", cpus] if cpus else []
+    return lambda: Daemon(sub, pin + ["nginx", "-p", os.path.join(rd, sub) + "/", "-e",
+                                      os.path.join(rd, sub, "error.log"), "-c", conf,
+                                      "-g", "daemon off;"], os.path.join(rd, sub + ".out"))
+
+
+# The upload row's sink.  `return 200` alone answers before the body has
+# arrived and discards it afterwards, so a proxy would be timed on an early
+# answer, not on relaying a body.  mirror_request_body reads the whole body
+# (into memory: client_body_buffer_size) before the request goes on; the
+# mirror subrequest is internal (no connection); the static handler then
+# refuses a POST of the empty file /upload with 405, which answers 200.
+UPLOAD_LOCATION = """    location = /upload {
+      client_body_buffer_size 128k; client_max_body_size 1m;
+      mirror /upload-sink; mirror_request_body on; error_page 405 =200 @uploaded;
+    }
+    location = /upload-sink { internal; return 204; }
+    location @uploaded { return 200; }
+"""
+
+
+def cpu_core(c):
+    """The physical core of CPU c (its hyperthread siblings share it)."""
+    top = "/sys/devices/system/cpu/cpu%d/topology/" % c
+    try:
+        with open(top + "physical_package_id") as f, open(top + "core_id") as g:
+            return f.read().strip(), g.read().strip()
+    except OSError:
+        return c
+
+
+def cpu_plan():
+    """Where the scaling row runs: (proxyd's CPU with 1 worker, its two
+    CPUs with 2, the load's CPUs), or None when this process may use fewer
+    than 4 CPUs.  proxyd's two CPUs are on distinct cores when there are
+    such, and the load keeps off their hyperthread siblings when 2 CPUs are
+    left without them (a sibling busy with wrk would slow proxyd's CPU)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 4:
+        return None
+    a = cpus[0]
+    b = next((c for c in cpus[1:] if cpu_core(c) != cpu_core(a)), cpus[1])
+    rest = [c for c in cpus if c not in (a, b)]
+    apart = [c for c in rest if cpu_core(c) not in (cpu_core(a), cpu_core(b))]
+    return a, [a, b], apart if len(apart) >= 2 else rest
 
 
 def make_bulk(rd, mib):
@@ -216,12 +268,15 @@ def make_bulk(rd, mib):
     return path
 
 
-def proxyd_target(rd, args, origin, port2, name="proxyd", binary=None, cache_dir=None):
+def proxyd_target(rd, args, origin, port2, name="proxyd", binary=None, cache_dir=None,
+                  workers=None, cpus=None):
     """proxyd (or, for --compare, another build of it under another name)
     with the bench's routes: a GOPROXY route to the nginx mirror, and a
     rate-limited route for the origin's second port; a module cache in
-    cache_dir when given."""
+    cache_dir when given; workers (else --workers) and pinned to cpus (a
+    taskset list) when given."""
     binary = binary or args.proxyd
+    workers = workers or args.workers
     port = free_port()
     conf = os.path.join(rd, name + ".conf")
     if cache_dir:
@@ -244,15 +299,18 @@ ports = %(o2)d
 rate = %(rate)d/s
 upstream = direct
 """ % {"port": port, "o": origin, "o2": port2, "rd": rd, "rate": RATE_LIMIT, "name": name,
-       "workers": "workers = %d" % args.workers if args.workers else "",
+       "workers": "workers = %d" % workers if workers else "",
        "cache": "cache_dir = %s" % cache_dir if cache_dir else ""})
     r = subprocess.run([binary, "-t", "-c", conf], capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit("%s -t refused the bench config:\n%s%s" % (binary, r.stdout, r.stderr))
     ver = subprocess.run([binary, "-V"], capture_output=True, text=True).stdout.strip()
-    return Target(name, port, lambda: Daemon(name, [binary, "-c", conf],
-                                             os.path.join(rd, name + ".out")),
-                  "%s (%s): %s" % (name, binary, ver))
+    pin = ["taskset", "-c", cpus] if cpus else []
+    t = Target(name, port, lambda: Daemon(name, pin + [binary, "-c", conf],
+                                          os.path.join(rd, name + ".out")),
+               "%s (%s): %s" % (name, binary, ver))
+    t.binary = binary
+    return t
 
 
 def peer_dir(rd, name, user, group):
@@ -321,14 +379,21 @@ class Bench:
         serving costs without a proxy: the floor of a proxy's cost)."""
         return t.daemon
 
-    def wrk(self, row, t, path):
-        url = "http://127.0.0.1:%d/%s" % (self.origin_port, path)
-        env = dict(os.environ, BENCH_URL=url, BENCH_DIRECT="1" if t.name == "direct" else "0")
+    def wrk(self, row, t, path, body=0, origin=None, cpus=None, note=""):
+        """wrk -c --conns of GET path (a POST of body bytes when body) at
+        the origin (the bench's nginx unless given) through t; with cpus
+        (a list), wrk runs pinned there with a thread each."""
+        url = "http://127.0.0.1:%d/%s" % (origin or self.origin_port, path)
+        env = dict(os.environ, BENCH_URL=url, BENCH_DIRECT="1" if t.name == "direct" else "0",
+                   BENCH_BODY=str(body))
+        pin = ["taskset", "-c", ",".join(map(str, cpus))] if cpus else []
+        threads = len(cpus) if cpus else 1
         d = self.cpu_daemon(t)
         c0 = d.cpu_s()
-        rc, out = client(["wrk", "-t1", "-c%d" % self.a.conns, "-d%ds" % self.a.duration,
-                          "--timeout", "5s", "-s", os.path.join(HERE, "absolute.lua"),
-                          "http://127.0.0.1:%d/" % t.port], self.a.duration + 30, env)
+        rc, out = client(pin + ["wrk", "-t%d" % threads, "-c%d" % self.a.conns,
+                                "-d%ds" % self.a.duration, "--timeout", "5s",
+                                "-s", os.path.join(HERE, "absolute.lua"),
+                                "http://127.0.0.1:%d/" % t.port], self.a.duration + 30, env)
         c1 = d.cpu_s()
         m = re.search(r"BENCH requests=(\d+) duration_us=(\d+) bytes=(\d+) errors=(\d+)", out)
         if not m or int(m.group(1)) == 0:
@@ -336,8 +401,10 @@ class Bench:
             return
         req, us, nbytes, errs = (int(x) for x in m.groups())
         cpu = (c1 - c0) / req * 1e6   # µs per request
-        note = "%d errors" % errs if errs else ""
-        if row == "http-small":
+        note = "; ".join(n for n in (note, "%d errors" % errs if errs else "") if n)
+        if body:
+            self.add(row, t, req * body / 1e6 / (us / 1e6), cpu, note)   # body MB/s
+        elif row in ("http-small", "scaling"):
             self.add(row, t, req / (us / 1e6), cpu, note)
         else:
             self.add(row, t, nbytes / 1e6 / (us / 1e6), cpu, note)
@@ -474,7 +541,63 @@ class Bench:
         self.add(row, t, float(m.group(6)), None,
                  "offered %s req/s; %s refused 429/503, %s errors" % (m.group(5), m.group(3), m.group(4)))
 
+    def scaling(self, row, targets):
+        """The scaling row, all rounds: every proxyd build (proxyd, --compare)
+        once with workers = 1 pinned to one CPU (NAME-1w) and once with
+        workers = 2 pinned to two (NAME-2w), wrk -c --conns GET 1 KiB, and
+        direct for the ceiling of the load side; wrk and an nginx of its own
+        pinned to the other CPUs (cpu_plan).  Everything it starts is
+        stopped before it returns."""
+        started = []
+        try:
+            ng, load, runs = self.scaling_setup(targets, started)
+            for r in range(self.a.rounds):
+                for t, what in runs:
+                    self.wrk(row, t, "1k", origin=ng.port, cpus=load, note=what)
+                    time.sleep(0.3)
+        finally:
+            for t in started:
+                t.daemon.stop()
+
+    def scaling_setup(self, targets, started):
+        """Start the scaling row's origin and proxyds (each added to
+        started); (the origin, the load's CPUs, [(target, note)]).  With
+        fewer than 4 CPUs there are none to spare: the bench's nginx, wrk
+        unpinned, 2w unpinned too, and the notes say it cannot show
+        scaling."""
+        plan = cpu_plan()
+        if plan:
+            one, two, load = plan
+            port, port2 = free_port(), free_port()
+            lst = ",".join(map(str, load))
+            ng = Target("direct", port, origin_setup(self.rd, port, port2, "nginx-scaling",
+                                                     len(load), lst))
+            ng.start()
+            started.append(ng)
+            pins = {1: (str(one), "proxyd on CPU %d; " % one),
+                    2: ("%d,%d" % tuple(two), "proxyd on CPUs %d,%d; " % tuple(two))}
+            where = "wrk -t%d and nginx (%d workers) on CPUs %s" % (len(load), len(load), lst)
+        else:
+            ng, load = targets[0], None
+            one = min(os.sched_getaffinity(0))
+            pins = {1: (str(one), "proxyd pinned to CPU %d; " % one), 2: (None, "proxyd unpinned; ")}
+            where = ("only %d CPUs, shared by proxyd, wrk and nginx: cannot show scaling "
+                     "(needs 4)" % len(os.sched_getaffinity(0)))
+        runs = [(ng, where)]
+        for t in targets:
+            if t.binary and t.name != WARM:
+                for k in (1, 2):
+                    s = proxyd_target(self.rd, self.a, ng.port, self.origin_port2,
+                                      "%s-%dw" % (t.name, k), t.binary, workers=k, cpus=pins[k][0])
+                    s.start()
+                    started.append(s)
+                    runs.append((s, pins[k][1] + where))
+        return ng, load, runs
+
     def run_row(self, row, targets):
+        if row == "scaling":
+            self.scaling(row, targets)
+            return
         for r in range(self.a.rounds):
             for t in targets:
                 if row in PROXYD_ONLY and t.name in ("squid", "tinyproxy"):
@@ -485,6 +608,8 @@ class Bench:
                     continue    # a thread per connection, MaxClients: not for 10,000
                 if row in ("http-small", "http-64k"):
                     self.wrk(row, t, "1k" if row == "http-small" else "64k")
+                elif row == "http-upload":
+                    self.wrk(row, t, "upload", body=UPLOAD_BYTES)
                 elif row == "connect-bulk":
                     self.bulk(row, t)
                 elif row == "connect-rate":
@@ -501,14 +626,22 @@ class Bench:
 
 
 # ---------------------------------------------------------------- report ---
-UNITS = {"http-small": "req/s", "http-64k": "MB/s", "connect-bulk": "MB/s",
+UNITS = {"http-small": "req/s", "http-64k": "MB/s", "http-upload": "MB/s", "scaling": "req/s",
+         "connect-bulk": "MB/s",
          "connect-rate": "tunnels/s", "connect-idle-memory": "KiB/tunnel",
          "idle-clients-rss": "MiB RSS", "goproxy": "s", "rate-limit": "req/s served"}
-CPU_UNITS = {"http-small": "µs/req", "http-64k": "µs/req", "connect-bulk": "core-s/GB",
+CPU_UNITS = {"http-small": "µs/req", "http-64k": "µs/req", "http-upload": "µs/req",
+             "scaling": "µs/req", "connect-bulk": "core-s/GB",
              "connect-rate": "µs/tunnel"}
 WHAT = {
     "http-small": "wrk, 50 connections, GET 1 KiB (absolute form)",
     "http-64k": "wrk, 50 connections, GET 64 KiB",
+    "http-upload": "wrk, 50 connections, POST of a 64 KiB body that nginx reads whole, then "
+                   "answers 200; MB/s of request body",
+    "scaling": "GET 1 KiB as http-small, proxyd with workers = 1 pinned to one CPU (`-1w`) and "
+               "workers = 2 pinned to two (`-2w`), wrk and an nginx of its own on the other CPUs "
+               "(direct: the load side alone); ratio 2w / 1w; with fewer than 4 CPUs the load "
+               "shares proxyd's CPUs and the notes say so",
     "connect-bulk": "curl through a CONNECT tunnel, one file",
     "connect-rate": "32 loops of connect + CONNECT + GET 1 KiB + close",
     "connect-idle-memory": "RSS growth / idle CONNECT tunnels held",
@@ -520,33 +653,48 @@ WHAT = {
 }
 
 
-def summarize(bench, targets):
+def summarize(bench):
     out = []
     for row in bench.a.rows:
         direct = None
-        for t in targets:
-            s = bench.samples.get((row, t.name))
-            if not s:
-                continue
+        medians = {}
+        # the row's targets in the order measured (the scaling row has its own)
+        for name in [n for (r, n) in bench.samples if r == row]:
+            s = bench.samples[(row, name)]
             vals = [x["value"] for x in s if x["value"] is not None]
             cpus = [x["cpu"] for x in s if x["cpu"] is not None]
-            e = {"row": row, "target": t.name, "unit": UNITS[row], "values": vals,
+            e = {"row": row, "target": name, "unit": UNITS[row], "values": vals,
                  "failed": len(s) - len(vals),
                  "median": statistics.median(vals) if vals else None,
                  "min": min(vals) if vals else None, "max": max(vals) if vals else None,
                  "cpu": statistics.median(cpus) if cpus else None,
                  "cpu_unit": CPU_UNITS.get(row),
                  "notes": sorted({x["note"] for x in s if x["note"]})}
-            if t.name == "direct":
+            if name == "direct":
                 direct = e["median"]
+            medians[name] = e["median"]
             e["ratio"] = None
-            if row == "rate-limit" and e["median"] is not None:
+            if row == "scaling":
+                scaling_summary(e, medians)
+            elif row == "rate-limit" and e["median"] is not None:
                 e["ratio"] = e["median"] / RATE_LIMIT     # accuracy, not speed
-            elif row not in MEMORY and direct and e["median"] and t.name != "direct":
+            elif row not in MEMORY and direct and e["median"] and name != "direct":
                 # seconds: lower is better, so the ratio is direct / target
                 e["ratio"] = direct / e["median"] if row == "goproxy" else e["median"] / direct
             out.append(e)
     return out
+
+
+def scaling_summary(e, medians):
+    """A scaling entry: the ratio of NAME-2w to NAME-1w, and how many
+    CPUs the target kept busy (CPU per request times requests per second):
+    a proxyd well short of its CPUs was not what limited the rate."""
+    one = medians.get(e["target"][:-3] + "-1w") if e["target"].endswith("-2w") else None
+    if one and e["median"]:
+        e["ratio"] = e["median"] / one
+    if e["cpu"] is not None and e["median"]:
+        e["notes"].append("%s busy %.2f CPUs" % ("nginx" if e["target"] == "direct" else "proxyd",
+                                                 e["cpu"] * e["median"] / 1e6))
 
 
 def fmt(v):
@@ -565,7 +713,7 @@ def markdown(res, meta, png):
              "|---|---|---|---|---|---|---|---|"]
     for e in res:
         cpu = "%s %s" % (fmt(e["cpu"]), e["cpu_unit"]) if e["cpu"] is not None else ""
-        note = "; ".join(e["notes"])[:160]
+        note = "; ".join(e["notes"])[:240]
         if e["failed"]:
             note = ("%d run(s) failed; " % e["failed"]) + note
         lines.append("| %s | %s | %s | %s–%s | %s | %s | %s | %s |" % (
@@ -575,7 +723,8 @@ def markdown(res, meta, png):
     lines += ["", "Rows:", ""]
     lines += ["- `%s`: %s." % (r, WHAT[r]) for r in meta["rows"]]
     lines += ["", "Ratios: higher is better; `goproxy` is direct time / proxyd time, "
-              "`rate-limit` is served rate / configured rate (1.00 is exact). "
+              "`rate-limit` is served rate / configured rate (1.00 is exact), "
+              "`scaling` is 2 workers / 1 worker. "
               "Memory rows have no ratio: their direct run is nginx's own cost "
               "for as many plain connections. CPU: user + system time of the proxy's "
               "processes (of nginx in the direct rows) per request, per tunnel or per GB.", ""]
@@ -591,7 +740,8 @@ def chart(res, path, rows, names):
     if not shutil.which("gnuplot"):
         log("gnuplot not installed: no chart (apt-get install gnuplot-nox)")
         return None
-    rows = [r for r in rows if r not in MEMORY]
+    # scaling's ratio is not to direct and its targets are its own
+    rows = [r for r in rows if r not in MEMORY and r != "scaling"]
     names = [n for n in names if n != "direct"]
     dat = path + ".dat"
     with open(dat, "w") as f:
@@ -722,7 +872,7 @@ def run(a, rd):
         ", ".join(t.name for t in targets), ", ".join(a.rows), a.rounds, a.duration))
     for row in a.rows:
         b.run_row(row, targets)
-    res = summarize(b, targets)
+    res = summarize(b)
     day = datetime.datetime.utcnow().strftime("%Y-%m-%d")
     base = os.path.join(a.out, day + ("-quick" if a.quick else ""))
     os.makedirs(a.out, exist_ok=True)
