@@ -173,6 +173,8 @@ bev_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
 		goto done;
+	if (n < 0 && errno == ECONNREFUSED)
+		goto done;	/* a connect's failure: its write event says */
 	ev |= n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR;
 error:
 	err = errno;	/* the callback reads the error from errno */

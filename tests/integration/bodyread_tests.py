@@ -9,6 +9,7 @@ sees a cut body, never a complete one), and other clients are served.
 The resets are real: SO_LINGER 0 on close sends a TCP RST."""
 
 import hashlib
+import os
 import socket
 import struct
 import threading
@@ -255,8 +256,10 @@ def _(env):
             expect_eq(r.body.decode(), sha(body), "SHA-256 of the body the origin got")
             grew = (peak[0] - before) / 1024.0
             print("# body_upload_to_slow_origin: RSS grew %.1f MiB at most" % grew)
-            expect(grew < 16, "proxyd's RSS grew %.1f MiB for a 48 MiB upload held "
-                   "3 s by its origin" % grew)
+            # ASan keeps freed memory in quarantine: bound the plain build.
+            if not os.environ.get("ASAN_OPTIONS"):
+                expect(grew < 16, "proxyd's RSS grew %.1f MiB for a 48 MiB upload "
+                       "held 3 s by its origin" % grew)
     finally:
         sink.close()
 
