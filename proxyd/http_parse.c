@@ -296,81 +296,163 @@ check_start_line(struct head *h, const char *s, const char *e, int complete)
 }
 
 /*
- * Check the header line s[0..e), CRLF excluded, and store it in the next
- * slot when complete.  Partial lines are judged on what has arrived, like
- * the start line.  Returns 0 or -1.
+ * Byte classes of the field-line scanner: one load from one table per
+ * byte, where the line used to be scanned for its end first and then
+ * again for its grammar.  Built from the definitions in http_chars.h,
+ * so the two cannot disagree.
  */
-static int
-check_field_line(struct head *h, const char *s, const char *e, int complete)
+#define C_TCHAR		0x01	/* may be part of a field name */
+#define C_FIELD		0x02	/* may be part of a value: not is_ctl() */
+
+/*
+ * is_tchar() and is_ctl() as constant expressions, which a table
+ * initializer needs (tchar: RFC 9110 5.6.2).  A unit test holds the
+ * table to those two.
+ */
+#define TCHAR_BYTE(c)	(((c) >= 'a' && (c) <= 'z') || \
+			((c) >= 'A' && (c) <= 'Z') || \
+			((c) >= '0' && (c) <= '9') || \
+			(c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' || \
+			(c) == '&' || (c) == '\'' || (c) == '*' || (c) == '+' || \
+			(c) == '-' || (c) == '.' || (c) == '^' || (c) == '_' || \
+			(c) == '`' || (c) == '|' || (c) == '~')
+#define CTL_BYTE(c)	(((c) < 0x20 && (c) != '\t') || (c) == 0x7f)
+#define CLASS(c)	(TCHAR_BYTE(c) * C_TCHAR | !CTL_BYTE(c) * C_FIELD)
+#define CLASS4(c)	CLASS(c), CLASS((c) + 1), CLASS((c) + 2), CLASS((c) + 3)
+#define CLASS16(c)	CLASS4(c), CLASS4((c) + 4), CLASS4((c) + 8), \
+			CLASS4((c) + 12)
+#define CLASS64(c)	CLASS16(c), CLASS16((c) + 16), CLASS16((c) + 32), \
+			CLASS16((c) + 48)
+
+static const unsigned char field_class[256] = {
+	CLASS64(0), CLASS64(64), CLASS64(128), CLASS64(192)
+};
+
+/*
+ * The first byte in [p, end) that is not of class cls, or end.  Unrolled
+ * by four: field names and values are short, and the loop's own compare
+ * and branch cost as much as the table lookup.
+ */
+static const char *
+skip_class(const char *p, const char *end, unsigned char cls)
+{
+	while (end - p >= 4) {
+		if (!(field_class[(unsigned char)p[0]] & cls))
+			return p;
+		if (!(field_class[(unsigned char)p[1]] & cls))
+			return p + 1;
+		if (!(field_class[(unsigned char)p[2]] & cls))
+			return p + 2;
+		if (!(field_class[(unsigned char)p[3]] & cls))
+			return p + 3;
+		p += 4;
+	}
+	while (p < end && (field_class[(unsigned char)*p] & cls))
+		p++;
+	return p;
+}
+
+/* Store the field line s[0..e) whose colon is at colon. */
+static void
+store_field(struct head *h, const char *s, const char *colon, const char *e)
 {
 	struct http_header	*hd;
-	const char		*p, *colon, *v, *ve;
+	const char		*v = colon + 1;
 
-	if (s == e)
-		return 0;
-	/* RFC 9112 5.2: obs-fold may be refused; unfolding is ambiguous. */
-	if (is_ows(*s))
-		return head_fail(h, HE_OBS_FOLD);
-	if (h->nhdrs == h->max_hdrs)
-		return head_fail(h, HE_TOO_LARGE);
-	for (p = s; p < e && is_tchar(*p); p++)
-		continue;
-	if (p == e)
-		return complete ? head_fail(h, HE_NAME) : 0;
-	/* RFC 9112 5.1: whitespace before the colon MUST be rejected. */
-	if (is_ows(*p))
-		return head_fail(h, HE_NAME_SPACE);
-	if (*p != ':' || p == s)
-		return head_fail(h, HE_NAME);
-	colon = p;
-	for (p++; p < e; p++) {
-		if (is_ctl(*p))
-			return head_fail(h, HE_CONTROL);
-	}
-	if (!complete)
-		return 0;
-	v = colon + 1;
-	ve = e;
-	while (v < ve && is_ows(*v))
+	while (v < e && is_ows(*v))
 		v++;
-	while (ve > v && is_ows(ve[-1]))
-		ve--;
+	while (e > v && is_ows(e[-1]))
+		e--;
 	hd = &h->hdrs[h->nhdrs++];
 	hd->name = s;
 	hd->name_len = (size_t)(colon - s);
 	hd->value = v;
-	hd->value_len = (size_t)(ve - v);
-	return 0;
+	hd->value_len = (size_t)(e - v);
+}
+
+/*
+ * What is wrong with the field line s[0..e), CRLF excluded (e > s), that
+ * the scan stopped in at q (q <= e; colon is NULL when q is still in the
+ * name).  A line still arriving (complete == 0) is judged on what has
+ * arrived: no prefix of a valid line is refused.  Returns -1 when nothing
+ * is, else the head_error, in the order the checks have always been
+ * made: obs-fold, too many fields, the name, then the value.
+ */
+static int
+field_error(const struct head *h, const char *s, const char *colon,
+    const char *q, const char *e, int complete)
+{
+	/* RFC 9112 5.2: obs-fold may be refused; unfolding is ambiguous. */
+	if (is_ows(*s))
+		return HE_OBS_FOLD;
+	if (h->nhdrs == h->max_hdrs)
+		return HE_TOO_LARGE;
+	if (colon == NULL && q == e)
+		return complete ? HE_NAME : -1;
+	/* RFC 9112 5.1: whitespace before the colon MUST be rejected. */
+	if (colon == NULL)
+		return is_ows(*q) ? HE_NAME_SPACE : HE_NAME;
+	return q < e ? HE_CONTROL : -1;
+}
+
+/*
+ * The rest of a field line at s that the scan did not take whole: it
+ * stopped at q on a byte that is no CRLF, or on a CRLF that ends a name
+ * without a colon or a field over the limit.  The line's end decides
+ * first, as it
+ * always has: a bare LF or CR anywhere in the line is what is reported,
+ * whatever came before it.  Returns INVALID, INCOMPLETE or, for the
+ * empty line, the head's length.
+ */
+static int
+field_line_rest(struct head *h, const char *s, const char *colon,
+    const char *q)
+{
+	const char	*eol;
+	enum line_end	 kind;
+	int		 e;
+
+	kind = find_line(q, h->end, &eol);
+	if (kind == LINE_BARE_LF)
+		return head_fail(h, HE_BARE_LF);
+	if (kind == LINE_BARE_CR)
+		return head_fail(h, eol == s ? HE_BARE_CR : HE_CONTROL);
+	if (eol == s)
+		return kind == LINE_DONE ? (int)(eol + 2 - h->buf) :
+		    head_more(h);
+	if ((e = field_error(h, s, colon, q, eol, kind == LINE_DONE)) != -1)
+		return head_fail(h, (enum head_error)e);
+	return head_more(h);	/* a valid prefix of a line */
 }
 
 /*
  * Parse field lines from p up to and including the empty line that ends
  * the head.  Returns the head's length from h->buf, INCOMPLETE or INVALID.
+ *
+ * One pass per line: the name's tchars, a colon, the value's bytes up to
+ * the first byte no value may hold, which in a valid line is the CR of
+ * its CRLF.  Anything else is for field_line_rest() to sort out.
  */
 static int
 parse_fields(struct head *h, const char *p)
 {
-	const char	*eol;
+	const char	*end = h->end, *q, *colon;
 
 	for (;;) {
-		switch (find_line(p, h->end, &eol)) {
-		case LINE_DONE:
-			if (eol == p)
-				return (int)(eol + 2 - h->buf);
-			if (check_field_line(h, p, eol, 1) == -1)
-				return HTTP_PARSE_INVALID;
-			p = eol + 2;
-			break;
-		case LINE_MORE:
-			if (check_field_line(h, p, eol, 0) == -1)
-				return HTTP_PARSE_INVALID;
-			return head_more(h);
-		case LINE_BARE_LF:
-			return head_fail(h, HE_BARE_LF);
-		case LINE_BARE_CR:
-			return head_fail(h,
-			    eol == p ? HE_BARE_CR : HE_CONTROL);
+		q = skip_class(p, end, C_TCHAR);
+		colon = NULL;
+		if (q < end && *q == ':' && q > p) {
+			colon = q;
+			q = skip_class(q + 1, end, C_FIELD);
 		}
+		if (end - q < 2 || q[0] != '\r' || q[1] != '\n')
+			return field_line_rest(h, p, colon, q);
+		if (q == p)
+			return (int)(q + 2 - h->buf);
+		if (colon == NULL || h->nhdrs == h->max_hdrs)
+			return field_line_rest(h, p, colon, q);
+		store_field(h, p, colon, q);
+		p = q + 2;
 	}
 }
 

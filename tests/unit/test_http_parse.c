@@ -1562,6 +1562,42 @@ test_chunked_lines(void)
 	}
 }
 
+/*
+ * Every byte value in a field name and in a field value, against the
+ * definitions: a name byte must be a tchar (RFC 9110 5.6.2), a value byte
+ * anything but a control other than HTAB.  Holds the scanner's class
+ * table to the grammar one byte value at a time.
+ */
+static void
+test_field_bytes(void)
+{
+	static const char	 tchars[] = "!#$%&'*+-.^_`|~";
+	struct http_header	 hdrs[MAX_HDRS];
+	struct http_request	 req;
+	struct http_error	 err;
+	char			 in[64];
+	int			 c, n, r, want;
+
+	for (c = 0; c < 256; c++) {
+		want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') ||
+		    (c != 0 && strchr(tchars, c) != NULL);
+		n = snprintf(in, sizeof(in), "GET / HTTP/1.1\r\nA%cB: v\r\n\r\n",
+		    c == 0 ? 'x' : c);
+		in[17] = (char)c;
+		r = parse_req(in, (size_t)n, &default_limits, &req, hdrs, &err);
+		if (c == ':')	/* "A:B: v" is a field A with value "B: v" */
+			want = 1;
+		CHECK((r == n) == want, "name byte 0x%02x: %d", c, r);
+		want = c == '\t' || (c >= 0x20 && c != 0x7f);
+		n = snprintf(in, sizeof(in), "GET / HTTP/1.1\r\nA: x%cy\r\n\r\n",
+		    c == 0 ? 'x' : c);
+		in[20] = (char)c;
+		r = parse_req(in, (size_t)n, &default_limits, &req, hdrs, &err);
+		CHECK((r == n) == want, "value byte 0x%02x: %d", c, r);
+	}
+}
+
 int
 main(void)
 {
@@ -1575,6 +1611,7 @@ main(void)
 		check_head_case(&response_cases[i], 1);
 	test_capacity();
 	test_long_lines();
+	test_field_bytes();
 	for (i = 0; i < sizeof(req_framing_cases) /
 	    sizeof(req_framing_cases[0]); i++)
 		check_req_framing(&req_framing_cases[i]);
