@@ -541,9 +541,10 @@ http_parse_response(const char *buf, size_t len,
  */
 
 int
-http_header_is(const struct http_header *h, const char *name)
+http_header_name_is(const struct http_header *h, const char *name,
+    size_t len)
 {
-	return ci_equal(h->name, h->name_len, name, strlen(name));
+	return ci_equal(h->name, h->name_len, name, len);
 }
 
 int
@@ -634,11 +635,35 @@ http_header_is_hop_by_hop(const struct http_header *h,
 	return 0;
 }
 
+/*
+ * Mark every field whose name is an element of the Connection value
+ * value[0..len): each element is taken once and compared with the names
+ * of its length, rather than the list walked again for every name.
+ * Empty elements name nothing.
+ */
+static void
+mark_listed(const char *value, size_t len, const struct http_header *hdrs,
+    size_t n, unsigned char *hop)
+{
+	const char	*p = value, *elem;
+	size_t		 elen, j;
+
+	if (value == NULL)
+		return;
+	while (list_next(&p, value + len, &elem, &elen)) {
+		for (j = 0; j < n && elen > 0; j++) {
+			if (!hop[j] && ci_equal(elem, elen, hdrs[j].name,
+			    hdrs[j].name_len))
+				hop[j] = 1;
+		}
+	}
+}
+
 void
 http_hop_by_hop_mark(const struct http_header *hdrs, size_t n,
     unsigned char *hop)
 {
-	size_t	i, j;
+	size_t	i;
 	int	any = 0;
 
 	for (i = 0; i < n; i++) {
@@ -648,12 +673,9 @@ http_hop_by_hop_mark(const struct http_header *hdrs, size_t n,
 	if (!any)
 		return;		/* no Connection header either */
 	for (i = 0; i < n; i++) {
-		if (!is_connection(&hdrs[i]))
-			continue;
-		for (j = 0; j < n; j++)
-			if (!hop[j] && list_has(hdrs[i].value,
-			    hdrs[i].value_len, hdrs[j].name, hdrs[j].name_len))
-				hop[j] = 1;
+		if (is_connection(&hdrs[i]))
+			mark_listed(hdrs[i].value, hdrs[i].value_len, hdrs, n,
+			    hop);
 	}
 }
 

@@ -7,7 +7,6 @@
  */
 #define http_parse_request		ref_http_parse_request
 #define http_parse_response		ref_http_parse_response
-#define http_header_is			ref_http_header_is
 #define http_is_token			ref_http_is_token
 #define http_list_has_token		ref_http_list_has_token
 #define http_header_is_hop_by_hop	ref_http_header_is_hop_by_hop
@@ -475,11 +474,6 @@ http_parse_response(const char *buf, size_t len,
  * Header field helpers.
  */
 
-int
-http_header_is(const struct http_header *h, const char *name)
-{
-	return ci_equal(h->name, h->name_len, name, strlen(name));
-}
 
 int
 http_is_token(const char *s, size_t len)
