@@ -175,139 +175,19 @@ find_line(const char *p, const char *end, const char **eol)
 }
 
 /*
- * Check an HTTP-version: n bytes at v are what has arrived of it.  When
- * complete, exactly "HTTP/1.0" or "HTTP/1.1" is accepted, another
- * "HTTP/d.d" is unsupported (505) and anything else is garbage (400).
- * Sets *minor once all 8 bytes are there.  Returns 0 or -1.
+ * Byte classes of the line scanners: one load from one table per byte,
+ * where a line used to be scanned for its end first and then again for
+ * its grammar.  Built from the definitions in http_chars.h, so the two
+ * cannot disagree.
  */
-static int
-check_version(struct head *h, const char *v, size_t n, int complete,
-    int *minor)
-{
-	static const char	 pattern[] = "HTTP/#.#";
-	size_t			 i;
-
-	for (i = 0; i < n && i < 8; i++) {
-		if (pattern[i] == '#' ? !is_digit(v[i]) : v[i] != pattern[i])
-			return head_fail(h, HE_VERSION);
-	}
-	if (n > 8 || (n < 8 && complete))
-		return head_fail(h, HE_VERSION);
-	if (n < 8)
-		return 0;
-	if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
-		return head_fail(h, HE_VERSION_UNSUPPORTED);
-	*minor = v[7] - '0';
-	return 0;
-}
+#define C_TCHAR		0x01	/* a method, a field name: is_tchar() */
+#define C_FIELD		0x02	/* a value, a reason: not is_ctl() */
+#define C_VCHAR		0x04	/* a request target: is_vchar() */
 
 /*
- * Check the request line s[0..e), CRLF excluded: method SP target SP
- * version.  With complete == 0 the line is still arriving and only the
- * bytes present are judged, so no prefix of a valid line is refused but
- * garbage is refused early.  A complete line is stored in h->req.
- * Returns 0 or -1.
- */
-static int
-check_request_line(struct head *h, const char *s, const char *e,
-    int complete)
-{
-	const char	*p, *target, *version;
-	int		 minor = 0;
-
-	for (p = s; p < e && is_tchar(*p); p++)
-		continue;
-	if (p == e)
-		return complete ? head_fail(h, HE_REQUEST_LINE) : 0;
-	if (*p != ' ' || p == s)
-		return head_fail(h, HE_METHOD);
-	target = ++p;
-	while (p < e && is_vchar(*p))
-		p++;
-	if (p == e)
-		return complete ? head_fail(h, HE_REQUEST_LINE) : 0;
-	if (*p != ' ' || p == target)
-		return head_fail(h, HE_TARGET);
-	version = ++p;
-	/* A space here means a third space: likely a space in the target. */
-	if (memchr(version, ' ', (size_t)(e - version)) != NULL)
-		return head_fail(h, HE_REQUEST_LINE);
-	if (check_version(h, version, (size_t)(e - version), complete,
-	    &minor) == -1)
-		return -1;
-	if (!complete)
-		return 0;
-	h->req->method = s;
-	h->req->method_len = (size_t)(target - 1 - s);
-	h->req->target = target;
-	h->req->target_len = (size_t)(version - 1 - target);
-	h->req->minor_version = minor;
-	return 0;
-}
-
-/*
- * Check the status line s[0..e): version SP 3DIGIT [SP reason].  The
- * reason may be empty, and so may the SP before it (many servers omit
- * it).  Same partial/complete contract as check_request_line.
- */
-static int
-check_status_line(struct head *h, const char *s, const char *e,
-    int complete)
-{
-	size_t		 n = (size_t)(e - s), i;
-	int		 minor = 0;
-
-	if (check_version(h, s, n < 8 ? n : 8, complete || n > 8,
-	    &minor) == -1)
-		return -1;
-	if (n <= 8)
-		return complete ? head_fail(h, HE_STATUS_LINE) : 0;
-	if (s[8] != ' ')
-		return head_fail(h, HE_STATUS_LINE);
-	for (i = 9; i < n && i < 12; i++) {
-		if (!is_digit(s[i]) || (i == 9 && s[i] == '0'))
-			return head_fail(h, HE_STATUS_LINE);
-	}
-	if (n < 12)
-		return complete ? head_fail(h, HE_STATUS_LINE) : 0;
-	if (n > 12 && s[12] != ' ')
-		return head_fail(h, HE_STATUS_LINE);
-	for (i = 13; i < n; i++) {
-		if (is_ctl(s[i]))
-			return head_fail(h, HE_STATUS_LINE);
-	}
-	if (!complete)
-		return 0;
-	h->res->minor_version = minor;
-	h->res->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 +
-	    (s[11] - '0');
-	h->res->reason = n > 12 ? s + 13 : e;
-	h->res->reason_len = n > 12 ? n - 13 : 0;
-	return 0;
-}
-
-/* The request line or the status line, whichever h is parsing. */
-static int
-check_start_line(struct head *h, const char *s, const char *e, int complete)
-{
-	if (h->res != NULL)
-		return check_status_line(h, s, e, complete);
-	return check_request_line(h, s, e, complete);
-}
-
-/*
- * Byte classes of the field-line scanner: one load from one table per
- * byte, where the line used to be scanned for its end first and then
- * again for its grammar.  Built from the definitions in http_chars.h,
- * so the two cannot disagree.
- */
-#define C_TCHAR		0x01	/* may be part of a field name */
-#define C_FIELD		0x02	/* may be part of a value: not is_ctl() */
-
-/*
- * is_tchar() and is_ctl() as constant expressions, which a table
- * initializer needs (tchar: RFC 9110 5.6.2).  A unit test holds the
- * table to those two.
+ * is_tchar(), is_ctl() and is_vchar() as constant expressions, which a
+ * table initializer needs (tchar: RFC 9110 5.6.2).  A unit test holds
+ * the table to them.
  */
 #define TCHAR_BYTE(c)	(((c) >= 'a' && (c) <= 'z') || \
 			((c) >= 'A' && (c) <= 'Z') || \
@@ -317,7 +197,9 @@ check_start_line(struct head *h, const char *s, const char *e, int complete)
 			(c) == '-' || (c) == '.' || (c) == '^' || (c) == '_' || \
 			(c) == '`' || (c) == '|' || (c) == '~')
 #define CTL_BYTE(c)	(((c) < 0x20 && (c) != '\t') || (c) == 0x7f)
-#define CLASS(c)	(TCHAR_BYTE(c) * C_TCHAR | !CTL_BYTE(c) * C_FIELD)
+#define VCHAR_BYTE(c)	((c) > 0x20 && (c) < 0x7f)
+#define CLASS(c)	(TCHAR_BYTE(c) * C_TCHAR | !CTL_BYTE(c) * C_FIELD | \
+			VCHAR_BYTE(c) * C_VCHAR)
 #define CLASS4(c)	CLASS(c), CLASS((c) + 1), CLASS((c) + 2), CLASS((c) + 3)
 #define CLASS16(c)	CLASS4(c), CLASS4((c) + 4), CLASS4((c) + 8), \
 			CLASS4((c) + 12)
@@ -330,8 +212,8 @@ static const unsigned char field_class[256] = {
 
 /*
  * The first byte in [p, end) that is not of class cls, or end.  Unrolled
- * by four: field names and values are short, and the loop's own compare
- * and branch cost as much as the table lookup.
+ * by four: names, values and targets are short, and the loop's own
+ * compare and branch cost as much as the table lookup.
  */
 static const char *
 skip_class(const char *p, const char *end, unsigned char cls)
@@ -350,6 +232,190 @@ skip_class(const char *p, const char *end, unsigned char cls)
 	while (p < end && (field_class[(unsigned char)*p] & cls))
 		p++;
 	return p;
+}
+
+/*
+ * Store the valid request line at s whose target and version start at
+ * target and version (each after its SP).
+ */
+static void
+store_request_line(struct head *h, const char *s, const char *target,
+    const char *version)
+{
+	h->req->method = s;
+	h->req->method_len = (size_t)(target - 1 - s);
+	h->req->target = target;
+	h->req->target_len = (size_t)(version - 1 - target);
+	h->req->minor_version = version[7] - '0';
+}
+
+/* Store the valid status line s[0..e), CRLF excluded. */
+static void
+store_status_line(struct head *h, const char *s, const char *e)
+{
+	size_t	n = (size_t)(e - s);
+
+	h->res->minor_version = s[7] - '0';
+	h->res->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 +
+	    (s[11] - '0');
+	h->res->reason = n > 12 ? s + 13 : e;
+	h->res->reason_len = n > 12 ? n - 13 : 0;
+}
+
+/*
+ * Check an HTTP-version: n bytes at v are what has arrived of it.  When
+ * complete, exactly "HTTP/1.0" or "HTTP/1.1" is accepted, another
+ * "HTTP/d.d" is unsupported (505) and anything else is garbage (400).
+ * Returns 0 or -1.
+ */
+static int
+check_version(struct head *h, const char *v, size_t n, int complete)
+{
+	static const char	 pattern[] = "HTTP/#.#";
+	size_t			 i;
+
+	for (i = 0; i < n && i < 8; i++) {
+		if (pattern[i] == '#' ? !is_digit(v[i]) : v[i] != pattern[i])
+			return head_fail(h, HE_VERSION);
+	}
+	if (n > 8 || (n < 8 && complete))
+		return head_fail(h, HE_VERSION);
+	if (n < 8)
+		return 0;
+	if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
+		return head_fail(h, HE_VERSION_UNSUPPORTED);
+	return 0;
+}
+
+/*
+ * Check the request line s[0..e), CRLF excluded: method SP target SP
+ * version.  With complete == 0 the line is still arriving and only the
+ * bytes present are judged, so no prefix of a valid line is refused but
+ * garbage is refused early.  A complete line is stored in h->req.
+ * Returns 0 or -1.
+ */
+static int
+check_request_line(struct head *h, const char *s, const char *e,
+    int complete)
+{
+	const char	*p, *target, *version;
+
+	for (p = s; p < e && is_tchar(*p); p++)
+		continue;
+	if (p == e)
+		return complete ? head_fail(h, HE_REQUEST_LINE) : 0;
+	if (*p != ' ' || p == s)
+		return head_fail(h, HE_METHOD);
+	target = ++p;
+	while (p < e && is_vchar(*p))
+		p++;
+	if (p == e)
+		return complete ? head_fail(h, HE_REQUEST_LINE) : 0;
+	if (*p != ' ' || p == target)
+		return head_fail(h, HE_TARGET);
+	version = ++p;
+	/* A space here means a third space: likely a space in the target. */
+	if (memchr(version, ' ', (size_t)(e - version)) != NULL)
+		return head_fail(h, HE_REQUEST_LINE);
+	if (check_version(h, version, (size_t)(e - version), complete) == -1)
+		return -1;
+	if (complete)
+		store_request_line(h, s, target, version);
+	return 0;
+}
+
+/*
+ * Check the status line s[0..e): version SP 3DIGIT [SP reason].  The
+ * reason may be empty, and so may the SP before it (many servers omit
+ * it).  Same partial/complete contract as check_request_line.
+ */
+static int
+check_status_line(struct head *h, const char *s, const char *e,
+    int complete)
+{
+	size_t		 n = (size_t)(e - s), i;
+
+	if (check_version(h, s, n < 8 ? n : 8, complete || n > 8) == -1)
+		return -1;
+	if (n <= 8)
+		return complete ? head_fail(h, HE_STATUS_LINE) : 0;
+	if (s[8] != ' ')
+		return head_fail(h, HE_STATUS_LINE);
+	for (i = 9; i < n && i < 12; i++) {
+		if (!is_digit(s[i]) || (i == 9 && s[i] == '0'))
+			return head_fail(h, HE_STATUS_LINE);
+	}
+	if (n < 12)
+		return complete ? head_fail(h, HE_STATUS_LINE) : 0;
+	if (n > 12 && s[12] != ' ')
+		return head_fail(h, HE_STATUS_LINE);
+	for (i = 13; i < n; i++) {
+		if (is_ctl(s[i]))
+			return head_fail(h, HE_STATUS_LINE);
+	}
+	if (complete)
+		store_status_line(h, s, e);
+	return 0;
+}
+
+/* The request line or the status line, whichever h is parsing. */
+static int
+check_start_line(struct head *h, const char *s, const char *e, int complete)
+{
+	if (h->res != NULL)
+		return check_status_line(h, s, e, complete);
+	return check_request_line(h, s, e, complete);
+}
+
+/* Is v[0..10) "HTTP/1.0" or "HTTP/1.1" and CRLF? */
+static int
+is_version_crlf(const char *v)
+{
+	return memcmp(v, "HTTP/1.", 7) == 0 && (v[7] == '0' || v[7] == '1') &&
+	    v[8] == '\r' && v[9] == '\n';
+}
+
+/*
+ * A request line at s that ends before end, in one pass: method SP
+ * target SP HTTP/1.x CRLF.  Returns the next line's start, or NULL if
+ * the line is anything but such a line (invalid, incomplete, too long),
+ * which is for check_request_line() to judge.
+ */
+static const char *
+scan_request_line(struct head *h, const char *s, const char *end)
+{
+	const char	*p, *target;
+
+	p = skip_class(s, end, C_TCHAR);
+	if (p == s || p == end || *p != ' ')
+		return NULL;
+	target = p + 1;
+	p = skip_class(target, end, C_VCHAR);
+	if (p == target || end - p < 11 || *p != ' ' || !is_version_crlf(p + 1))
+		return NULL;
+	store_request_line(h, s, target, p + 1);
+	return p + 11;
+}
+
+/*
+ * The same for a status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF.
+ */
+static const char *
+scan_status_line(struct head *h, const char *s, const char *end)
+{
+	const char	*e;
+
+	if (end - s < 14 || memcmp(s, "HTTP/1.", 7) != 0 ||
+	    (s[7] != '0' && s[7] != '1') || s[8] != ' ' ||
+	    s[9] < '1' || s[9] > '9' || !is_digit(s[10]) || !is_digit(s[11]))
+		return NULL;
+	e = s + 12;
+	if (*e == ' ')
+		e = skip_class(e + 1, end, C_FIELD);
+	if (end - e < 2 || e[0] != '\r' || e[1] != '\n')
+		return NULL;
+	store_status_line(h, s, e);
+	return e + 2;
 }
 
 /* Store the field line s[0..e) whose colon is at colon. */
@@ -471,6 +537,11 @@ parse_head(struct head *h, const char *p)
 
 	if (avail > 2 && avail - 2 > h->max_line)
 		bound = p + h->max_line + 2;
+	/* A valid line in one pass; the rest is judged below. */
+	eol = h->res != NULL ? scan_status_line(h, p, bound) :
+	    scan_request_line(h, p, bound);
+	if (eol != NULL)
+		return parse_fields(h, eol);
 	kind = find_line(p, bound, &eol);
 	if ((size_t)(eol - p) > h->max_line) {
 		if (check_start_line(h, p, p + h->max_line, 0) == -1)

@@ -1563,9 +1563,10 @@ test_chunked_lines(void)
 }
 
 /*
- * Every byte value in a field name and in a field value, against the
- * definitions: a name byte must be a tchar (RFC 9110 5.6.2), a value byte
- * anything but a control other than HTAB.  Holds the scanner's class
+ * Every byte value in a field name, a field value, a request target and
+ * a reason phrase, against the definitions: a name byte must be a tchar
+ * (RFC 9110 5.6.2), a target byte visible ASCII, a value or reason byte
+ * anything but a control other than HTAB.  Holds the scanners' class
  * table to the grammar one byte value at a time.
  */
 static void
@@ -1574,6 +1575,7 @@ test_field_bytes(void)
 	static const char	 tchars[] = "!#$%&'*+-.^_`|~";
 	struct http_header	 hdrs[MAX_HDRS];
 	struct http_request	 req;
+	struct http_response	 res;
 	struct http_error	 err;
 	char			 in[64];
 	int			 c, n, r, want;
@@ -1595,6 +1597,18 @@ test_field_bytes(void)
 		in[20] = (char)c;
 		r = parse_req(in, (size_t)n, &default_limits, &req, hdrs, &err);
 		CHECK((r == n) == want, "value byte 0x%02x: %d", c, r);
+		want = c > 0x20 && c < 0x7f;
+		n = snprintf(in, sizeof(in), "GET /a%cb HTTP/1.1\r\n\r\n",
+		    c == 0 ? 'x' : c);
+		in[6] = (char)c;
+		r = parse_req(in, (size_t)n, &default_limits, &req, hdrs, &err);
+		CHECK((r == n) == want, "target byte 0x%02x: %d", c, r);
+		want = c == '\t' || (c >= 0x20 && c != 0x7f);
+		n = snprintf(in, sizeof(in), "HTTP/1.1 200 O%cK\r\n\r\n",
+		    c == 0 ? 'x' : c);
+		in[14] = (char)c;
+		r = parse_res(in, (size_t)n, &default_limits, &res, hdrs, &err);
+		CHECK((r == n) == want, "reason byte 0x%02x: %d", c, r);
 	}
 }
 
