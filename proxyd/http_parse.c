@@ -8,7 +8,9 @@
  * no state between calls: after HTTP_PARSE_INCOMPLETE the caller calls
  * again with the longer buffer and the head is parsed from its start.
  * Heads are bounded by max_head, so rescanning is cheap, and there is no
- * resumable state to get wrong.
+ * resumable state to get wrong.  Within one call a valid line is read in
+ * one pass (a byte class table; values a word at a time); only a line
+ * that is not valid, or not all there, is looked at again to say why.
  *
  * Strictness is deliberate: a proxy that reads a message differently from
  * the server behind it is a request-smuggling vector, so anything RFC 9112
@@ -214,7 +216,7 @@ find_line(const char *p, const char *end, const char **eol)
 #define CLASS64(c)	CLASS16(c), CLASS16((c) + 16), CLASS16((c) + 32), \
 			CLASS16((c) + 48)
 
-static const unsigned char field_class[256] = {
+static const unsigned char byte_class[256] = {
 	CLASS64(0), CLASS64(64), CLASS64(128), CLASS64(192)
 };
 
@@ -229,17 +231,17 @@ static const char *
 skip_class(const char *p, const char *end, unsigned char cls)
 {
 	while (end - p >= 4) {
-		if (!(field_class[(unsigned char)p[0]] & cls))
+		if (!(byte_class[(unsigned char)p[0]] & cls))
 			return p;
-		if (!(field_class[(unsigned char)p[1]] & cls))
+		if (!(byte_class[(unsigned char)p[1]] & cls))
 			return p + 1;
-		if (!(field_class[(unsigned char)p[2]] & cls))
+		if (!(byte_class[(unsigned char)p[2]] & cls))
 			return p + 2;
-		if (!(field_class[(unsigned char)p[3]] & cls))
+		if (!(byte_class[(unsigned char)p[3]] & cls))
 			return p + 3;
 		p += 4;
 	}
-	while (p < end && (field_class[(unsigned char)*p] & cls))
+	while (p < end && (byte_class[(unsigned char)*p] & cls))
 		p++;
 	return p;
 }
@@ -509,10 +511,9 @@ field_error(const struct head *h, const char *s, const char *colon,
  * The rest of a field line at s that the scan did not take whole: it
  * stopped at q on a byte that is no CRLF, or on a CRLF that ends a name
  * without a colon or a field over the limit.  The line's end decides
- * first, as it
- * always has: a bare LF or CR anywhere in the line is what is reported,
- * whatever came before it.  Returns INVALID, INCOMPLETE or, for the
- * empty line, the head's length.
+ * first, as it always has: a bare LF or CR anywhere in the line is what
+ * is reported, whatever came before it.  Returns INVALID, INCOMPLETE
+ * or, for the empty line, the head's length.
  */
 static int
 field_line_rest(struct head *h, const char *s, const char *colon,
