@@ -22,24 +22,16 @@ headbuf_spill(struct headbuf *hb)
 }
 
 void
-headbuf_add(struct headbuf *hb, const void *p, size_t n)
+headbuf_add_spill(struct headbuf *hb, const void *p, size_t n)
 {
-	if (n > sizeof(hb->buf) - hb->len) {
-		headbuf_spill(hb);
-		if (n > sizeof(hb->buf)) {	/* a huge value: as it is */
-			if (evbuffer_add(hb->out, p, n) == -1)
-				hb->failed = 1;
-			return;
-		}
+	headbuf_spill(hb);
+	if (n > sizeof(hb->buf)) {	/* a huge value: as it is */
+		if (evbuffer_add(hb->out, p, n) == -1)
+			hb->failed = 1;
+		return;
 	}
-	memcpy(hb->buf + hb->len, p, n);
-	hb->len += n;
-}
-
-void
-headbuf_str(struct headbuf *hb, const char *s)
-{
-	headbuf_add(hb, s, strlen(s));
+	memcpy(hb->buf, p, n);
+	hb->len = n;
 }
 
 void

@@ -11,6 +11,7 @@
 #define PROXYD_HEADBUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include <event2/buffer.h>
 
@@ -26,11 +27,30 @@ struct headbuf {
 /* Start a head for out. */
 void	headbuf_init(struct headbuf *hb, struct evbuffer *out);
 
-/* Append p[0..n). */
-void	headbuf_add(struct headbuf *hb, const void *p, size_t n);
+/* Append p[0..n) when it does not fit in what is left of hb->buf. */
+void	headbuf_add_spill(struct headbuf *hb, const void *p, size_t n);
 
-/* Append the NUL-terminated s. */
-void	headbuf_str(struct headbuf *hb, const char *s);
+/*
+ * Append p[0..n).  Inline, since a head is a few dozen short pieces and
+ * the call cost as much as the copy: what fits is copied here.
+ */
+static inline void
+headbuf_add(struct headbuf *hb, const void *p, size_t n)
+{
+	if (n > sizeof(hb->buf) - hb->len) {
+		headbuf_add_spill(hb, p, n);
+		return;
+	}
+	memcpy(hb->buf + hb->len, p, n);
+	hb->len += n;
+}
+
+/* Append the NUL-terminated s (a literal's length is a constant). */
+static inline void
+headbuf_str(struct headbuf *hb, const char *s)
+{
+	headbuf_add(hb, s, strlen(s));
+}
 
 /* Append v in decimal. */
 void	headbuf_uint(struct headbuf *hb, unsigned long long v);

@@ -91,17 +91,32 @@ ascii_lower(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
 
-/* Case-insensitive equality of a[0..alen) and b[0..blen). */
+/*
+ * Case-insensitive (ASCII) equality of a[0..alen) and b[0..blen).  It
+ * runs on the names and tokens of every message, which mostly arrive in
+ * the case they are asked for: so whole words that are equal byte for
+ * byte go first (an 8-byte memcmp is one compare), and then two bytes
+ * that differ are equal only as the two cases of one letter.
+ */
 static inline int
 ci_equal(const char *a, size_t alen, const char *b, size_t blen)
 {
-	size_t	i;
+	size_t		i = 0;
+	unsigned char	x, y;
 
 	if (alen != blen)
 		return 0;
-	for (i = 0; i < alen; i++)
-		if (ascii_lower(a[i]) != ascii_lower(b[i]))
+	while (alen - i >= 8 && memcmp(a + i, b + i, 8) == 0)
+		i += 8;
+	for (; i < alen; i++) {
+		x = (unsigned char)a[i];
+		y = (unsigned char)b[i];
+		if (x == y)
+			continue;
+		x |= 0x20;
+		if (x != (y | 0x20) || x < 'a' || x > 'z')
 			return 0;
+	}
 	return 1;
 }
 

@@ -8,7 +8,9 @@
  * no state between calls: after HTTP_PARSE_INCOMPLETE the caller calls
  * again with the longer buffer and the head is parsed from its start.
  * Heads are bounded by max_head, so rescanning is cheap, and there is no
- * resumable state to get wrong.
+ * resumable state to get wrong.  Within one call a valid line is read in
+ * one pass (a byte class table; values a word at a time); only a line
+ * that is not valid, or not all there, is looked at again to say why.
  *
  * Strictness is deliberate: a proxy that reads a message differently from
  * the server behind it is a request-smuggling vector, so anything RFC 9112
@@ -175,14 +177,145 @@ find_line(const char *p, const char *end, const char **eol)
 }
 
 /*
+ * Byte classes of the line scanners: one load from one table per byte,
+ * where a line used to be scanned for its end first and then again for
+ * its grammar.  Built from the definitions in http_chars.h, so the two
+ * cannot disagree.
+ */
+#define C_TCHAR		0x01	/* a method, a field name: is_tchar() */
+#define C_FIELD		0x02	/* a value, a reason: not is_ctl() */
+#define C_VCHAR		0x04	/* a request target: is_vchar() */
+#define C_URI		0x08	/* an absolute URI: is_vchar() but '#' */
+#define C_HOST		0x10	/* a reg-name: a DNS name, an IPv4 address */
+
+/*
+ * is_tchar(), is_ctl() and is_vchar() as constant expressions, which a
+ * table initializer needs (tchar: RFC 9110 5.6.2), and the bytes of a
+ * reg-name as we accept it.  Unit tests hold the table to them.
+ */
+#define TCHAR_BYTE(c)	(((c) >= 'a' && (c) <= 'z') || \
+			((c) >= 'A' && (c) <= 'Z') || \
+			((c) >= '0' && (c) <= '9') || \
+			(c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' || \
+			(c) == '&' || (c) == '\'' || (c) == '*' || (c) == '+' || \
+			(c) == '-' || (c) == '.' || (c) == '^' || (c) == '_' || \
+			(c) == '`' || (c) == '|' || (c) == '~')
+#define CTL_BYTE(c)	(((c) < 0x20 && (c) != '\t') || (c) == 0x7f)
+#define VCHAR_BYTE(c)	((c) > 0x20 && (c) < 0x7f)
+#define HOST_BYTE(c)	(((c) >= 'a' && (c) <= 'z') || \
+			((c) >= 'A' && (c) <= 'Z') || \
+			((c) >= '0' && (c) <= '9') || \
+			(c) == '-' || (c) == '.' || (c) == '_')
+#define CLASS(c)	(TCHAR_BYTE(c) * C_TCHAR | !CTL_BYTE(c) * C_FIELD | \
+			VCHAR_BYTE(c) * C_VCHAR | \
+			(VCHAR_BYTE(c) && (c) != '#') * C_URI | \
+			HOST_BYTE(c) * C_HOST)
+#define CLASS4(c)	CLASS(c), CLASS((c) + 1), CLASS((c) + 2), CLASS((c) + 3)
+#define CLASS16(c)	CLASS4(c), CLASS4((c) + 4), CLASS4((c) + 8), \
+			CLASS4((c) + 12)
+#define CLASS64(c)	CLASS16(c), CLASS16((c) + 16), CLASS16((c) + 32), \
+			CLASS16((c) + 48)
+
+static const unsigned char byte_class[256] = {
+	CLASS64(0), CLASS64(64), CLASS64(128), CLASS64(192)
+};
+
+/*
+ * The first byte in [p, end) that is not of class cls, or end.  Unrolled
+ * by four: names, values and targets are short, and the loop's own
+ * compare and branch cost as much as the table lookup.  (ANDing eight
+ * bytes' classes to test them at once was slower: the run of a name
+ * or a target mostly ends within the first eight.)
+ */
+static const char *
+skip_class(const char *p, const char *end, unsigned char cls)
+{
+	while (end - p >= 4) {
+		if (!(byte_class[(unsigned char)p[0]] & cls))
+			return p;
+		if (!(byte_class[(unsigned char)p[1]] & cls))
+			return p + 1;
+		if (!(byte_class[(unsigned char)p[2]] & cls))
+			return p + 2;
+		if (!(byte_class[(unsigned char)p[3]] & cls))
+			return p + 3;
+		p += 4;
+	}
+	while (p < end && (byte_class[(unsigned char)*p] & cls))
+		p++;
+	return p;
+}
+
+/*
+ * skip_class(p, end, C_FIELD), eight bytes at a time where the bytes are
+ * there to load: values are most of a head's bytes, and the test for a
+ * control byte (below 0x20, or DEL) is two subtractions per word.  The
+ * lowest flagged byte of each test is exact (a borrow only runs upwards),
+ * so the first one flagged is the first control byte; an HTAB among them
+ * is allowed and stepped over.  Elsewhere, the table.
+ */
+static const char *
+skip_field(const char *p, const char *end)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t	ones = 0x0101010101010101ULL;
+	const uint64_t	highs = 0x8080808080808080ULL;
+	uint64_t	w, del, m;
+
+	while (end - p >= 8) {
+		memcpy(&w, p, 8);
+		del = w ^ (ones * 0x7f);
+		m = (((w - ones * 0x20) & ~w) | ((del - ones) & ~del)) &
+		    highs;
+		if (m == 0) {
+			p += 8;
+			continue;
+		}
+		p += __builtin_ctzll(m) >> 3;
+		if (*p != '\t')
+			return p;
+		p++;
+	}
+#endif
+	return skip_class(p, end, C_FIELD);
+}
+
+/*
+ * Store the valid request line at s whose target and version start at
+ * target and version (each after its SP).
+ */
+static void
+store_request_line(struct head *h, const char *s, const char *target,
+    const char *version)
+{
+	h->req->method = s;
+	h->req->method_len = (size_t)(target - 1 - s);
+	h->req->target = target;
+	h->req->target_len = (size_t)(version - 1 - target);
+	h->req->minor_version = version[7] - '0';
+}
+
+/* Store the valid status line s[0..e), CRLF excluded. */
+static void
+store_status_line(struct head *h, const char *s, const char *e)
+{
+	size_t	n = (size_t)(e - s);
+
+	h->res->minor_version = s[7] - '0';
+	h->res->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 +
+	    (s[11] - '0');
+	h->res->reason = n > 12 ? s + 13 : e;
+	h->res->reason_len = n > 12 ? n - 13 : 0;
+}
+
+/*
  * Check an HTTP-version: n bytes at v are what has arrived of it.  When
  * complete, exactly "HTTP/1.0" or "HTTP/1.1" is accepted, another
  * "HTTP/d.d" is unsupported (505) and anything else is garbage (400).
- * Sets *minor once all 8 bytes are there.  Returns 0 or -1.
+ * Returns 0 or -1.
  */
 static int
-check_version(struct head *h, const char *v, size_t n, int complete,
-    int *minor)
+check_version(struct head *h, const char *v, size_t n, int complete)
 {
 	static const char	 pattern[] = "HTTP/#.#";
 	size_t			 i;
@@ -197,7 +330,6 @@ check_version(struct head *h, const char *v, size_t n, int complete,
 		return 0;
 	if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
 		return head_fail(h, HE_VERSION_UNSUPPORTED);
-	*minor = v[7] - '0';
 	return 0;
 }
 
@@ -213,7 +345,6 @@ check_request_line(struct head *h, const char *s, const char *e,
     int complete)
 {
 	const char	*p, *target, *version;
-	int		 minor = 0;
 
 	for (p = s; p < e && is_tchar(*p); p++)
 		continue;
@@ -232,16 +363,10 @@ check_request_line(struct head *h, const char *s, const char *e,
 	/* A space here means a third space: likely a space in the target. */
 	if (memchr(version, ' ', (size_t)(e - version)) != NULL)
 		return head_fail(h, HE_REQUEST_LINE);
-	if (check_version(h, version, (size_t)(e - version), complete,
-	    &minor) == -1)
+	if (check_version(h, version, (size_t)(e - version), complete) == -1)
 		return -1;
-	if (!complete)
-		return 0;
-	h->req->method = s;
-	h->req->method_len = (size_t)(target - 1 - s);
-	h->req->target = target;
-	h->req->target_len = (size_t)(version - 1 - target);
-	h->req->minor_version = minor;
+	if (complete)
+		store_request_line(h, s, target, version);
 	return 0;
 }
 
@@ -255,10 +380,8 @@ check_status_line(struct head *h, const char *s, const char *e,
     int complete)
 {
 	size_t		 n = (size_t)(e - s), i;
-	int		 minor = 0;
 
-	if (check_version(h, s, n < 8 ? n : 8, complete || n > 8,
-	    &minor) == -1)
+	if (check_version(h, s, n < 8 ? n : 8, complete || n > 8) == -1)
 		return -1;
 	if (n <= 8)
 		return complete ? head_fail(h, HE_STATUS_LINE) : 0;
@@ -276,13 +399,8 @@ check_status_line(struct head *h, const char *s, const char *e,
 		if (is_ctl(s[i]))
 			return head_fail(h, HE_STATUS_LINE);
 	}
-	if (!complete)
-		return 0;
-	h->res->minor_version = minor;
-	h->res->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 +
-	    (s[11] - '0');
-	h->res->reason = n > 12 ? s + 13 : e;
-	h->res->reason_len = n > 12 ? n - 13 : 0;
+	if (complete)
+		store_status_line(h, s, e);
 	return 0;
 }
 
@@ -295,82 +413,157 @@ check_start_line(struct head *h, const char *s, const char *e, int complete)
 	return check_request_line(h, s, e, complete);
 }
 
-/*
- * Check the header line s[0..e), CRLF excluded, and store it in the next
- * slot when complete.  Partial lines are judged on what has arrived, like
- * the start line.  Returns 0 or -1.
- */
+/* Is v[0..10) "HTTP/1.0" or "HTTP/1.1" and CRLF? */
 static int
-check_field_line(struct head *h, const char *s, const char *e, int complete)
+is_version_crlf(const char *v)
+{
+	return memcmp(v, "HTTP/1.", 7) == 0 && (v[7] == '0' || v[7] == '1') &&
+	    v[8] == '\r' && v[9] == '\n';
+}
+
+/*
+ * A request line at s that ends before end, in one pass: method SP
+ * target SP HTTP/1.x CRLF.  Returns the next line's start, or NULL if
+ * the line is anything but such a line (invalid, incomplete, too long),
+ * which is for check_request_line() to judge.
+ */
+static const char *
+scan_request_line(struct head *h, const char *s, const char *end)
+{
+	const char	*p, *target;
+
+	p = skip_class(s, end, C_TCHAR);
+	if (p == s || p == end || *p != ' ')
+		return NULL;
+	target = p + 1;
+	p = skip_class(target, end, C_VCHAR);
+	if (p == target || end - p < 11 || *p != ' ' || !is_version_crlf(p + 1))
+		return NULL;
+	store_request_line(h, s, target, p + 1);
+	return p + 11;
+}
+
+/*
+ * The same for a status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF.
+ */
+static const char *
+scan_status_line(struct head *h, const char *s, const char *end)
+{
+	const char	*e;
+
+	if (end - s < 14 || memcmp(s, "HTTP/1.", 7) != 0 ||
+	    (s[7] != '0' && s[7] != '1') || s[8] != ' ' ||
+	    s[9] < '1' || s[9] > '9' || !is_digit(s[10]) || !is_digit(s[11]))
+		return NULL;
+	e = s + 12;
+	if (*e == ' ')
+		e = skip_field(e + 1, end);
+	if (end - e < 2 || e[0] != '\r' || e[1] != '\n')
+		return NULL;
+	store_status_line(h, s, e);
+	return e + 2;
+}
+
+/* Store the field line s[0..e) whose colon is at colon. */
+static void
+store_field(struct head *h, const char *s, const char *colon, const char *e)
 {
 	struct http_header	*hd;
-	const char		*p, *colon, *v, *ve;
+	const char		*v = colon + 1;
 
-	if (s == e)
-		return 0;
-	/* RFC 9112 5.2: obs-fold may be refused; unfolding is ambiguous. */
-	if (is_ows(*s))
-		return head_fail(h, HE_OBS_FOLD);
-	if (h->nhdrs == h->max_hdrs)
-		return head_fail(h, HE_TOO_LARGE);
-	for (p = s; p < e && is_tchar(*p); p++)
-		continue;
-	if (p == e)
-		return complete ? head_fail(h, HE_NAME) : 0;
-	/* RFC 9112 5.1: whitespace before the colon MUST be rejected. */
-	if (is_ows(*p))
-		return head_fail(h, HE_NAME_SPACE);
-	if (*p != ':' || p == s)
-		return head_fail(h, HE_NAME);
-	colon = p;
-	for (p++; p < e; p++) {
-		if (is_ctl(*p))
-			return head_fail(h, HE_CONTROL);
-	}
-	if (!complete)
-		return 0;
-	v = colon + 1;
-	ve = e;
-	while (v < ve && is_ows(*v))
+	while (v < e && is_ows(*v))
 		v++;
-	while (ve > v && is_ows(ve[-1]))
-		ve--;
+	while (e > v && is_ows(e[-1]))
+		e--;
 	hd = &h->hdrs[h->nhdrs++];
 	hd->name = s;
 	hd->name_len = (size_t)(colon - s);
 	hd->value = v;
-	hd->value_len = (size_t)(ve - v);
-	return 0;
+	hd->value_len = (size_t)(e - v);
+}
+
+/*
+ * What is wrong with the field line s[0..e), CRLF excluded (e > s), that
+ * the scan stopped in at q (q <= e; colon is NULL when q is still in the
+ * name).  A line still arriving (complete == 0) is judged on what has
+ * arrived: no prefix of a valid line is refused.  Returns -1 when nothing
+ * is, else the head_error, in the order the checks have always been
+ * made: obs-fold, too many fields, the name, then the value.
+ */
+static int
+field_error(const struct head *h, const char *s, const char *colon,
+    const char *q, const char *e, int complete)
+{
+	/* RFC 9112 5.2: obs-fold may be refused; unfolding is ambiguous. */
+	if (is_ows(*s))
+		return HE_OBS_FOLD;
+	if (h->nhdrs == h->max_hdrs)
+		return HE_TOO_LARGE;
+	if (colon == NULL && q == e)
+		return complete ? HE_NAME : -1;
+	/* RFC 9112 5.1: whitespace before the colon MUST be rejected. */
+	if (colon == NULL)
+		return is_ows(*q) ? HE_NAME_SPACE : HE_NAME;
+	return q < e ? HE_CONTROL : -1;
+}
+
+/*
+ * The rest of a field line at s that the scan did not take whole: it
+ * stopped at q on a byte that is no CRLF, or on a CRLF that ends a name
+ * without a colon or a field over the limit.  The line's end decides
+ * first, as it always has: a bare LF or CR anywhere in the line is what
+ * is reported, whatever came before it.  Returns INVALID, INCOMPLETE
+ * or, for the empty line, the head's length.
+ */
+static int
+field_line_rest(struct head *h, const char *s, const char *colon,
+    const char *q)
+{
+	const char	*eol;
+	enum line_end	 kind;
+	int		 e;
+
+	kind = find_line(q, h->end, &eol);
+	if (kind == LINE_BARE_LF)
+		return head_fail(h, HE_BARE_LF);
+	if (kind == LINE_BARE_CR)
+		return head_fail(h, eol == s ? HE_BARE_CR : HE_CONTROL);
+	if (eol == s)
+		return kind == LINE_DONE ? (int)(eol + 2 - h->buf) :
+		    head_more(h);
+	if ((e = field_error(h, s, colon, q, eol, kind == LINE_DONE)) != -1)
+		return head_fail(h, (enum head_error)e);
+	return head_more(h);	/* a valid prefix of a line */
 }
 
 /*
  * Parse field lines from p up to and including the empty line that ends
  * the head.  Returns the head's length from h->buf, INCOMPLETE or INVALID.
+ *
+ * One pass per line: the name's tchars, a colon, the value's bytes up to
+ * the first byte no value may hold, which in a valid line is the CR of
+ * its CRLF.  Anything else is for field_line_rest() to sort out.
  */
 static int
 parse_fields(struct head *h, const char *p)
 {
-	const char	*eol;
+	const char	*end = h->end, *q, *colon;
 
 	for (;;) {
-		switch (find_line(p, h->end, &eol)) {
-		case LINE_DONE:
-			if (eol == p)
-				return (int)(eol + 2 - h->buf);
-			if (check_field_line(h, p, eol, 1) == -1)
-				return HTTP_PARSE_INVALID;
-			p = eol + 2;
-			break;
-		case LINE_MORE:
-			if (check_field_line(h, p, eol, 0) == -1)
-				return HTTP_PARSE_INVALID;
-			return head_more(h);
-		case LINE_BARE_LF:
-			return head_fail(h, HE_BARE_LF);
-		case LINE_BARE_CR:
-			return head_fail(h,
-			    eol == p ? HE_BARE_CR : HE_CONTROL);
+		q = skip_class(p, end, C_TCHAR);
+		colon = NULL;
+		if (q < end && *q == ':' && q > p) {
+			colon = q;
+			q = skip_field(q + 1, end);
 		}
+		if (end - q < 2 || q[0] != '\r' || q[1] != '\n')
+			return field_line_rest(h, p, colon, q);
+		if (q == p)
+			return (int)(q + 2 - h->buf);
+		if (colon == NULL || h->nhdrs == h->max_hdrs)
+			return field_line_rest(h, p, colon, q);
+		store_field(h, p, colon, q);
+		p = q + 2;
 	}
 }
 
@@ -389,6 +582,11 @@ parse_head(struct head *h, const char *p)
 
 	if (avail > 2 && avail - 2 > h->max_line)
 		bound = p + h->max_line + 2;
+	/* A valid line in one pass; the rest is judged below. */
+	eol = h->res != NULL ? scan_status_line(h, p, bound) :
+	    scan_request_line(h, p, bound);
+	if (eol != NULL)
+		return parse_fields(h, eol);
 	kind = find_line(p, bound, &eol);
 	if ((size_t)(eol - p) > h->max_line) {
 		if (check_start_line(h, p, p + h->max_line, 0) == -1)
@@ -459,9 +657,10 @@ http_parse_response(const char *buf, size_t len,
  */
 
 int
-http_header_is(const struct http_header *h, const char *name)
+http_header_name_is(const struct http_header *h, const char *name,
+    size_t len)
 {
-	return ci_equal(h->name, h->name_len, name, strlen(name));
+	return ci_equal(h->name, h->name_len, name, len);
 }
 
 int
@@ -552,11 +751,35 @@ http_header_is_hop_by_hop(const struct http_header *h,
 	return 0;
 }
 
+/*
+ * Mark every field whose name is an element of the Connection value
+ * value[0..len): each element is taken once and compared with the names
+ * of its length, rather than the list walked again for every name.
+ * Empty elements name nothing.
+ */
+static void
+mark_listed(const char *value, size_t len, const struct http_header *hdrs,
+    size_t n, unsigned char *hop)
+{
+	const char	*p = value, *elem;
+	size_t		 elen, j;
+
+	if (value == NULL)
+		return;
+	while (list_next(&p, value + len, &elem, &elen)) {
+		for (j = 0; j < n && elen > 0; j++) {
+			if (!hop[j] && ci_equal(elem, elen, hdrs[j].name,
+			    hdrs[j].name_len))
+				hop[j] = 1;
+		}
+	}
+}
+
 void
 http_hop_by_hop_mark(const struct http_header *hdrs, size_t n,
     unsigned char *hop)
 {
-	size_t	i, j;
+	size_t	i;
 	int	any = 0;
 
 	for (i = 0; i < n; i++) {
@@ -566,12 +789,9 @@ http_hop_by_hop_mark(const struct http_header *hdrs, size_t n,
 	if (!any)
 		return;		/* no Connection header either */
 	for (i = 0; i < n; i++) {
-		if (!is_connection(&hdrs[i]))
-			continue;
-		for (j = 0; j < n; j++)
-			if (!hop[j] && list_has(hdrs[i].value,
-			    hdrs[i].value_len, hdrs[j].name, hdrs[j].name_len))
-				hop[j] = 1;
+		if (is_connection(&hdrs[i]))
+			mark_listed(hdrs[i].value, hdrs[i].value_len, hdrs, n,
+			    hop);
 	}
 }
 
@@ -584,13 +804,6 @@ uri_fail(struct http_error *err, const char *reason)
 {
 	set_error(err, 400, reason);
 	return -1;
-}
-
-/* reg-name as we accept it: a DNS name or an IPv4 address. */
-static int
-is_host_char(unsigned char c)
-{
-	return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_';
 }
 
 /*
@@ -662,8 +875,7 @@ parse_host_port(const char *s, const char *e, int need_port,
 		u->host_len = (size_t)(close - s - 1);
 		p = close + 1;
 	} else {
-		for (p = s; p < e && is_host_char(*p); p++)
-			continue;
+		p = skip_class(s, e, C_HOST);
 		u->host = s;
 		u->host_len = (size_t)(p - s);
 	}
@@ -724,16 +936,16 @@ http_parse_absolute_uri(const char *t, size_t len, struct http_uri *u,
     struct http_error *err)
 {
 	const char	*end = t + len, *auth, *p;
-	size_t		 i;
 
 	memset(u, 0, sizeof(*u));
-	for (i = 0; i < len; i++) {
-		if (!is_vchar(t[i]))
-			return uri_fail(err, "invalid character in URI");
-	}
-	/* RFC 9112 3.2: fragments are never sent; one here is an error. */
-	if (len > 0 && memchr(t, '#', len) != NULL)
-		return uri_fail(err, "fragment in URI");
+	/*
+	 * One scan for both; a byte that is no vchar anywhere is the
+	 * error to report, even after a '#'.  RFC 9112 3.2: fragments are
+	 * never sent; one here is an error.
+	 */
+	if ((p = skip_class(t, end, C_URI)) < end)
+		return uri_fail(err, skip_class(p, end, C_VCHAR) < end ?
+		    "invalid character in URI" : "fragment in URI");
 	if ((auth = uri_scheme(t, len, err)) == NULL)
 		return -1;
 	for (p = auth; p < end && *p != '/' && *p != '?'; p++)

@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #define HTTP_PARSE_INVALID	(-1)
@@ -148,8 +149,23 @@ int	http_response_framing(const struct http_response *res,
 ssize_t	http_te_normalize(const struct http_header *hdrs, size_t n,
 	    char *out, size_t outlen);
 
-/* Case-insensitive comparison of a header's name with a NUL-terminated one. */
-int	http_header_is(const struct http_header *h, const char *name);
+/* Are h's name and name[0..len) equal but for ASCII case?  (Lengths too.) */
+int	http_header_name_is(const struct http_header *h, const char *name,
+	    size_t len);
+
+/*
+ * Case-insensitive comparison of a header's name with a NUL-terminated
+ * one.  Inline because it runs for every field of every message, mostly
+ * with a literal name: strlen() of a literal is a constant, and the
+ * length alone tells most names apart without a call.
+ */
+static inline int
+http_header_is(const struct http_header *h, const char *name)
+{
+	size_t	len = strlen(name);
+
+	return h->name_len == len && http_header_name_is(h, name, len);
+}
 
 /* Does the comma-separated token list value[0..len) contain token?  (ci) */
 int	http_list_has_token(const char *value, size_t len, const char *token);

@@ -8,7 +8,6 @@
  * name it.  Only they, plus the routes that cannot be indexed (regex,
  * IP/CIDR or `*` entries, no hosts at all), are tested, in file order.
  */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,11 +128,15 @@ ix_candidates(const struct route_index *ix, const char *host, size_t len,
 		if (off++ >= len)
 			break;
 	}
-	qsort(out, (size_t)n, sizeof(*out), cmp_u32);
+	if (n > 1)	/* most hosts have one candidate or none */
+		qsort(out, (size_t)n, sizeof(*out), cmp_u32);
 	return n;
 }
 
-/* Lowercase copy without a trailing dot; 0, or -1 when too long. */
+/*
+ * Lowercase copy without a trailing dot; 0, or -1 when too long.  ASCII
+ * only, as host names are: tolower() would consult the locale per byte.
+ */
 static int
 host_normalize(const struct route_query *q, char *buf, size_t size,
     size_t *len)
@@ -145,7 +148,8 @@ host_normalize(const struct route_query *q, char *buf, size_t size,
 	if (n >= size)
 		return -1;
 	for (i = 0; i < n; i++)
-		buf[i] = (char)tolower((unsigned char)q->host[i]);
+		buf[i] = (q->host[i] >= 'A' && q->host[i] <= 'Z') ?
+		    (char)(q->host[i] + ('a' - 'A')) : q->host[i];
 	buf[n] = '\0';
 	*len = n;
 	return 0;

@@ -1562,6 +1562,169 @@ test_chunked_lines(void)
 	}
 }
 
+/*
+ * Every byte value in a field name, a field value, a request target and
+ * a reason phrase, against the definitions: a name byte must be a tchar
+ * (RFC 9110 5.6.2), a target byte visible ASCII, a value or reason byte
+ * anything but a control other than HTAB.  Holds the scanners' class
+ * table to the grammar one byte value at a time.
+ */
+/*
+ * Is the head fmt, with its '@' replaced by the byte c, parsed whole?
+ * As a response head when response, else as a request head.
+ */
+static int
+accepts_byte(const char *fmt, int c, int response)
+{
+	struct http_header	 hdrs[MAX_HDRS];
+	struct http_request	 req;
+	struct http_response	 res;
+	struct http_error	 err;
+	char			 in[64];
+	size_t			 n = strlen(fmt);
+
+	memcpy(in, fmt, n);
+	in[strchr(fmt, '@') - fmt] = (char)c;
+	if (response)
+		return parse_res(in, n, &default_limits, &res, hdrs, &err) ==
+		    (int)n;
+	return parse_req(in, n, &default_limits, &req, hdrs, &err) == (int)n;
+}
+
+static void
+test_field_bytes(void)
+{
+	static const char	tchars[] = "!#$%&'*+-.^_`|~";
+	int			c, tchar, field;
+
+	for (c = 0; c < 256; c++) {
+		tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') ||
+		    (c != 0 && strchr(tchars, c) != NULL);
+		field = c == '\t' || (c >= 0x20 && c != 0x7f);
+		/* "A:B: v" is a field A with the value "B: v" */
+		CHECK(accepts_byte("GET / HTTP/1.1\r\nA@B: v\r\n\r\n", c,
+		    0) == (tchar || c == ':'), "name byte 0x%02x", c);
+		CHECK(accepts_byte("GET / HTTP/1.1\r\nA: x@y\r\n\r\n", c,
+		    0) == field, "value byte 0x%02x", c);
+		CHECK(accepts_byte("GET /a@b HTTP/1.1\r\n\r\n", c, 0) ==
+		    (c > 0x20 && c < 0x7f), "target byte 0x%02x", c);
+		CHECK(accepts_byte("HTTP/1.1 200 O@K\r\n\r\n", c, 1) ==
+		    field, "reason byte 0x%02x", c);
+	}
+}
+
+/*
+ * A byte of each kind at every position of a long value, so that the
+ * word-at-a-time value scan meets it in every lane of a word and in the
+ * bytewise tail, with tabs before and after it.
+ */
+static void
+test_value_lanes(void)
+{
+	static const unsigned char kinds[] = { '\t', 0x01, 0x1f, 0x7f, 0x80,
+	    0xff, ' ', 0x20 + 0x80, 0x7e, 0x00 };
+	struct http_header	 hdrs[MAX_HDRS];
+	struct http_request	 req;
+	struct http_error	 err;
+	char			 in[96];
+	size_t			 k, i, n;
+	int			 r, ok;
+
+	for (k = 0; k < sizeof(kinds); k++) {
+		for (i = 0; i < 24; i++) {
+			n = (size_t)snprintf(in, sizeof(in), "GET / HTTP/1.1"
+			    "\r\nA: x\tabcdefghijklmnopqrstuvwxyz\ty\r\n\r\n");
+			in[20 + i] = (char)kinds[k];
+			ok = kinds[k] == '\t' || (kinds[k] >= 0x20 &&
+			    kinds[k] != 0x7f);
+			/* all of it, and cut just after the byte */
+			r = parse_req(in, n, &default_limits, &req, hdrs, &err);
+			CHECK(ok ? r == (int)n && hdrs[0].value_len == 30 :
+			    r == INV && err.status == 400,
+			    "byte 0x%02x at %zu: %d", kinds[k], i, r);
+			r = parse_req(in, 21 + i, &default_limits, &req, hdrs,
+			    &err);
+			CHECK(ok ? r == INC : r == INV && err.status == 400,
+			    "cut after 0x%02x at %zu: %d", kinds[k], i, r);
+		}
+	}
+}
+
+/*
+ * Every byte value in the host of an absolute-form target: a reg-name
+ * is letters, digits, '-', '.' and '_'; '/' and '?' end it.  And which
+ * refusal wins: a byte that is no vchar, wherever it is, over a '#'.
+ */
+static void
+test_uri_bytes(void)
+{
+	struct http_uri		 u;
+	struct http_error	 err;
+	char			 in[16];
+	int			 c, r, want;
+
+	for (c = 0; c < 256; c++) {
+		memcpy(in, "http://aXb", 10);
+		in[8] = (char)c;
+		want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '/' || c == '?';
+		r = http_parse_absolute_uri(guarded(in, 10), 10, &u, &err);
+		CHECK((r == 0) == want, "host byte 0x%02x: %d", c, r);
+		if (c <= 0x20 || c >= 0x7f)
+			CHECK(r == -1 && strcmp(err.reason,
+			    "invalid character in URI") == 0,
+			    "host byte 0x%02x: %s", c, err.reason);
+		memcpy(in, "http://a/#bX", 12);
+		in[11] = (char)c;
+		r = http_parse_absolute_uri(guarded(in, 12), 12, &u, &err);
+		CHECK(r == -1 && strcmp(err.reason, c <= 0x20 || c >= 0x7f ?
+		    "invalid character in URI" : "fragment in URI") == 0,
+		    "0x%02x after '#': %s", c, err.reason);
+	}
+}
+
+static int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/*
+ * Case-insensitive name comparison, every pair of byte values, alone
+ * and as the tenth byte of a name (past the word compared whole).
+ */
+static void
+test_name_case(void)
+{
+	struct http_header	h;
+	char			a[10] = "content-x", b[10] = "Content-x";
+	int			x, y, bad = 0;
+
+	memset(&h, 0, sizeof(h));
+	for (x = 0; x < 256; x++) {
+		for (y = 0; y < 256; y++) {
+			a[9] = (char)x;
+			b[9] = (char)y;
+			h.name = a + 9;
+			h.name_len = 1;
+			bad += http_header_name_is(&h, b + 9, 1) !=
+			    (lower(x) == lower(y));
+			h.name = a;
+			h.name_len = 10;
+			bad += http_header_name_is(&h, b, 10) !=
+			    (lower(x) == lower(y));
+		}
+	}
+	CHECK(bad == 0, "%d byte pairs compared wrongly", bad);
+	h.name = "Content-Lengths";
+	h.name_len = 14;
+	CHECK(http_header_is(&h, "content-length") &&
+	    !http_header_is(&h, "content-lengths") &&
+	    !http_header_is(&h, "content-lengtH_"), "Content-Length");
+}
+
 int
 main(void)
 {
@@ -1575,6 +1738,8 @@ main(void)
 		check_head_case(&response_cases[i], 1);
 	test_capacity();
 	test_long_lines();
+	test_field_bytes();
+	test_value_lanes();
 	for (i = 0; i < sizeof(req_framing_cases) /
 	    sizeof(req_framing_cases[0]); i++)
 		check_req_framing(&req_framing_cases[i]);
@@ -1582,6 +1747,7 @@ main(void)
 	    sizeof(res_framing_cases[0]); i++)
 		check_res_framing(&res_framing_cases[i]);
 	test_helpers();
+	test_name_case();
 	for (i = 0; i < sizeof(te_cases) / sizeof(te_cases[0]); i++)
 		check_te_case(&te_cases[i]);
 	test_te_normalize();
@@ -1591,6 +1757,7 @@ main(void)
 	    i++)
 		check_uri_case(&authority_cases[i], 1);
 	test_long_host();
+	test_uri_bytes();
 	for (i = 0; i < sizeof(chunk_cases) / sizeof(chunk_cases[0]); i++)
 		check_chunk_case(&chunk_cases[i]);
 	test_chunked_bytewise();

@@ -711,10 +711,49 @@ test_host_entries(void)
 	host_list_free(&hl);
 }
 
+/*
+ * host_parse_ip() reads a dotted quad itself; it must say what
+ * cidr_parse() (inet_pton) says, on addresses and on near misses.
+ */
+static void
+test_host_parse_ip(void)
+{
+	static const char *const hosts[] = {
+		"127.0.0.1", "0.0.0.0", "255.255.255.255", "10.1.2.3",
+		"256.1.1.1", "1.2.3.256", "01.2.3.4", "1.2.3.04", "1.2.3.00",
+		"1.2.3", "1.2.3.4.5", "1.2.3.4.", ".1.2.3.4", "1..2.3",
+		"1.2.3.4a", "a.1.2.3", "", ".", "1", "1234.1.1.1",
+		"1.2.3.4/8", "1.2.3. 4", "999.999.999.999", "0.0.0.00",
+		"::1", "::ffff:1.2.3.4", "fe80::1", "cafe.de", "abc",
+		"1.2.3.4\0",
+	};
+	struct cidr	a, b;
+	size_t		i, len;
+	int		ra, rb;
+
+	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		len = strlen(hosts[i]) + (i == sizeof(hosts) /
+		    sizeof(hosts[0]) - 1);
+		memset(&a, 0xa5, sizeof(a));
+		memset(&b, 0x5a, sizeof(b));
+		ra = host_parse_ip(hosts[i], len, &a);
+		rb = cidr_parse(hosts[i], len, &b);
+		if (len == 0 || memchr(hosts[i], '/', len) != NULL)
+			rb = -1;	/* not hosts cidr_parse() sees */
+		CHECK(ra == rb, "host_parse_ip(%s) %d, cidr_parse %d",
+		    hosts[i], ra, rb);
+		CHECK(ra == -1 || (a.family == b.family &&
+		    a.prefix == b.prefix &&
+		    memcmp(a.addr, b.addr, sizeof(a.addr)) == 0),
+		    "host_parse_ip(%s) parsed differently", hosts[i]);
+	}
+}
+
 int
 main(void)
 {
 	test_host_entries();
+	test_host_parse_ip();
 	test_host_go_use_proxy();
 	test_host_go_proxy_for_url();
 	test_host_more();
