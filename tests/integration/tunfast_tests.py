@@ -1,0 +1,141 @@
+"""tunfast_tests.py - the end of a CONNECT tunnel and its first bytes,
+as the syscall-lean relay does them: the last EOF is passed on by the
+close itself (no shutdown first), so what is still queued in the kernel
+must reach the slow reader before a FIN, never a reset; a client's first
+read takes what is there into the worker's scratch, so a head with more
+bytes behind it than one read takes still comes through whole."""
+
+import hashlib
+import socket
+import threading
+import time
+
+from harness import TestFailure, expect, expect_eq, test
+from splice_tests import MIB, block, send_blocks, slow_read, stream_sha
+from request_tests import read_head
+
+
+class HalfClosePeer:
+    """Origin of one connection.  first="client": reads to the client's
+    EOF, then sends n blocks and closes.  first="origin": sends n blocks,
+    half-closes, then reads to the client's EOF.  Records what it read
+    (bytes, sha256) in result."""
+
+    def __init__(self, nblocks, first):
+        self.n, self.first, self.result = nblocks, first, None
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(4)
+        self.ls.settimeout(30)
+        self.port = self.ls.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            conn, _ = self.ls.accept()
+            conn.settimeout(30)
+            with conn:
+                if self.first == "client":
+                    self.result = slow_read(conn, 1 << 40)
+                    send_blocks(conn, self.n)
+                else:
+                    send_blocks(conn, self.n)
+                    conn.shutdown(socket.SHUT_WR)
+                    self.result = slow_read(conn, 1 << 40)
+        except OSError as e:
+            self.result = ("error", str(e))
+        finally:
+            self.ls.close()
+
+
+def open_tunnel(port, target_port):
+    """A CONNECT tunnel; (socket, bytes that came after the 200's head:
+    a server that speaks first may be read with it)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n"
+              % (target_port, target_port))
+    head, _, rest = read_head(s).partition(b"\r\n\r\n")
+    expect(head.startswith(b"HTTP/1.1 200"), "CONNECT answered %r" % head[:60])
+    return s, rest
+
+
+def read_to_eof(s, rest=b""):
+    """Everything up to the EOF, pausing 50 ms every 2 MiB so the
+    sender's side fills up; a reset instead of the EOF fails.
+    (bytes, sha256) of rest and what followed it."""
+    h, got, since = hashlib.sha256(rest), len(rest), 0
+    while True:
+        try:
+            data = s.recv(65536)
+        except ConnectionResetError:
+            raise TestFailure("reset instead of a FIN after %d bytes" % got)
+        if not data:
+            return got, h.hexdigest()
+        h.update(data)
+        got += len(data)
+        since += len(data)
+        if since >= 2 * MIB:
+            since = 0
+            time.sleep(0.05)
+
+
+@test("tunfast_last_close_delivers_queued_bytes")
+def _(env):
+    """The client half-closes, the origin then sends 16 MiB and closes:
+    proxyd ends the tunnel on that last EOF while megabytes still wait
+    in the client socket's send queue (the client reads slowly); they
+    all arrive, then a FIN.  And the mirror case: the origin half-closes
+    first, the client then uploads 16 MiB and closes; the origin reads
+    them all, then its EOF."""
+    with env.own_proxy(workers="1") as p:
+        peer = HalfClosePeer(16, "client")
+        s, rest = open_tunnel(p.port, peer.port)
+        with s:
+            s.sendall(b"up")
+            s.shutdown(socket.SHUT_WR)
+            got = read_to_eof(s, rest)
+        peer.thread.join(40)
+        expect_eq(peer.result[0], 2, "bytes the origin read before the client's EOF")
+        expect_eq(got, (16 * MIB, stream_sha(16)), "download (bytes, sha256)")
+
+        peer = HalfClosePeer(1, "origin")
+        s, rest = open_tunnel(p.port, peer.port)
+        with s:
+            got = read_to_eof(s, rest)
+            send_blocks(s, 16)
+        peer.thread.join(40)
+        expect_eq(got, (MIB, stream_sha(1)), "download before the origin's EOF")
+        expect_eq(peer.result, (16 * MIB, stream_sha(16)),
+                  "upload as the origin read it (bytes, sha256)")
+
+
+@test("tunfast_early_bytes_past_first_read")
+def _(env):
+    """CONNECT and 1 MiB behind it in one go, before any answer: more
+    than the client's first read (64 KiB) and its input limit (256 KiB)
+    take; the 200 comes first, then the echo of every byte in order."""
+    from servers import TcpEcho
+    echo = TcpEcho()
+    payload = b"".join(block(i)[:64 * 1024] for i in range(16))
+    try:
+        with env.own_proxy(workers="1") as p:
+            s = socket.create_connection(("127.0.0.1", p.port), timeout=30)
+            with s:
+                up = threading.Thread(target=s.sendall, args=(
+                    b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n"
+                    % (echo.port, echo.port) + payload,), daemon=True)
+                up.start()
+                head, _, got = read_head(s).partition(b"\r\n\r\n")
+                expect(head.startswith(b"HTTP/1.1 200"), "CONNECT answered %r" % head[:60])
+                deadline = time.monotonic() + 30
+                while len(got) < len(payload) and time.monotonic() < deadline:
+                    data = s.recv(65536)
+                    if not data:
+                        break
+                    got += data
+                up.join(30)
+            expect_eq(len(got), len(payload), "bytes echoed")
+            expect(got == payload, "the echo differs from what was sent")
+    finally:
+        echo.close()
