@@ -5,48 +5,33 @@ must reach the slow reader before a FIN, never a reset; a client's first
 read takes what is there into the worker's scratch, so a head with more
 bytes behind it than one read takes still comes through whole."""
 
-import hashlib
 import socket
 import threading
 import time
 
 from harness import TestFailure, expect, expect_eq, test
-from splice_tests import MIB, block, send_blocks, slow_read, stream_sha
+from splice_tests import MIB, BulkPeer, block, send_blocks, slow_read, stream_sha
 from request_tests import read_head
 
 
-class HalfClosePeer:
+class HalfClosePeer(BulkPeer):
     """Origin of one connection.  first="client": reads to the client's
     EOF, then sends n blocks and closes.  first="origin": sends n blocks,
     half-closes, then reads to the client's EOF.  Records what it read
     (bytes, sha256) in result."""
 
     def __init__(self, nblocks, first):
-        self.n, self.first, self.result = nblocks, first, None
-        self.ls = socket.socket()
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(4)
-        self.ls.settimeout(30)
-        self.port = self.ls.getsockname()[1]
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        self.first = first
+        super().__init__(nblocks)
 
-    def _serve(self):
-        try:
-            conn, _ = self.ls.accept()
-            conn.settimeout(30)
-            with conn:
-                if self.first == "client":
-                    self.result = slow_read(conn, 1 << 40)
-                    send_blocks(conn, self.n)
-                else:
-                    send_blocks(conn, self.n)
-                    conn.shutdown(socket.SHUT_WR)
-                    self.result = slow_read(conn, 1 << 40)
-        except OSError as e:
-            self.result = ("error", str(e))
-        finally:
-            self.ls.close()
+    def talk(self, conn):
+        if self.first == "client":
+            self.result = slow_read(conn, 1 << 40)
+            send_blocks(conn, self.n)
+        else:
+            send_blocks(conn, self.n)
+            conn.shutdown(socket.SHUT_WR)
+            self.result = slow_read(conn, 1 << 40)
 
 
 def open_tunnel(port, target_port):
@@ -61,23 +46,12 @@ def open_tunnel(port, target_port):
 
 
 def read_to_eof(s, rest=b""):
-    """Everything up to the EOF, pausing 50 ms every 2 MiB so the
-    sender's side fills up; a reset instead of the EOF fails.
-    (bytes, sha256) of rest and what followed it."""
-    h, got, since = hashlib.sha256(rest), len(rest), 0
-    while True:
-        try:
-            data = s.recv(65536)
-        except ConnectionResetError:
-            raise TestFailure("reset instead of a FIN after %d bytes" % got)
-        if not data:
-            return got, h.hexdigest()
-        h.update(data)
-        got += len(data)
-        since += len(data)
-        if since >= 2 * MIB:
-            since = 0
-            time.sleep(0.05)
+    """Everything up to the EOF, read slowly (slow_read); a reset
+    instead of the EOF fails.  (bytes, sha256) of rest and what followed."""
+    try:
+        return slow_read(s, 1 << 40, rest)
+    except ConnectionResetError:
+        raise TestFailure("reset instead of a FIN")
 
 
 @test("tunfast_last_close_delivers_queued_bytes")
