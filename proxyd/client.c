@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 
@@ -92,20 +91,11 @@ client_first_byte_cb(evutil_socket_t fd, short what, void *arg)
 		    c);
 		return;
 	}
-	/* Read into the worker's scratch, not with evbuffer_read(): that
-	 * asks FIONREAD first to size its chain (an ioctl per connection);
-	 * a head is small, copying it costs less.  The input's end is
-	 * frozen for all but the bufferevent's own read: thawed for this. */
-	do
-		n = (int)read(fd, c->w->scratch, READ_CHUNK);
-	while (n == -1 && errno == EINTR);
+	/* The input's end is frozen for all but the bufferevent's own
+	 * read: thawed for this one. */
 	in = bufferevent_get_input(c->bev);
 	evbuffer_unfreeze(in, 0);
-	if (n > 0 && evbuffer_add(in, c->w->scratch, (size_t)n) == -1) {
-		evbuffer_freeze(in, 0);
-		client_close(c, "out of memory");
-		return;
-	}
+	n = evbuffer_read(in, fd, READ_CHUNK);
 	evbuffer_freeze(in, 0);
 	if (n > 0)
 		client_read_cb(c->bev, c);
