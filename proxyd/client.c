@@ -76,12 +76,16 @@ client_first_byte_cb(evutil_socket_t fd, short what, void *arg)
 	struct client *c = arg;
 	ssize_t n;
 
-	event_free(c->wait_ev);
-	c->wait_ev = NULL;
+	/* The bufferevent's read event joins wait_ev on the socket before
+	 * wait_ev goes (it persists, so firing did not remove it): epoll is
+	 * not told, where a remove and an add in one turn cost an
+	 * epoll_ctl(MOD) to say nothing changed. */
 	if (client_make_bev(c) == -1) {
 		client_close(c, "out of memory");
 		return;
 	}
+	event_free(c->wait_ev);
+	c->wait_ev = NULL;
 	if (what & EV_TIMEOUT) {
 		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT,
 		    c);
@@ -130,13 +134,13 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen,
 			goto fail;
 		client_setup_bev(c);
 	} else {
-		c->wait_ev = event_new(w->base, fd, EV_READ,
+		c->wait_ev = event_new(w->base, fd, EV_READ | EV_PERSIST,
 		    client_first_byte_cb, c);
 		if (c->wait_ev == NULL || event_add(c->wait_ev,
 		    ms_to_tv(cfg->header_timeout, &tv)) == -1)
 			goto fail;
 	}
-	upstream_tune_socket(fd);
+	/* TCP_NODELAY comes from the listener (worker_listen_socket()). */
 	TAILQ_INSERT_TAIL(&w->clients, c, link);
 	w->nclients++;
 	metrics_clients(w->metrics, 1);

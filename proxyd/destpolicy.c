@@ -207,8 +207,10 @@ dest_check(const struct route *r, const struct sockaddr *sa, char *why,
 	    (a = sa_bytes(sa, &port)) == NULL)
 		return DEST_ALLOW;
 	cls = addr_classify(sa->sa_family, a);
-	inet_ntop(sa->sa_family, a, addr, sizeof(addr));
+	/* The address as text only for a reason: an allowed connect (every
+	 * tunnel's) prints nothing. */
 	if (dest_own_listener(c, sa, cls, port)) {
+		inet_ntop(sa->sa_family, a, addr, sizeof(addr));
 		snprintf(why, len, "destination %s port %u is proxyd's own "
 		    "listener (a proxy loop)", addr, (unsigned)port);
 		return DEST_DENY;
@@ -217,6 +219,7 @@ dest_check(const struct route *r, const struct sockaddr *sa, char *why,
 	    dest_list_match(&c->allow_dest, sa, cls, &hit))
 		return DEST_ALLOW;
 	if (cls & DEST_BUILTIN) {
+		inet_ntop(sa->sa_family, a, addr, sizeof(addr));
 		dest_reason(why, len, addr, cls & DEST_BUILTIN, NULL);
 		return DEST_DENY;
 	}
@@ -224,6 +227,7 @@ dest_check(const struct route *r, const struct sockaddr *sa, char *why,
 	gdeny = !rdeny && dest_list_match(&c->deny_dest, sa, cls, &ghit);
 	if (!rdeny && !gdeny)
 		return DEST_ALLOW;
+	inet_ntop(sa->sa_family, a, addr, sizeof(addr));
 	dest_reason(why, len, addr, cls & (rdeny ? r->deny_dest.classes :
 	    c->deny_dest.classes), rdeny ? hit : ghit);
 	return r->report || c->policy_audit ? DEST_WOULD_DENY : DEST_DENY;

@@ -163,16 +163,22 @@ tunnel_end(struct tunnel *t, const char *why)
 	client_close(t->c, why);
 }
 
-/* Both directions ended: the tunnel is done. */
+/*
+ * Pass the EOF on; once both directions ended the tunnel is done.  The
+ * last EOF needs no shutdown: both sockets were read to their end, so
+ * the close that follows sends the FIN (a reset only comes from unread
+ * bytes) after whatever is still in the send buffer.
+ */
 static void
 flow_shut(struct flow *f)
 {
 	struct tunnel *t = f->t;
 
 	f->shut = 1;
-	shutdown(f->to, SHUT_WR);
 	if (t->toup.shut && t->down.shut)
 		tunnel_end(t, "both sides closed");
+	else
+		shutdown(f->to, SHUT_WR);
 }
 
 static void	flow_write_cb(evutil_socket_t fd, short what, void *arg);
@@ -529,19 +535,21 @@ tunnel_relay(struct tunnel *t, struct bufferevent *up)
 	/* Decided while the bufferevents still say what the sockets carry;
 	 * a shaped tunnel reads in allowances (flow_allowance). */
 	zerocopy = !t->shaped && splice_usable(c->bev, up);
+	free(t->host);		/* only failover needed it */
+	t->host = NULL;
+	t->last_active = now_ms(c->w->base);
+	/* The relay's read events join the bufferevents' on the sockets
+	 * before those go: epoll hears of no change on the client's socket
+	 * (a remove and an add in one turn cost an epoll_ctl(MOD)). */
+	if (flow_init(t, &t->toup, bufferevent_getfd(c->bev),
+	    bufferevent_getfd(up)) == -1 ||
+	    flow_init(t, &t->down, bufferevent_getfd(up),
+	    bufferevent_getfd(c->bev)) == -1)
+		goto fail;
 	/* A parent may pass on what a server-speaks-first origin said. */
 	t->ufd = tunnel_take_fd(up, &first);
 	t->cfd = tunnel_take_fd(c->bev, &early);
 	c->bev = NULL;
-	free(t->host);		/* only failover needed it */
-	t->host = NULL;
-	t->last_active = now_ms(c->w->base);
-	if (flow_init(t, &t->toup, t->cfd, t->ufd) == -1 ||
-	    flow_init(t, &t->down, t->ufd, t->cfd) == -1) {
-		tunnel_free_buffers(early, first);
-		tunnel_end(t, "out of memory");
-		return;
-	}
 	t->toup.zerocopy = t->down.zerocopy = zerocopy;
 	/* The 200 goes first on the client's side, then what came early;
 	 * a redirected client never asked for a tunnel: no 200. */
@@ -556,6 +564,12 @@ tunnel_relay(struct tunnel *t, struct bufferevent *up)
 	tunnel_free_buffers(early, first);
 	if (r == -1)
 		tunnel_end(t, "tunnel write error");
+	return;
+fail:
+	flow_clear(&t->toup);	/* the bufferevents still own the sockets */
+	flow_clear(&t->down);
+	t->upbev = up;		/* freed with the tunnel */
+	tunnel_end(t, "out of memory");
 }
 
 static void	tunnel_connect(struct tunnel *t);
@@ -695,6 +709,11 @@ tunnel_open(struct client *c, const struct http_request *req,
 	t->rq.upi = upstream_next(t->rq.route, -1, 0, t->rq.start);
 	evbuffer_drain(bufferevent_get_input(c->bev), head_len);
 	client_own(c, &tunnel_client_ops, t);
+	/* A plain client's 200 is written on the socket by the relay: the
+	 * write event the bufferevent enabled (in this loop turn, for a
+	 * new client) never reaches epoll, saving an epoll_ctl pair and a
+	 * wakeup; a refusal's client_answer() turns writing back on. */
+	bev_write_direct(c->bev);
 	/* No client timeout while connecting: the connect timeout bounds it. */
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	t->shaped = t->rq.route->bandwidth || t->rq.route->client_bandwidth;

@@ -110,12 +110,15 @@ upconn_finish(struct direct_conn *u, struct bufferevent *bev, int status,
 		evtimer_add(u->timer, &zero);
 		return;
 	}
-	if (bev)
+	if (bev) {
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-	/* "[::1]:443: ...", as staged_dial() expects it. */
-	addr_format(where, sizeof(where), u->host, u->port, 0);
-	snprintf(reason, sizeof(reason), "%s: %s", where, why);
-	err.reason = reason;
+	} else {
+		/* "[::1]:443: ...", as staged_dial() expects it; a connect
+		 * that worked has no reason to print. */
+		addr_format(where, sizeof(where), u->host, u->port, 0);
+		snprintf(reason, sizeof(reason), "%s: %s", where, why);
+		err.reason = reason;
+	}
 	snprintf(peer, sizeof(peer), "%s", u->peer[0] ? u->peer : "-");
 	upconn_free(u);
 	cb(bev, bev ? NULL : &err, peer, arg);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,9 @@ worker_listen_socket(const struct listen_addr *la)
 	if (la->ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
 		goto fail;
+	/* Accepted sockets inherit TCP_NODELAY from the listener (Linux
+	 * copies it to the child): one setsockopt here, none per client. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* Bound now (before dropping privileges); listening only once the
 	 * worker is ready (worker_init), so that a port that accepts is a
 	 * port that answers. */

@@ -51,6 +51,7 @@ import destpolicy_tests             # noqa: E402,F401
 import auth_tests                   # noqa: E402,F401
 import bench_tests                  # noqa: E402,F401
 import splice_tests                 # noqa: E402,F401
+import tunfast_tests                # noqa: E402,F401
 import cache_tests                  # noqa: E402,F401
 import transparent_tests            # noqa: E402,F401
 import tls_listener_tests           # noqa: E402,F401

@@ -36,10 +36,11 @@ def send_blocks(sock, nblocks):
         sock.sendall(block(i))
 
 
-def slow_read(sock, nbytes):
-    """Read nbytes, pausing 50 ms every 2 MiB so the sender's side of
-    the tunnel fills up and blocks; sha256 of what came."""
-    h, got, since = hashlib.sha256(), 0, 0
+def slow_read(sock, nbytes, prefix=b""):
+    """Read nbytes (prefix, already read, counts), pausing 50 ms every
+    2 MiB so the sender's side of the tunnel fills up and blocks;
+    sha256 of what came."""
+    h, got, since = hashlib.sha256(prefix), len(prefix), 0
     while got < nbytes:
         data = sock.recv(min(65536, nbytes - got))
         if not data:
@@ -73,14 +74,17 @@ class BulkPeer:
             conn, _ = self.ls.accept()
             conn.settimeout(30)
             with conn:
-                self.result = slow_read(conn, self.n * MIB)
-                send_blocks(conn, self.n)
-                conn.shutdown(socket.SHUT_WR)
-                conn.recv(1)
+                self.talk(conn)
         except OSError as e:
             self.result = ("error", str(e))
         finally:
             self.ls.close()
+
+    def talk(self, conn):
+        self.result = slow_read(conn, self.n * MIB)
+        send_blocks(conn, self.n)
+        conn.shutdown(socket.SHUT_WR)
+        conn.recv(1)
 
 
 def tunnel(port, target_port):
