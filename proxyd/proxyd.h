@@ -30,7 +30,7 @@
  */
 #define BUF_HIGH	(256 * 1024)
 #define BUF_LOW		(BUF_HIGH / 2)
-#define READ_CHUNK	(64 * 1024)
+#define READ_CHUNK	(128 * 1024)	/* one read: a 64 KiB body and its head */
 #define TUNNEL_CHUNK	(512 * 1024)	/* one relay read; worker scratch */
 #define WRITE_CHUNK	(256 * 1024)
 
