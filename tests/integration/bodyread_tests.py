@@ -17,7 +17,7 @@ import time
 
 from curl_tests import curl, sha
 from echo_origin import pattern
-from harness import LOOPBACK, expect, expect_eq, test, wait_until
+from harness import LOOPBACK, expect, expect_eq, rss_kib, test, wait_until
 from httpraw import Conn
 from parents import _Server, log_fields
 from raw_tests import head
@@ -197,14 +197,6 @@ def sanitized():
             return b"__asan_init" in f.read()
     except OSError:
         return False
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class SlowSink(_Server):

@@ -271,6 +271,15 @@ def wait_port(port, proc=None, timeout=15.0):
                       % (port, timeout, (": " + proc.output(800)) if proc else ""))
 
 
+def rss_kib(pid):
+    """A process's resident set size in KiB (/proc/PID/status)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def wait_until(cond, timeout, interval=0.05):
     """Poll cond() until true or timeout; returns its last value."""
     deadline = time.monotonic() + timeout

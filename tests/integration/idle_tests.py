@@ -11,19 +11,11 @@ import resource
 import socket
 import time
 
-from harness import LOOPBACK, expect, expect_eq, test, wait_until
+from harness import LOOPBACK, expect, expect_eq, rss_kib, test, wait_until
 from httpraw import Conn
 from route_tests import proxyd_only
 
 IDLE = 2000
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def open_idle(port, n):
