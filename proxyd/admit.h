@@ -4,7 +4,8 @@
  * concurrent-connection slots.  A request that cannot have them at once
  * waits in the route's bounded queue for at most queue_timeout, then is
  * refused: 429 for the rate, 503 for the connection cap, with a
- * Retry-After.  Owns struct admission (embedded in an exchange or tunnel).
+ * Retry-After.  Owns struct admission (request.c allocates one for a
+ * request on a route with limits only).
  */
 #ifndef PROXYD_ADMIT_H
 #define PROXYD_ADMIT_H

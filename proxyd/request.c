@@ -40,7 +40,10 @@ request_init(struct request *r, struct client *c, const char *method,
 void
 request_release(struct request *r)
 {
-	admit_done(&r->adm);
+	if (r->adm != NULL)
+		admit_done(r->adm);
+	free(r->adm);
+	r->adm = NULL;
 	free(r->text);
 	free(r->why);
 	free(r->would_deny);
@@ -162,13 +165,21 @@ request_admit(struct request *r,
 		    "'%s'", r->user ? r->user : "-", r->route->name));
 		return;
 	}
-	n = admit_start(&r->adm, r->c->w, r->route,
+	if (r->route->limiter == NULL) {
+		go(arg, 0, NULL);	/* nothing to wait for, nothing held */
+		return;
+	}
+	if (r->adm == NULL && (r->adm = malloc(sizeof(*r->adm))) == NULL) {
+		go(arg, 503, "out of memory");
+		return;
+	}
+	n = admit_start(r->adm, r->c->w, r->route,
 	    (struct sockaddr *)&r->c->addr, request_admitted, r, &status,
 	    &retry);
 	if (n == 1)
 		go(arg, 0, NULL);
 	else if (n == -1)
-		request_admitted(r, status, r->adm.why, retry);
+		request_admitted(r, status, r->adm->why, retry);
 }
 
 /* Did the current upstream connect straight to the destination (so the
@@ -305,7 +316,7 @@ request_log(struct request *r, const char *note)
 	e.via = r->route && r->upi >= 0 && r->peer[0] ?
 	    r->route->upstreams[r->upi].label : "-";
 	e.note = note;
-	e.wait_ms = r->adm.waited;
+	e.wait_ms = r->adm ? r->adm->waited : 0;
 	e.module = r->module && r->module[0] ? r->module : NULL;
 	if (e.module == NULL && r->c->tp != NULL)
 		e.module = "kind=transparent";	/* a redirected client's */

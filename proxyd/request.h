@@ -6,7 +6,8 @@
  * scratch buffer) and its one access-log line.
  *
  * Owns struct request, which is embedded in struct exchange and struct
- * tunnel; the method and target text is owned by the request.
+ * tunnel; the method and target text is owned by the request, and so is
+ * its admission state (only on routes with limits).
  */
 #ifndef PROXYD_REQUEST_H
 #define PROXYD_REQUEST_H
@@ -34,7 +35,9 @@ struct request {
 	uint64_t		 bytes_out;	/* to the client */
 	int64_t			 start;
 	int64_t			 attempt_start;	/* ms, of the last connect */
-	struct admission	 adm;		/* the route's limits */
+	/* The route's limits: allocated only on a route that has some
+	 * (an idle tunnel of an unlimited route holds none). */
+	struct admission	*adm;
 	const char		*module;	/* log: "module=... kind=..." */
 	const char		*tried;		/* log: mirrors and outcomes */
 	int			 logged;
