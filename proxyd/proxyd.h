@@ -47,6 +47,8 @@ struct cache_store;
 struct cache_wake;
 struct auth_job;
 struct transparent;
+struct fdpoll;
+struct idle_set;
 
 struct worker {
 	int			 id;
@@ -74,6 +76,8 @@ struct worker {
 	char			*scratch;	/* tunnel relay, TUNNEL_CHUNK */
 	int			 splice_pipe[2]; /* splice.c, when state 1 */
 	int			 splice_state;	/* 0 not made, 1 made, -1 failed */
+	struct fdpoll		*tunnel_poll;	/* tunnel.c, lazily: relayed */
+	struct idle_set		*tunnel_idle;	/* sockets, idle timeouts */
 	struct regex_md		*md;		/* PCRE2 match data, reused */
 	struct tls_client	*tls;		/* TLS to mirrors */
 	size_t			 nhdrs;

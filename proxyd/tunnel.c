@@ -11,6 +11,11 @@
  * written (backpressure), and the buffer is freed once empty.  An idle
  * tunnel therefore holds no buffer at all.
  *
+ * Nor an event or a timer of its own: the sockets it reads wait in the
+ * worker's tunnel epoll set (fdpoll.c), and its idle timeout is an entry
+ * in the worker's queue for that timeout length (idle.c).  Only a flow
+ * blocked on writing, or waiting for bandwidth, has an event meanwhile.
+ *
  * Between two plain TCP sockets of an unshaped tunnel, a direction that
  * moves bulk (SPLICE_MIN and more at a time) is relayed with splice(2)
  * through the worker's pipe instead (splice.c): the bytes stay in the
@@ -24,6 +29,7 @@
  * any error, or when neither side moved for tunnel_idle_timeout.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +40,8 @@
 
 #include "bev_relay.h"
 #include "client.h"
+#include "fdpoll.h"
+#include "idle.h"
 #include "limit.h"
 #include "log.h"
 #include "metrics.h"
@@ -47,17 +55,17 @@ struct flow {
 	struct tunnel	*t;
 	int		 from;
 	int		 to;
-	struct event	*rd;		/* persistent read event on from */
 	struct event	*wr;		/* write event on to, only while
 					   blocked: an idle tunnel has none */
 	struct event	*shape;		/* bandwidth: read again, lazily made */
 	char		*pend;		/* bytes `to` has not taken yet */
 	size_t		 pend_off;
 	size_t		 pend_len;
-	int		 eof;		/* from sent EOF */
-	int		 shut;		/* to's write side shut down */
-	int		 zerocopy;	/* splice.c may relay this flow */
-	int		 spliced;	/* it does: the last move was bulk */
+	unsigned char	 eof;		/* from sent EOF */
+	unsigned char	 shut;		/* to's write side shut down */
+	unsigned char	 zerocopy;	/* splice.c may relay this flow */
+	unsigned char	 spliced;	/* it does: the last move was bulk */
+	unsigned char	 watched;	/* from is in the worker's fdpoll */
 	uint64_t	 bytes;
 };
 
@@ -71,7 +79,7 @@ struct tunnel {
 	struct flow		 down;		/* upstream -> client */
 	char			*host;		/* to connect to, unbracketed */
 	uint16_t		 port;
-	int64_t			 last_active;
+	struct idle_entry	 idle;		/* the worker's idle queue */
 	int			 shaped;	/* the route limits bandwidth */
 	int			 quiet;		/* transparent: no HTTP answer
 						   (no 200, no error page) */
@@ -109,17 +117,40 @@ static const struct client_ops tunnel_client_ops = {
 	tunnel_free,
 };
 
+/* Read from's input from now on (flow_ready): 0, or -1. */
+static int
+flow_watch(struct flow *f)
+{
+	struct worker *w = f->t->c->w;
+
+	if (f->watched)
+		return 0;
+	if (fdpoll_watch(w->tunnel_poll, f->from, f) == -1)
+		return -1;
+	f->watched = 1;
+	return 0;
+}
+
+/* Stop reading from (backpressure, bandwidth, EOF, the end). */
+static void
+flow_unwatch(struct flow *f)
+{
+	if (!f->watched)
+		return;
+	fdpoll_unwatch(f->t->c->w->tunnel_poll, f->from, f);
+	f->watched = 0;
+}
+
 static void
 flow_clear(struct flow *f)
 {
-	if (f->rd)
-		event_free(f->rd);
+	flow_unwatch(f);
 	if (f->wr)
 		event_free(f->wr);
 	if (f->shape)
 		event_free(f->shape);
 	free(f->pend);
-	f->rd = f->wr = f->shape = NULL;
+	f->wr = f->shape = NULL;
 	f->pend = NULL;
 }
 
@@ -137,6 +168,7 @@ tunnel_free(void *arg, const char *reason)
 	}
 	if (t->upbev != NULL)
 		bufferevent_free(t->upbev);
+	idle_stop(&t->idle);
 	t->rq.bytes_in = t->toup.bytes;
 	t->rq.bytes_out = t->down.bytes;
 	if (t->rq.status == 0)
@@ -206,7 +238,7 @@ flow_block(struct flow *f, const char *buf, size_t len)
 	}
 	f->pend_off = 0;
 	f->pend_len = len;
-	event_del(f->rd);
+	flow_unwatch(f);
 	event_add(f->wr, ms_to_tv(f->t->rq.route->tunnel_idle_timeout, &tv));
 	return 0;
 }
@@ -243,11 +275,13 @@ static void
 flow_shape_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct flow *f = arg;
-	struct timeval tv;
 
 	(void)fd;
 	(void)what;
-	event_add(f->rd, ms_to_tv(f->t->rq.route->tunnel_idle_timeout, &tv));
+	if (flow_watch(f) == -1) {
+		tunnel_end(f->t, "tunnel poll error");
+		return;
+	}
 	flow_pump(f);
 }
 
@@ -272,7 +306,7 @@ flow_allowance(struct flow *f)
 	if (f->shape == NULL && (f->shape = evtimer_new(t->c->w->base,
 	    flow_shape_cb, f)) == NULL)
 		return TUNNEL_CHUNK;	/* cannot wait: do not stall */
-	event_del(f->rd);
+	flow_unwatch(f);
 	evtimer_add(f->shape, ms_to_tv(wait > 0 ? (int)wait : 10, &tv));
 	return 0;
 }
@@ -334,7 +368,7 @@ flow_pump(struct flow *f)
 			    (struct sockaddr *)&t->c->addr,
 			    allowed - (n > 0 ? (size_t)n : 0));
 		if (n > 0) {
-			t->last_active = now_ms(t->c->w->base);
+			idle_touch(&t->idle, now_ms(t->c->w->base));
 			if (r == 1 && (size_t)n == allowed)
 				continue;	/* likely more waiting */
 			if (r == -1)
@@ -343,7 +377,7 @@ flow_pump(struct flow *f)
 		}
 		if (n == 0) {
 			f->eof = 1;
-			event_del(f->rd);
+			flow_unwatch(f);
 			flow_shut(f);
 			return;
 		}
@@ -355,32 +389,32 @@ flow_pump(struct flow *f)
 	}
 }
 
-/* A read timeout: end the tunnel only if neither side moved lately. */
+/* from has input, an EOF or an error (the worker's fdpoll). */
 static void
-flow_idle(struct flow *f)
+flow_ready(void *arg)
 {
-	struct tunnel *t = f->t;
-	int idle = t->rq.route->tunnel_idle_timeout;
-	int64_t quiet = now_ms(t->c->w->base) - t->last_active;
-	struct timeval tv;
-
-	if (quiet >= idle) {
-		tunnel_end(t, "tunnel idle timeout");
-		return;
-	}
-	event_add(f->rd, ms_to_tv((int)(idle - quiet), &tv));
+	flow_pump(arg);
 }
 
+/*
+ * Neither side was read for tunnel_idle_timeout (the worker's idle
+ * queue).  As when each read event had that timeout: a tunnel whose
+ * directions are all blocked on writing (or ended) is not idle but
+ * waiting, and its write timeout decides; it is looked at again later.
+ */
 static void
-flow_read_cb(evutil_socket_t fd, short what, void *arg)
+tunnel_idle_expired(struct idle_entry *e)
 {
-	struct flow *f = arg;
+	struct tunnel *t = (struct tunnel *)((char *)e -
+	    offsetof(struct tunnel, idle));
+	struct worker *w = t->c->w;
 
-	(void)fd;
-	if (what & EV_TIMEOUT)
-		flow_idle(f);
-	else
-		flow_pump(f);
+	if ((t->toup.eof || t->toup.pend != NULL) &&
+	    (t->down.eof || t->down.pend != NULL) &&
+	    idle_start(w->tunnel_idle, e, t->rq.route->tunnel_idle_timeout,
+	    now_ms(w->base)) == 0)
+		return;
+	tunnel_end(t, "tunnel idle timeout");
 }
 
 /* `to` can take more: flush the pending bytes, then read again. */
@@ -388,7 +422,6 @@ static void
 flow_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct flow *f = arg;
-	struct timeval tv;
 	int r;
 
 	(void)fd;
@@ -414,24 +447,40 @@ flow_write_cb(evutil_socket_t fd, short what, void *arg)
 		flow_shut(f);
 		return;
 	}
-	event_add(f->rd, ms_to_tv(f->t->rq.route->tunnel_idle_timeout, &tv));
+	if (flow_watch(f) == -1) {
+		tunnel_end(f->t, "tunnel poll error");
+		return;
+	}
 	flow_pump(f);
 }
 
 static int
 flow_init(struct tunnel *t, struct flow *f, int from, int to)
 {
-	struct event_base *base = t->c->w->base;
-	struct timeval tv;
-
 	f->t = t;
 	f->from = from;
 	f->to = to;
-	f->rd = event_new(base, from, EV_READ | EV_PERSIST, flow_read_cb, f);
-	if (f->rd == NULL)
+	return flow_watch(f);
+}
+
+/*
+ * The worker's tunnel epoll set and idle queues, made with its first
+ * relaying tunnel; then t's idle timeout starts.  0, or -1.
+ */
+static int
+tunnel_wait_init(struct tunnel *t)
+{
+	struct worker *w = t->c->w;
+
+	if (w->tunnel_poll == NULL &&
+	    (w->tunnel_poll = fdpoll_new(w->base, flow_ready)) == NULL)
 		return -1;
-	return event_add(f->rd,
-	    ms_to_tv(t->rq.route->tunnel_idle_timeout, &tv));
+	if (w->tunnel_idle == NULL &&
+	    (w->tunnel_idle = idle_set_new(w->base,
+	    tunnel_idle_expired)) == NULL)
+		return -1;
+	return idle_start(w->tunnel_idle, &t->idle,
+	    t->rq.route->tunnel_idle_timeout, now_ms(w->base));
 }
 
 /*
@@ -537,19 +586,20 @@ tunnel_relay(struct tunnel *t, struct bufferevent *up)
 	zerocopy = !t->shaped && splice_usable(c->bev, up);
 	free(t->host);		/* only failover needed it */
 	t->host = NULL;
-	t->last_active = now_ms(c->w->base);
-	/* The relay's read events join the bufferevents' on the sockets
-	 * before those go: epoll hears of no change on the client's socket
-	 * (a remove and an add in one turn cost an epoll_ctl(MOD)). */
-	if (flow_init(t, &t->toup, bufferevent_getfd(c->bev),
-	    bufferevent_getfd(up)) == -1 ||
-	    flow_init(t, &t->down, bufferevent_getfd(up),
-	    bufferevent_getfd(c->bev)) == -1)
-		goto fail;
 	/* A parent may pass on what a server-speaks-first origin said. */
 	t->ufd = tunnel_take_fd(up, &first);
 	t->cfd = tunnel_take_fd(c->bev, &early);
 	c->bev = NULL;
+	/* The sockets move from libevent's epoll set to the worker's tunnel
+	 * set (fdpoll.c): an epoll_ctl each way, the price of an idle tunnel
+	 * holding no event of its own. */
+	if (tunnel_wait_init(t) == -1 ||
+	    flow_init(t, &t->toup, t->cfd, t->ufd) == -1 ||
+	    flow_init(t, &t->down, t->ufd, t->cfd) == -1) {
+		tunnel_free_buffers(early, first);
+		tunnel_end(t, "out of memory");
+		return;
+	}
 	t->toup.zerocopy = t->down.zerocopy = zerocopy;
 	/* The 200 goes first on the client's side, then what came early;
 	 * a redirected client never asked for a tunnel: no 200. */
@@ -564,12 +614,6 @@ tunnel_relay(struct tunnel *t, struct bufferevent *up)
 	tunnel_free_buffers(early, first);
 	if (r == -1)
 		tunnel_end(t, "tunnel write error");
-	return;
-fail:
-	flow_clear(&t->toup);	/* the bufferevents still own the sockets */
-	flow_clear(&t->down);
-	t->upbev = up;		/* freed with the tunnel */
-	tunnel_end(t, "out of memory");
 }
 
 static void	tunnel_connect(struct tunnel *t);

@@ -24,6 +24,8 @@
 #include "cache_fetch.h"
 #include "cache_store.h"
 #include "client.h"
+#include "fdpoll.h"
+#include "idle.h"
 #include "match.h"
 #include "log.h"
 #include "pool.h"
@@ -425,6 +427,8 @@ worker_free(struct worker *w)
 	if (w->stop_timer)
 		event_free(w->stop_timer);
 	worker_swap_free(w);
+	fdpoll_free(w->tunnel_poll);	/* the tunnels are gone */
+	idle_set_free(w->tunnel_idle);
 	if (w->dns)
 		evdns_base_free(w->dns, 0);
 	if (w->base)
