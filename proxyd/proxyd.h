@@ -12,6 +12,7 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -118,15 +119,19 @@ struct client {
 	int			 fd;
 	enum client_state	 state;
 	char			 peer[56];	/* "addr:port" */
-	struct sockaddr_storage	 addr;
+	/* Listeners are TCP: 28 bytes hold every peer address, where a
+	 * sockaddr_storage took 128 in every connection. */
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 addr;
+	unsigned		 nrequests;	/* (in addr's padding) */
 	int64_t			 head_deadline;	/* ms; 0 = no byte yet */
 	size_t			 scanned;	/* head bytes searched */
-	int			 saw_lf;
 	int			 refuse_status;	/* ACL / overload, answered */
-	const char		*refuse_reason;	/* after reading the head */
-	int			 read_eof;	/* client half-closed */
 	int			 retry_after;	/* for a 429/503 answer */
-	unsigned		 nrequests;
+	const char		*refuse_reason;	/* after reading the head */
 	/* auth_client.c: the user proved, the header and users file
 	 * (auth_users.id) that proved it, a check in progress. */
 	char			*user;
@@ -134,9 +139,12 @@ struct client {
 	uint64_t		 auth_id;
 	struct auth_job		*auth_job;
 	struct transparent	*tp;		/* transparent listener's */
-	int			 tls;		/* came on a tls listener */
 	struct event		*tls_deadline;	/* handshake, header_timeout */
-	int			 user_by_cert;	/* user is the client cert's CN
+	/* Flags as bytes, together: every idle connection has them. */
+	unsigned char		 saw_lf;
+	unsigned char		 read_eof;	/* client half-closed */
+	unsigned char		 tls;		/* came on a tls listener */
+	unsigned char		 user_by_cert;	/* user is the client cert's CN
 						   (tls_server.c) */
 	const struct client_ops	*ops;		/* CLIENT_OWNED */
 	void			*owner;

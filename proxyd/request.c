@@ -16,6 +16,13 @@
 #include "route.h"
 #include "upstream.h"
 
+/* A request's admission to its route's limits, and who waits for it. */
+struct request_wait {
+	struct admission	 a;
+	void			(*go)(void *arg, int status, const char *why);
+	void			*go_arg;
+};
+
 int
 request_init(struct request *r, struct client *c, const char *method,
     size_t method_len, const char *target, size_t target_len)
@@ -41,7 +48,7 @@ void
 request_release(struct request *r)
 {
 	if (r->adm != NULL)
-		admit_done(r->adm);
+		admit_done(&r->adm->a);
 	free(r->adm);
 	r->adm = NULL;
 	free(r->text);
@@ -132,12 +139,12 @@ request_admitted(void *arg, int status, const char *why, int retry_after)
 	if (status != 0 && request_audits(r)) {
 		/* Audit mode: the limit's verdict is logged, not applied. */
 		request_would_deny(r, METRICS_WD_RATE, "%s", why);
-		r->go(r->go_arg, 0, NULL);
+		r->adm->go(r->adm->go_arg, 0, NULL);
 		return;
 	}
 	if (status != 0)
 		r->c->retry_after = retry_after;
-	r->go(r->go_arg, status, why);
+	r->adm->go(r->adm->go_arg, status, why);
 }
 
 /* Does the route's users = list (if any) take the request's user? */
@@ -154,8 +161,6 @@ request_admit(struct request *r,
 {
 	int status, retry, n;
 
-	r->go = go;
-	r->go_arg = arg;
 	if (!request_user_allowed(r) && request_audits(r)) {
 		/* Audit mode: served, and logged as what it would be. */
 		request_would_deny(r, METRICS_WD_USERS, "user %s not allowed "
@@ -173,13 +178,15 @@ request_admit(struct request *r,
 		go(arg, 503, "out of memory");
 		return;
 	}
-	n = admit_start(r->adm, r->c->w, r->route,
+	r->adm->go = go;
+	r->adm->go_arg = arg;
+	n = admit_start(&r->adm->a, r->c->w, r->route,
 	    (struct sockaddr *)&r->c->addr, request_admitted, r, &status,
 	    &retry);
 	if (n == 1)
 		go(arg, 0, NULL);
 	else if (n == -1)
-		request_admitted(r, status, r->adm->why, retry);
+		request_admitted(r, status, r->adm->a.why, retry);
 }
 
 /* Did the current upstream connect straight to the destination (so the
@@ -316,7 +323,7 @@ request_log(struct request *r, const char *note)
 	e.via = r->route && r->upi >= 0 && r->peer[0] ?
 	    r->route->upstreams[r->upi].label : "-";
 	e.note = note;
-	e.wait_ms = r->adm ? r->adm->waited : 0;
+	e.wait_ms = r->adm ? r->adm->a.waited : 0;
 	e.module = r->module && r->module[0] ? r->module : NULL;
 	if (e.module == NULL && r->c->tp != NULL)
 		e.module = "kind=transparent";	/* a redirected client's */

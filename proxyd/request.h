@@ -16,6 +16,7 @@
 #include "proxyd.h"
 
 struct route_query;
+struct request_wait;
 
 struct request {
 	struct client		*c;
@@ -24,29 +25,27 @@ struct request {
 	struct config		*cfg;
 	const struct route	*route;
 	int			 upi;		/* upstream in use, or -1 */
+	int			 status;	/* sent, or to be sent */
 	char			*text;		/* owns method and target */
 	const char		*method;
 	const char		*target;	/* as the client sent it */
 	const char		*user;		/* authenticated (the client's
 						   c->user), or NULL */
 	char			 peer[56];	/* address connected to */
-	int			 status;	/* sent, or to be sent */
 	uint64_t		 bytes_in;	/* from the client */
 	uint64_t		 bytes_out;	/* to the client */
 	int64_t			 start;
 	int64_t			 attempt_start;	/* ms, of the last connect */
-	/* The route's limits: allocated only on a route that has some
-	 * (an idle tunnel of an unlimited route holds none). */
-	struct admission	*adm;
+	/* The route's limits and who waits for them: allocated only on a
+	 * route that has some (an idle tunnel of an unlimited route holds
+	 * none). */
+	struct request_wait	*adm;
 	const char		*module;	/* log: "module=... kind=..." */
 	const char		*tried;		/* log: mirrors and outcomes */
 	int			 logged;
-	char			*why;		/* reason owned by the request */
 	int			 policy_denied;	/* the last connect got 403 */
+	char			*why;		/* reason owned by the request */
 	char			*would_deny;	/* audit mode: what was let by */
-
-	void			(*go)(void *arg, int status, const char *why);
-	void			*go_arg;
 };
 
 /*

@@ -59,8 +59,8 @@ struct flow {
 					   blocked: an idle tunnel has none */
 	struct event	*shape;		/* bandwidth: read again, lazily made */
 	char		*pend;		/* bytes `to` has not taken yet */
-	size_t		 pend_off;
-	size_t		 pend_len;
+	uint32_t	 pend_off;	/* pend holds at most one read */
+	uint32_t	 pend_len;
 	unsigned char	 eof;		/* from sent EOF */
 	unsigned char	 shut;		/* to's write side shut down */
 	unsigned char	 zerocopy;	/* splice.c may relay this flow */
@@ -69,23 +69,34 @@ struct flow {
 	uint64_t	 bytes;
 };
 
+/*
+ * Every idle tunnel has one: laid out without holes, and what only one
+ * phase needs shares its bytes with the other phase's.
+ */
 struct tunnel {
 	struct request		 rq;
 	struct client		*c;
-	struct upconn		*connecting;
 	int			 cfd;		/* client socket, once relaying */
 	int			 ufd;		/* upstream socket */
 	struct flow		 toup;		/* client -> upstream */
 	struct flow		 down;		/* upstream -> client */
-	char			*host;		/* to connect to, unbracketed */
-	uint16_t		 port;
 	struct idle_entry	 idle;		/* the worker's idle queue */
-	int			 shaped;	/* the route limits bandwidth */
-	int			 quiet;		/* transparent: no HTTP answer
+	uint16_t		 port;
+	unsigned char		 shaped;	/* the route limits bandwidth */
+	unsigned char		 quiet;		/* transparent: no HTTP answer
 						   (no 200, no error page) */
-	/* A TLS client's tunnel relays bufferevents (bev_relay.c). */
-	struct bev_relay	*relay;
-	struct bufferevent	*upbev;
+	unsigned char		 tls_relay;	/* the union holds relay */
+	union {
+		struct {	/* until connected */
+			struct upconn	*connecting;
+			char		*host;	/* unbracketed */
+		};
+		struct {	/* a TLS client's tunnel relays
+				   bufferevents (bev_relay.c) */
+			struct bev_relay	*relay;
+			struct bufferevent	*upbev;
+		};
+	};
 };
 
 /*
@@ -161,12 +172,12 @@ tunnel_free(void *arg, const char *reason)
 	struct tunnel *t = arg;
 
 	metrics_tunnels(t->c->w->metrics, -1);
-	if (t->relay != NULL) {
+	if (t->tls_relay && t->relay != NULL) {
 		t->toup.bytes = bev_relay_moved(t->relay, 0);
 		t->down.bytes = bev_relay_moved(t->relay, 1);
 		bev_relay_free(t->relay);
 	}
-	if (t->upbev != NULL)
+	if (t->tls_relay && t->upbev != NULL)
 		bufferevent_free(t->upbev);
 	idle_stop(&t->idle);
 	t->rq.bytes_in = t->toup.bytes;
@@ -174,9 +185,11 @@ tunnel_free(void *arg, const char *reason)
 	if (t->rq.status == 0)
 		t->rq.status = 503;	/* cut while connecting */
 	request_log(&t->rq, t->rq.status == 200 ? NULL : reason);
-	free(t->host);
-	if (t->connecting)
-		upstream_cancel(t->connecting);
+	if (!t->tls_relay) {
+		free(t->host);
+		if (t->connecting)
+			upstream_cancel(t->connecting);
+	}
 	flow_clear(&t->toup);
 	flow_clear(&t->down);
 	if (t->cfd != -1)
@@ -556,6 +569,9 @@ tunnel_relay_bev(struct tunnel *t, struct bufferevent *up)
 	struct client *c = t->c;
 
 	t->rq.status = 200;
+	free(t->host);		/* connected: the union is the relay's now */
+	t->host = NULL;
+	t->tls_relay = 1;
 	t->upbev = up;
 	bufferevent_write(c->bev, tunnel_ok, sizeof(tunnel_ok) - 1);
 	t->relay = bev_relay_new(c->w->base, c->bev, up,
