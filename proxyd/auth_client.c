@@ -167,14 +167,16 @@ auth_done(struct auth_job *job, void *arg)
 	struct worker		*w = arg;
 	struct client		*c = job->c;
 	struct http_request	 req;
+	char			 peer[CLIENT_PEER_LEN];
 
 	metrics_auth_verified(w->metrics, job->ok);
 	if (c == NULL)
 		goto done;	/* closed while its check ran */
 	c->auth_job = NULL;
-	log_debug(w->log, "client %s: checked password of user %s: %s "
-	    "(%lu checks)", c->peer, job->user, job->ok ? "good" : "wrong",
-	    auth_pool_count(w->auth_pool));
+	if (log_debugging(w->log))
+		log_debug(w->log, "client %s: checked password of user %s: %s "
+		    "(%lu checks)", client_peer(c, peer), job->user, job->ok ?
+		    "good" : "wrong", auth_pool_count(w->auth_pool));
 	if (job->ok && w->cfg->users != NULL &&
 	    job->cfg->users->id == w->cfg->users->id &&
 	    set_user(c, job->user) == 0) {

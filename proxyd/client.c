@@ -117,7 +117,6 @@ client_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen,
 	c->fd = fd;
 	memcpy(&c->addr, sa, (size_t)salen < sizeof(c->addr) ?
 	    (size_t)salen : sizeof(c->addr));
-	sockaddr_text(sa, c->peer, sizeof(c->peer));
 	c->tls = tls && cfg->tls_ctx != NULL;
 	if (c->tls) {
 		/* The handshake is the bufferevent's: made at once.  The
@@ -168,14 +167,24 @@ fail:
 	return NULL;
 }
 
+const char *
+client_peer(const struct client *c, char *buf)
+{
+	sockaddr_text(&c->addr.sa, buf, CLIENT_PEER_LEN);
+	return buf;
+}
+
 void
 client_close(struct client *c, const char *reason)
 {
+	char peer[CLIENT_PEER_LEN];
 	struct worker *w = c->w;
 
 	if (c->state == CLIENT_CLOSED)
 		return;
-	log_debug(w->log, "client %s: closed: %s", c->peer, reason);
+	if (log_debugging(w->log))
+		log_debug(w->log, "client %s: closed: %s", client_peer(c,
+		    peer), reason);
 	auth_client_closed(c);
 	if (c->state == CLIENT_OWNED) {
 		c->state = CLIENT_CLOSING;	/* no event reaches the owner */
@@ -528,15 +537,15 @@ client_write_cb(struct bufferevent *bev, void *arg)
 static void
 client_tls_connected(struct client *c)
 {
-	char	*name = tls_server_peer_name(c->bev);
+	char	*name = tls_server_peer_name(c->bev), peer[CLIENT_PEER_LEN];
 
 	if (c->tls_deadline)
 		event_free(c->tls_deadline);
 	c->tls_deadline = NULL;
 	if (name == NULL)
 		return;
-	log_debug(c->w->log, "client %s: TLS certificate of %s", c->peer,
-	    name);
+	log_debug(c->w->log, "client %s: TLS certificate of %s",
+	    client_peer(c, peer), name);
 	free(c->user);
 	c->user = name;
 	c->user_by_cert = 1;

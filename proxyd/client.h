@@ -73,6 +73,10 @@ void	client_exchange_done(struct client *c, int keep_alive);
  */
 void	client_auth_resume(struct client *c);
 
+/* The client's "addr:port" in buf (CLIENT_PEER_LEN bytes); returns buf. */
+#define CLIENT_PEER_LEN	64
+const char *client_peer(const struct client *c, char *buf);
+
 /* Close every client idle between requests (graceful shutdown). */
 void	client_close_idle(struct worker *w);
 

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "log.h"
 #include "log_json.h"
 #include "throttle.h"
@@ -315,12 +316,19 @@ void
 log_access(struct logger *l, const struct access_entry *e)
 {
 	char line[2560], when[40], target[2048], wait[32] = "",
-	    user[256];
+	    user[256], client[64];
+	struct access_entry named;
 	int fd, n;
 
 	fd = l->access_fd;
 	if (fd == -1)
 		return;
+	if (e->client == NULL) {
+		sockaddr_text(e->client_sa, client, sizeof(client));
+		named = *e;
+		named.client = client;
+		e = &named;
+	}
 	log_time(when, sizeof(when));
 	if (l->json) {
 		log_access_outcome(l, log_access_json(fd, e, when));
@@ -398,6 +406,12 @@ log_set_debug(struct logger *l, int on)
 {
 	if (l)
 		l->debug = on;
+}
+
+int
+log_debugging(struct logger *l)
+{
+	return l != NULL && l->debug;
 }
 
 void

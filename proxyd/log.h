@@ -12,8 +12,12 @@
 
 struct logger;
 
+struct sockaddr;
+
 struct access_entry {
-	const char	*client;
+	const char	*client;	/* NULL: client_sa, formatted only when
+					   a line is written */
+	const struct sockaddr *client_sa;
 	const char	*method;
 	const char	*target;
 	int		 status;
@@ -64,6 +68,8 @@ void		 log_set_json(struct logger *l, int on);
 
 /* Debug lines (proxyd -d): to the error log, only when enabled. */
 void		 log_set_debug(struct logger *l, int on);
+/* Are debug lines on?  For callers whose arguments cost formatting. */
+int		 log_debugging(struct logger *l);
 void		 log_debug(struct logger *l, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 

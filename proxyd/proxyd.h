@@ -118,9 +118,9 @@ struct client {
 	struct event		*wait_ev;	/* until then: that byte */
 	int			 fd;
 	enum client_state	 state;
-	char			 peer[56];	/* "addr:port" */
 	/* Listeners are TCP: 28 bytes hold every peer address, where a
-	 * sockaddr_storage took 128 in every connection. */
+	 * sockaddr_storage took 128 in every connection; its text is
+	 * made when a line shows it (client_peer()), not kept. */
 	union {
 		struct sockaddr		sa;
 		struct sockaddr_in	sin;
@@ -128,7 +128,14 @@ struct client {
 	}			 addr;
 	unsigned		 nrequests;	/* (in addr's padding) */
 	int64_t			 head_deadline;	/* ms; 0 = no byte yet */
-	size_t			 scanned;	/* head bytes searched */
+	uint32_t		 scanned;	/* head bytes searched (a head
+						   is far below 4 GiB) */
+	/* Flags as bytes, together: every idle connection has them. */
+	unsigned char		 saw_lf;
+	unsigned char		 read_eof;	/* client half-closed */
+	unsigned char		 tls;		/* came on a tls listener */
+	unsigned char		 user_by_cert;	/* user is the client cert's CN
+						   (tls_server.c) */
 	int			 refuse_status;	/* ACL / overload, answered */
 	int			 retry_after;	/* for a 429/503 answer */
 	const char		*refuse_reason;	/* after reading the head */
@@ -140,12 +147,6 @@ struct client {
 	struct auth_job		*auth_job;
 	struct transparent	*tp;		/* transparent listener's */
 	struct event		*tls_deadline;	/* handshake, header_timeout */
-	/* Flags as bytes, together: every idle connection has them. */
-	unsigned char		 saw_lf;
-	unsigned char		 read_eof;	/* client half-closed */
-	unsigned char		 tls;		/* came on a tls listener */
-	unsigned char		 user_by_cert;	/* user is the client cert's CN
-						   (tls_server.c) */
 	const struct client_ops	*ops;		/* CLIENT_OWNED */
 	void			*owner;
 	TAILQ_ENTRY(client)	 link;

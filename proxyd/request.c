@@ -311,7 +311,7 @@ request_log(struct request *r, const char *note)
 		return;
 	r->logged = 1;
 	memset(&e, 0, sizeof(e));
-	e.client = r->c->peer;
+	e.client_sa = &r->c->addr.sa;	/* formatted if logged */
 	e.method = r->method ? r->method : "-";
 	e.target = r->target ? r->target : "-";
 	e.status = r->status;
