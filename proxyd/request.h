@@ -24,8 +24,11 @@ struct request {
 	 * limits point into it, and a reload must not free them under it. */
 	struct config		*cfg;
 	const struct route	*route;
-	int			 upi;		/* upstream in use, or -1 */
-	int			 status;	/* sent, or to be sent */
+	/* Small together, in one word: every idle tunnel has them. */
+	int16_t			 upi;		/* upstream in use, or -1 */
+	int16_t			 status;	/* sent, or to be sent */
+	unsigned char		 logged;
+	unsigned char		 policy_denied;	/* the last connect got 403 */
 	char			*text;		/* owns method and target */
 	const char		*method;
 	const char		*target;	/* as the client sent it */
@@ -42,8 +45,6 @@ struct request {
 	struct request_wait	*adm;
 	const char		*module;	/* log: "module=... kind=..." */
 	const char		*tried;		/* log: mirrors and outcomes */
-	int			 logged;
-	int			 policy_denied;	/* the last connect got 403 */
 	char			*why;		/* reason owned by the request */
 	char			*would_deny;	/* audit mode: what was let by */
 };

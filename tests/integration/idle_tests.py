@@ -7,6 +7,7 @@ quiet connections cost, and that every way such a connection can go on
 still works."""
 
 import os
+import re
 import resource
 import socket
 import time
@@ -184,3 +185,76 @@ def _(env):
                    % ", ".join("%.2f" % c for c in costs))
     finally:
         echo.close()
+
+
+def tunnel_to(port, to_port):
+    """A CONNECT tunnel (an httpraw Conn) through port to 127.0.0.1:to_port."""
+    c = Conn(port, timeout=10)
+    target = b"%s:%d" % (LOOPBACK.encode(), to_port)
+    c.send(b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target))
+    expect_eq(c.read_response(head_request=True).status, 200, "CONNECT status")
+    return c
+
+
+def connect_lines(p):
+    return [line for line in p.access_lines() if " CONNECT " in line]
+
+
+def gone(c):
+    """Has the peer closed c (without waiting)?"""
+    return c.closed_by_peer(0.01)
+
+
+@test("idle_tunnel_timeouts_per_route_share_a_queue")
+def _(env):
+    """Idle tunnels of two routes with their own tunnel_idle_timeout
+    (1 s and 3 s; a queue and a timer per length in the worker) end
+    each at its own time, and a tunnel that keeps talking on the 1 s
+    route outlives both of its route's quiet ones."""
+    from servers import TcpEcho
+    proxyd_only(env)
+    short, long_ = TcpEcho(), TcpEcho()
+    try:
+        routes = [("short", {"hosts": "%s:%d" % (LOOPBACK, short.port), "upstream": "direct",
+                             "tunnel_idle_timeout": "1s"}),
+                  ("long", {"hosts": "%s:%d" % (LOOPBACK, long_.port), "upstream": "direct",
+                            "tunnel_idle_timeout": "3s"})]
+        with env.own_proxy(routes=routes, workers=1) as p:
+            quiet = [tunnel_to(p.port, short.port) for _ in range(2)]
+            talker = tunnel_to(p.port, short.port)
+            slow = tunnel_to(p.port, long_.port)
+            t0 = time.monotonic()
+            ended = {}
+            while time.monotonic() - t0 < 6 and len(ended) < 4:
+                for name, c in (("quiet0", quiet[0]), ("quiet1", quiet[1]),
+                                ("slow", slow), ("talker", talker)):
+                    if name not in ended and gone(c):
+                        ended[name] = time.monotonic() - t0
+                if time.monotonic() - t0 < 2.5 and "talker" not in ended:
+                    talker.send(b"x")
+                    expect_eq(talker.read_exact(1), b"x", "echo through the talking tunnel")
+                time.sleep(0.2)
+            print("# tunnels ended after: %s" % ", ".join(
+                "%s %.1fs" % kv for kv in sorted(ended.items(), key=lambda kv: kv[1])))
+            for name in ("quiet0", "quiet1"):
+                expect(0.8 <= ended.get(name, 99) <= 2.2,
+                       "%s (1 s route) ended after %s" % (name, ended.get(name)))
+            expect(3.0 <= ended.get("talker", 99) <= 4.8,
+                   "the talking tunnel (quiet from 2.5 s) ended after %s" % ended.get("talker"))
+            expect(2.8 <= ended.get("slow", 99) <= 4.8,
+                   "the 3 s route's tunnel ended after %s" % ended.get("slow"))
+            for c in quiet + [talker, slow]:
+                c.close()
+            # Each logged as before: route, status, the bytes it carried.
+            expect(wait_until(lambda: len(connect_lines(p)) == 4, 3),
+                   "CONNECT lines: %r" % connect_lines(p))
+            lines = connect_lines(p)
+            expect_eq(sorted(re.search(r"route=(\S+)", l).group(1) for l in lines),
+                      ["long", "short", "short", "short"], "routes logged")
+            expect(all(" 200 " in l for l in lines), "statuses: %r" % lines)
+            carried = sorted(int(re.search(r" in=(\d+)", l).group(1)) for l in lines)
+            expect(carried[:3] == [0, 0, 0] and carried[3] >= 5,
+                   "bytes from the clients: %r" % carried)
+    finally:
+        short.close()
+        long_.close()
