@@ -87,13 +87,20 @@ fdpoll_watch(struct fdpoll *p, int fd, void *arg)
 }
 
 void
-fdpoll_unwatch(struct fdpoll *p, int fd, void *arg)
+fdpoll_closing(struct fdpoll *p, void *arg)
 {
-	struct epoll_event ev = { 0 };	/* kernels before 2.6.9 want one */
 	int i;
 
-	(void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, &ev);
 	for (i = p->pos + 1; i < p->n; i++)
 		if (p->batch[i].data.ptr == arg)
 			p->batch[i].data.ptr = NULL;
+}
+
+void
+fdpoll_unwatch(struct fdpoll *p, int fd, void *arg)
+{
+	struct epoll_event ev = { 0 };	/* kernels before 2.6.9 want one */
+
+	(void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, &ev);
+	fdpoll_closing(p, arg);
 }

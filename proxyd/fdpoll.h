@@ -35,4 +35,10 @@ int		 fdpoll_watch(struct fdpoll *p, int fd, void *arg);
  */
 void		 fdpoll_unwatch(struct fdpoll *p, int fd, void *arg);
 
+/*
+ * The same for an fd that is closed next, by its only holder: the close
+ * takes it out of the set, so no syscall is made here.
+ */
+void		 fdpoll_closing(struct fdpoll *p, void *arg);
+
 #endif /* PROXYD_FDPOLL_H */

@@ -152,10 +152,13 @@ flow_unwatch(struct flow *f)
 	f->watched = 0;
 }
 
+/* The tunnel ends: its sockets are closed next (tunnel_free). */
 static void
 flow_clear(struct flow *f)
 {
-	flow_unwatch(f);
+	if (f->watched)		/* the close unwatches: no epoll_ctl */
+		fdpoll_closing(f->t->c->w->tunnel_poll, f);
+	f->watched = 0;
 	if (f->wr)
 		event_free(f->wr);
 	if (f->shape)
