@@ -117,46 +117,40 @@ def _(env):
 
 
 def open_tunnels(port, to_port, n, batch=128):
-    """n CONNECT tunnels to 127.0.0.1:to_port, batch at a time (as
-    bench/loadgen.py hold does: a bounded number connecting at once)."""
-    socks = []
-    req = b"CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (
-        LOOPBACK.encode(), to_port, LOOPBACK.encode(), to_port)
-    while len(socks) < n:
-        some = [socket.create_connection((LOOPBACK, port), timeout=10)
-                for _ in range(min(batch, n - len(socks)))]
-        socks += some
-        for s in some:
-            s.sendall(req)
-        for s in some:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
-            expect(head.startswith(b"HTTP/1.1 200"), "a tunnel got %r" % head[:80])
-    return socks
+    """n CONNECT tunnels (httpraw Conns) to 127.0.0.1:to_port, batch at a
+    time (as bench/loadgen.py hold does: a bounded number connecting at
+    once)."""
+    conns = []
+    target = b"%s:%d" % (LOOPBACK.encode(), to_port)
+    while len(conns) < n:
+        some = [Conn(port, timeout=10) for _ in range(min(batch, n - len(conns)))]
+        conns += some
+        for c in some:
+            c.send(b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target))
+        for c in some:
+            expect_eq(c.read_response(head_request=True).status, 200, "CONNECT status")
+    return conns
 
 
 def tunnel_cost_kib(env, echo_port, n):
     """Open n idle tunnels through a fresh proxy: KiB of RSS growth each,
     after every one of them (sampled) still carried bytes both ways."""
     with env.own_proxy(workers=1, max_clients=n + 100, tunnel_idle_timeout="5m") as p:
-        for s in open_tunnels(p.port, echo_port, 8):    # one-time setup
-            s.close()
+        for c in open_tunnels(p.port, echo_port, 8):    # one-time setup
+            c.close()
         time.sleep(0.3)
         before = rss_kib(p.proc.pid)
-        socks = open_tunnels(p.port, echo_port, n)
+        conns = open_tunnels(p.port, echo_port, n)
         try:
             time.sleep(0.5)
             per = (rss_kib(p.proc.pid) - before) / n
-            for i, s in enumerate(socks[::100]):
-                s.sendall(b"idle %d\n" % i)
-                expect_eq(s.recv(64), b"idle %d\n" % i, "echo through an idle tunnel")
+            for i, c in enumerate(conns[::100]):
+                c.send(b"idle %d\n" % i)
+                expect_eq(c.read_exact(len(b"idle %d\n" % i)), b"idle %d\n" % i,
+                          "echo through an idle tunnel")
         finally:
-            for s in socks:
-                s.close()
+            for c in conns:
+                c.close()
         return per
 
 
@@ -188,12 +182,8 @@ def _(env):
 
 
 def tunnel_to(port, to_port):
-    """A CONNECT tunnel (an httpraw Conn) through port to 127.0.0.1:to_port."""
-    c = Conn(port, timeout=10)
-    target = b"%s:%d" % (LOOPBACK.encode(), to_port)
-    c.send(b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target))
-    expect_eq(c.read_response(head_request=True).status, 200, "CONNECT status")
-    return c
+    """One CONNECT tunnel (an httpraw Conn) through port to 127.0.0.1:to_port."""
+    return open_tunnels(port, to_port, 1)[0]
 
 
 def connect_lines(p):
